@@ -1,0 +1,62 @@
+//! Memory and table caps that also record the peak and why growth stopped.
+
+use wasmtime::ResourceLimiter;
+
+/// Raised from inside `memory.grow` (or instantiation) when the cap is hit,
+/// so the call ends as `memory_limit` instead of the guest seeing -1 and
+/// failing in some less legible way.
+#[derive(Debug, thiserror::Error)]
+#[error("linear memory limit of {limit} bytes exceeded (wanted {desired})")]
+pub(crate) struct MemoryLimitExceeded {
+    pub(crate) limit: u64,
+    pub(crate) desired: u64,
+}
+
+pub(crate) struct MemoryLimiter {
+    pub(crate) memory_limit: u64,
+    pub(crate) table_elements: u64,
+    pub(crate) instances: usize,
+    pub(crate) tables: usize,
+    pub(crate) memories: usize,
+    pub(crate) peak_memory: u64,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let desired = desired as u64;
+        if desired > self.memory_limit {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                limit: self.memory_limit,
+                desired,
+            }));
+        }
+        self.peak_memory = self.peak_memory.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired as u64 <= self.table_elements)
+    }
+
+    fn instances(&self) -> usize {
+        self.instances
+    }
+
+    fn tables(&self) -> usize {
+        self.tables
+    }
+
+    fn memories(&self) -> usize {
+        self.memories
+    }
+}

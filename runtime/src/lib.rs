@@ -1,0 +1,36 @@
+//! The rulebox sandbox.
+//!
+//! One [`Runtime`] per process owns one wasmtime [`wasmtime::Engine`] (pooling
+//! allocator, fuel, epoch deadlines), the compiled-module registry and its
+//! on-disk artifact cache. Every [`Runtime::invoke`] gets a fresh store, runs one
+//! handler under the caller's [`Limits`], and always returns an [`Outcome`]:
+//! hostile guests are outcomes, never host errors.
+//!
+//! The runtime knows guest modules, bytes and limits; it does not know what a
+//! login, a tenant or OAuth is. Callers (auth-core via the proxy, or the CLI)
+//! translate their world into an event JSON and back.
+
+mod artifacts;
+mod config;
+mod engine;
+mod gate;
+mod host;
+mod invoke;
+mod limits;
+mod logs;
+mod module_id;
+mod outcome;
+mod registry;
+mod runtime;
+mod validate;
+
+pub use config::RuntimeConfig;
+pub use engine::AllocatorKind;
+pub use limits::{Limits, TenantPolicy};
+pub use logs::LogLine;
+pub use module_id::{ModuleId, ParseModuleIdError};
+pub use outcome::{Outcome, OutcomeKind};
+pub use host::Clock as WallClock;
+pub use runtime::{Invocation, Runtime, RuntimeError};
+pub use rulebox_abi::{Command, LogLevel, Output, Trigger};
+pub use validate::{Manifest, ValidationError};

@@ -1,0 +1,133 @@
+//! Per-invocation limits: platform defaults, tenant overrides, hard ceilings.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The limits one invocation runs under, fully resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Fuel units (about one per wasm instruction) before `fuel_exhausted`.
+    pub fuel: u64,
+    /// Wall-clock budget for the whole call, instantiation included.
+    pub timeout_ms: u64,
+    /// Linear-memory cap across the instance's memories.
+    pub memory_bytes: u64,
+    pub table_elements: u64,
+    pub instances: u32,
+    pub tables: u32,
+    pub memories: u32,
+    pub max_input_bytes: u64,
+    pub max_output_bytes: u64,
+    pub max_log_bytes: u64,
+}
+
+impl Default for Limits {
+    /// In the spirit of the published peers (Shopify Functions: 11M
+    /// instructions, 10 MB memory, 128 kB in, 20 kB out): tight enough that
+    /// a login pipeline stays fast, loose enough for real rules.
+    fn default() -> Self {
+        Self {
+            fuel: 11_000_000,
+            timeout_ms: 1_000,
+            memory_bytes: 10 << 20,
+            table_elements: 20_000,
+            instances: 1,
+            tables: 4,
+            memories: 1,
+            max_input_bytes: 128 << 10,
+            max_output_bytes: 20 << 10,
+            max_log_bytes: 4 << 10,
+        }
+    }
+}
+
+impl Limits {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// Applies a tenant's overrides, then clamps every value to `ceiling`, so a
+    /// policy can never buy more than the platform is sized for.
+    pub fn resolve(defaults: &Limits, policy: &TenantPolicy, ceiling: &Limits) -> Limits {
+        let l = Limits {
+            fuel: policy.fuel.unwrap_or(defaults.fuel),
+            timeout_ms: policy.timeout_ms.unwrap_or(defaults.timeout_ms),
+            memory_bytes: policy.memory_bytes.unwrap_or(defaults.memory_bytes),
+            table_elements: policy.table_elements.unwrap_or(defaults.table_elements),
+            instances: policy.instances.unwrap_or(defaults.instances),
+            tables: policy.tables.unwrap_or(defaults.tables),
+            memories: policy.memories.unwrap_or(defaults.memories),
+            max_input_bytes: policy.max_input_bytes.unwrap_or(defaults.max_input_bytes),
+            max_output_bytes: policy.max_output_bytes.unwrap_or(defaults.max_output_bytes),
+            max_log_bytes: policy.max_log_bytes.unwrap_or(defaults.max_log_bytes),
+        };
+        l.clamp_to(ceiling)
+    }
+
+    pub fn clamp_to(&self, c: &Limits) -> Limits {
+        Limits {
+            fuel: self.fuel.min(c.fuel),
+            timeout_ms: self.timeout_ms.min(c.timeout_ms),
+            memory_bytes: self.memory_bytes.min(c.memory_bytes),
+            table_elements: self.table_elements.min(c.table_elements),
+            instances: self.instances.min(c.instances),
+            tables: self.tables.min(c.tables),
+            memories: self.memories.min(c.memories),
+            max_input_bytes: self.max_input_bytes.min(c.max_input_bytes),
+            max_output_bytes: self.max_output_bytes.min(c.max_output_bytes),
+            max_log_bytes: self.max_log_bytes.min(c.max_log_bytes),
+        }
+    }
+
+    /// The most any tenant may be granted on a platform whose pool slots hold
+    /// `max_memory_bytes` each.
+    pub fn ceiling(max_memory_bytes: u64) -> Limits {
+        Limits {
+            fuel: 10_000_000_000,
+            timeout_ms: 30_000,
+            memory_bytes: max_memory_bytes,
+            table_elements: 100_000,
+            instances: 4,
+            tables: 8,
+            memories: 1,
+            max_input_bytes: 8 << 20,
+            max_output_bytes: 8 << 20,
+            max_log_bytes: 1 << 20,
+        }
+    }
+}
+
+/// A tenant's overrides of the platform defaults; `None` means "default".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantPolicy {
+    pub fuel: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub memory_bytes: Option<u64>,
+    pub table_elements: Option<u64>,
+    pub instances: Option<u32>,
+    pub tables: Option<u32>,
+    pub memories: Option<u32>,
+    pub max_input_bytes: Option<u64>,
+    pub max_output_bytes: Option<u64>,
+    pub max_log_bytes: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_overrides_defaults_and_ceiling_clamps() {
+        let defaults = Limits::default();
+        let policy = TenantPolicy {
+            fuel: Some(5),
+            memory_bytes: Some(u64::MAX),
+            ..TenantPolicy::default()
+        };
+        let l = Limits::resolve(&defaults, &policy, &Limits::ceiling(64 << 20));
+        assert_eq!(l.fuel, 5);
+        assert_eq!(l.memory_bytes, 64 << 20);
+        assert_eq!(l.timeout_ms, defaults.timeout_ms);
+    }
+}

@@ -1,0 +1,106 @@
+//! The typed result of every invocation.
+
+use crate::logs::LogLine;
+use rulebox_abi::Output;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// How a call ended. Exactly one per call; hostile behaviour maps to a kind,
+/// never to a host error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Ok,
+    FuelExhausted,
+    Timeout,
+    MemoryLimit,
+    StackOverflow,
+    Trap,
+    InvalidModule,
+    AbiViolation,
+    CapabilityDenied,
+    InputTooLarge,
+}
+
+impl OutcomeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::FuelExhausted => "fuel_exhausted",
+            Self::Timeout => "timeout",
+            Self::MemoryLimit => "memory_limit",
+            Self::StackOverflow => "stack_overflow",
+            Self::Trap => "trap",
+            Self::InvalidModule => "invalid_module",
+            Self::AbiViolation => "abi_violation",
+            Self::CapabilityDenied => "capability_denied",
+            Self::InputTooLarge => "input_too_large",
+        }
+    }
+}
+
+impl std::fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub kind: OutcomeKind,
+    /// The guest's output; `Some` only when `kind` is `Ok`.
+    pub output: Option<Output>,
+    /// Human-readable cause; `None` only when `kind` is `Ok`.
+    pub error: Option<String>,
+    pub logs: Vec<LogLine>,
+    pub logs_truncated: bool,
+    pub fuel_used: u64,
+    pub peak_memory_bytes: u64,
+    pub duration_us: u64,
+}
+
+impl Outcome {
+    pub fn is_ok(&self) -> bool {
+        self.kind == OutcomeKind::Ok
+    }
+
+    pub fn commands(&self) -> &[rulebox_abi::Command] {
+        self.output.as_ref().map_or(&[], |o| &o.commands)
+    }
+
+    /// An outcome for a call refused before any guest code ran.
+    pub(crate) fn refused(kind: OutcomeKind, error: String, duration_us: u64) -> Self {
+        Self {
+            kind,
+            output: None,
+            error: Some(error),
+            logs: Vec::new(),
+            logs_truncated: false,
+            fuel_used: 0,
+            peak_memory_bytes: 0,
+            duration_us,
+        }
+    }
+}
+
+/// The flat JSON shape `rulebox run` prints and the runtime service returns:
+/// `{"outcome", "commands", "logs", "fuel_used", "peak_memory_bytes",
+/// "duration_us", "error"}` plus `logs_truncated` and, when present, `result`.
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let result = self.output.as_ref().and_then(|o| o.result.as_ref());
+        let mut m = s.serialize_map(Some(8 + usize::from(result.is_some())))?;
+        m.serialize_entry("outcome", &self.kind)?;
+        m.serialize_entry("commands", self.commands())?;
+        if let Some(r) = result {
+            m.serialize_entry("result", r)?;
+        }
+        m.serialize_entry("logs", &self.logs)?;
+        m.serialize_entry("logs_truncated", &self.logs_truncated)?;
+        m.serialize_entry("fuel_used", &self.fuel_used)?;
+        m.serialize_entry("peak_memory_bytes", &self.peak_memory_bytes)?;
+        m.serialize_entry("duration_us", &self.duration_us)?;
+        m.serialize_entry("error", &self.error)?;
+        m.end()
+    }
+}

@@ -1,0 +1,202 @@
+//! The public face of the sandbox.
+
+use crate::artifacts::ArtifactCache;
+use crate::config::RuntimeConfig;
+use crate::engine::{self, AllocatorKind, EpochTicker};
+use crate::gate::Gate;
+use crate::host::{self, Clock};
+use crate::invoke::{self, micros};
+use crate::limits::{Limits, TenantPolicy};
+use crate::module_id::ModuleId;
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::registry::Registry;
+use crate::validate::{Manifest, ValidationError};
+use rulebox_abi::Trigger;
+use std::time::Instant;
+use wasmtime::Engine;
+
+
+/// Failures to start the runtime itself (never per-call failures).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("could not create the wasmtime engine: {0}")]
+    Engine(String),
+    #[error("could not open the artifact cache at {path}: {source}")]
+    ArtifactCache {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not start the epoch ticker: {0}")]
+    Ticker(std::io::Error),
+}
+
+/// One call's request.
+#[derive(Debug, Clone)]
+pub struct Invocation<'a> {
+    pub module: &'a ModuleId,
+    pub trigger: Trigger,
+    /// The event JSON.
+    pub input: &'a [u8],
+    pub limits: &'a Limits,
+    pub clock: Clock,
+    /// Seed for the guest's random numbers; `None` draws from the OS.
+    pub random_seed: Option<u64>,
+}
+
+impl<'a> Invocation<'a> {
+    pub fn new(module: &'a ModuleId, trigger: Trigger, input: &'a [u8], limits: &'a Limits) -> Self {
+        Self {
+            module,
+            trigger,
+            input,
+            limits,
+            clock: Clock::System,
+            random_seed: None,
+        }
+    }
+}
+
+pub struct Runtime {
+    engine: Engine,
+    allocator: AllocatorKind,
+    registry: Registry,
+    gate: Gate,
+    config: RuntimeConfig,
+    // Dropped last: stops the ticker thread with the runtime.
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let (engine, allocator) =
+            engine::build(&config).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let linker = host::linker(&engine).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let disk = match &config.artifact_dir {
+            Some(dir) => Some(ArtifactCache::open(dir, &engine).map_err(|source| {
+                RuntimeError::ArtifactCache {
+                    path: dir.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
+        let registry = Registry::new(
+            engine.clone(),
+            linker,
+            config.module_cache_bytes,
+            disk,
+            config.max_module_bytes,
+        );
+        let ticker =
+            EpochTicker::start(engine.clone(), config.epoch_tick).map_err(RuntimeError::Ticker)?;
+        tracing::info!(?allocator, slots = config.pool_slots, "sandbox runtime ready");
+        Ok(Self {
+            engine,
+            allocator,
+            registry,
+            gate: Gate::new(config.max_concurrent),
+            config,
+            _ticker: ticker,
+        })
+    }
+
+    pub fn allocator(&self) -> AllocatorKind {
+        self.allocator
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// The limits a tenant with `policy` gets on this platform.
+    pub fn limits_for(&self, policy: &TenantPolicy) -> Limits {
+        Limits::resolve(&self.config.defaults, policy, &self.config.ceiling())
+    }
+
+    /// Validates and compiles a module; its id is the SHA-256 of `bytes`.
+    pub fn load(&self, bytes: &[u8]) -> Result<ModuleId, ValidationError> {
+        self.registry.load(bytes).map(|(id, _)| id)
+    }
+
+    pub fn manifest(&self, id: &ModuleId) -> Option<Manifest> {
+        self.registry.get(id).map(|c| c.manifest.clone())
+    }
+
+    pub fn is_loaded(&self, id: &ModuleId) -> bool {
+        self.registry.get(id).is_some()
+    }
+
+    /// Runs one handler. Never fails: every way a call can end is an [`Outcome`].
+    pub fn invoke(&self, inv: &Invocation<'_>) -> Outcome {
+        let start = Instant::now();
+        let _span = tracing::debug_span!("invoke", module = %inv.module, trigger = inv.trigger.id())
+            .entered();
+        let limits = inv.limits.clamp_to(&self.config.ceiling());
+        if inv.input.len() as u64 > limits.max_input_bytes {
+            return Outcome::refused(
+                OutcomeKind::InputTooLarge,
+                format!(
+                    "input of {} bytes exceeds the {}-byte input limit",
+                    inv.input.len(),
+                    limits.max_input_bytes
+                ),
+                micros(start),
+            );
+        }
+        let Some(compiled) = self.registry.get(inv.module) else {
+            return Outcome::refused(
+                OutcomeKind::InvalidModule,
+                format!("module {} is not loaded", inv.module),
+                micros(start),
+            );
+        };
+        if compiled.handler(inv.trigger).is_none() {
+            let e = ValidationError::NoSuchHandler(inv.trigger.id());
+            return Outcome::refused(e.kind(), e.to_string(), micros(start));
+        }
+        let Some(_permit) = self.gate.acquire(start + limits.timeout()) else {
+            return Outcome::refused(
+                OutcomeKind::Timeout,
+                "no sandbox slot became free within the call's timeout".into(),
+                micros(start),
+            );
+        };
+        let inv = Invocation {
+            limits: &limits,
+            ..inv.clone()
+        };
+        let outcome = invoke::invoke(&self.engine, self.config.epoch_tick, &compiled, &inv, start);
+        tracing::debug!(outcome = %outcome.kind, fuel = outcome.fuel_used, us = outcome.duration_us, "invoked");
+        outcome
+    }
+
+    /// Loads then invokes: the local `rulebox run` loop. A module refused at
+    /// validation becomes the outcome of its kind.
+    pub fn run_module(
+        &self,
+        bytes: &[u8],
+        trigger: Trigger,
+        input: &[u8],
+        limits: &Limits,
+        clock: Clock,
+    ) -> Outcome {
+        let start = Instant::now();
+        match self.load(bytes) {
+            Ok(id) => {
+                let mut inv = Invocation::new(&id, trigger, input, limits);
+                inv.clock = clock;
+                self.invoke(&inv)
+            }
+            Err(e) => Outcome::refused(e.kind(), e.to_string(), micros(start)),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}

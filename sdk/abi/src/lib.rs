@@ -1,0 +1,203 @@
+//! Guest ABI v1 of rulebox, shared by the host runtime and every guest SDK.
+//!
+//! The host and the guests must agree byte for byte on these names and on the
+//! command schema; keeping them in one dependency-light crate means a rename
+//! cannot silently split the two sides. The prose contract is `docs/abi.md`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The ABI version this crate describes.
+pub const ABI_VERSION: u32 = 1;
+
+/// Import module name of every rulebox host function.
+pub const IMPORT_MODULE: &str = "rulebox";
+
+/// Host imports of ABI v1 (module [`IMPORT_MODULE`]).
+pub mod imports {
+    /// `() -> i32`: length in bytes of the input JSON.
+    pub const INPUT_LEN: &str = "input_len";
+    /// `(ptr: i32, len: i32) -> i32`: copies up to `len` input bytes to `ptr`, returns the count.
+    pub const INPUT_READ: &str = "input_read";
+    /// `(ptr: i32, len: i32) -> i32`: sets the output JSON (last write wins), returns 0.
+    pub const OUTPUT_WRITE: &str = "output_write";
+    /// `(level: i32, ptr: i32, len: i32)`: appends one UTF-8 log line.
+    pub const LOG: &str = "log";
+
+    /// Every host function a v1 guest may import without a capability grant.
+    pub const CORE: &[&str] = &[INPUT_LEN, INPUT_READ, OUTPUT_WRITE, LOG];
+
+    /// Names reserved for capability work after v1 (outbound HTTP, cache).
+    /// A module importing one is refused with `capability_denied` until the
+    /// tenant's policy grants it.
+    pub const RESERVED_CAPABILITIES: &[&str] = &[
+        "http_request",
+        "http_response_read",
+        "cache_get",
+        "cache_set",
+        "cache_delete",
+    ];
+}
+
+/// Exports a v1 guest must or may provide.
+pub mod exports {
+    /// The linear memory the host reads and writes through.
+    pub const MEMORY: &str = "memory";
+    /// A `() -> ()` marker whose presence declares ABI v1; never called.
+    pub const ABI_MARKER_V1: &str = "rulebox_abi_v1";
+    /// Optional WASI reactor initialiser, called once before the handler.
+    pub const INITIALIZE: &str = "_initialize";
+}
+
+/// Log levels of the `log` import, in its `level` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug = 0,
+    Info = 1,
+    Warn = 2,
+    Error = 3,
+}
+
+impl LogLevel {
+    /// Unknown levels are treated as `info` rather than failing the call:
+    /// a log line is never worth an ABI violation.
+    pub fn from_i32(level: i32) -> Self {
+        match level {
+            0 => Self::Debug,
+            2 => Self::Warn,
+            3 => Self::Error,
+            _ => Self::Info,
+        }
+    }
+}
+
+/// Handler exports: `() -> i32`, returning 0 when the output has been written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    PostLogin,
+    CredentialsExchange,
+    PreUserRegistration,
+    PostUserRegistration,
+}
+
+impl Trigger {
+    pub const ALL: [Trigger; 4] = [
+        Trigger::PostLogin,
+        Trigger::CredentialsExchange,
+        Trigger::PreUserRegistration,
+        Trigger::PostUserRegistration,
+    ];
+
+    /// The export name a guest provides for this trigger.
+    pub fn export_name(self) -> &'static str {
+        match self {
+            Trigger::PostLogin => "on_post_login",
+            Trigger::CredentialsExchange => "on_credentials_exchange",
+            Trigger::PreUserRegistration => "on_pre_user_registration",
+            Trigger::PostUserRegistration => "on_post_user_registration",
+        }
+    }
+
+    /// The Auth0 trigger id (`post-login`, ...), as used on the command line and the API.
+    pub fn id(self) -> &'static str {
+        match self {
+            Trigger::PostLogin => "post-login",
+            Trigger::CredentialsExchange => "credentials-exchange",
+            Trigger::PreUserRegistration => "pre-user-registration",
+            Trigger::PostUserRegistration => "post-user-registration",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.id() == id)
+    }
+
+    pub fn from_export_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.export_name() == name)
+    }
+}
+
+/// One decision a handler records, mirroring Auth0's post-login `api` object.
+///
+/// Commands are data, not effects: the login pipeline applies them after the
+/// call, which is what lets `deny` be followed by more commands, as in Auth0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// `api.access.deny(reason)`
+    Deny { reason: String },
+    /// `api.idToken.setCustomClaim(name, value)`
+    SetIdTokenClaim { name: String, value: Value },
+    /// `api.accessToken.setCustomClaim(name, value)`
+    SetAccessTokenClaim { name: String, value: Value },
+    /// `api.accessToken.addScope(scope)`
+    AddScope { scope: String },
+    /// `api.accessToken.removeScope(scope)`
+    RemoveScope { scope: String },
+    /// `api.user.setAppMetadata(name, value)`
+    SetAppMetadata { name: String, value: Value },
+    /// `api.user.setUserMetadata(name, value)`
+    SetUserMetadata { name: String, value: Value },
+    /// `api.multifactor.enable(provider, options)`
+    EnableMfa {
+        provider: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        options: Option<Value>,
+    },
+    /// `api.redirect.sendUserTo(url, { query })`
+    Redirect {
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<Value>,
+    },
+}
+
+/// What a guest writes through `output_write`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    #[serde(default)]
+    pub commands: Vec<Command>,
+    /// Shape-specific result (a legacy rule's `user`/`context`, a custom-DB
+    /// script's callback value); absent for post-login modules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_round_trip_with_op_tags() {
+        let json = r#"{"commands":[{"op":"deny","reason":"no"},{"op":"add_scope","scope":"read"},
+            {"op":"set_id_token_claim","name":"https://x/c","value":{"a":1}},
+            {"op":"enable_mfa","provider":"any"}]}"#;
+        let out: Output = serde_json::from_str(json).expect("valid output");
+        assert_eq!(out.commands.len(), 4);
+        assert_eq!(out.commands[0], Command::Deny { reason: "no".into() });
+        let back = serde_json::to_value(&out).expect("serialises");
+        assert_eq!(back["commands"][3], serde_json::json!({"op":"enable_mfa","provider":"any"}));
+    }
+
+    #[test]
+    fn unknown_ops_and_fields_are_rejected() {
+        assert!(serde_json::from_str::<Output>(r#"{"commands":[{"op":"format_disk"}]}"#).is_err());
+        assert!(serde_json::from_str::<Output>(r#"{"commands":[],"extra":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<Output>(r#"{"commands":[{"op":"deny","reason":"x","y":2}]}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn triggers_map_ids_and_exports_both_ways() {
+        for t in Trigger::ALL {
+            assert_eq!(Trigger::from_id(t.id()), Some(t));
+            assert_eq!(Trigger::from_export_name(t.export_name()), Some(t));
+        }
+        assert_eq!(Trigger::from_id("pre-login"), None);
+    }
+}
