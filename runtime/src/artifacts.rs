@@ -61,11 +61,6 @@ impl ArtifactCache {
             tracing::warn!(%id, error = %e, "could not persist compiled artifact");
         }
     }
-
-    #[cfg(test)]
-    pub(crate) fn contains(&self, id: &ModuleId) -> bool {
-        self.path(id).exists()
-    }
 }
 
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {

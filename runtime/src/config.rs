@@ -24,6 +24,10 @@ pub struct RuntimeConfig {
     pub artifact_dir: Option<PathBuf>,
     /// Granularity of wall-clock deadlines.
     pub epoch_tick: Duration,
+    /// Calls executing guest code at once; normally the core count.
+    pub cpu_slots: usize,
+    /// Run time after which a call yields its core to waiting fresh calls.
+    pub cpu_slice: Duration,
     /// Use the pooling allocator (falls back to on-demand if it cannot reserve memory).
     pub pooling: bool,
     /// Limits when a tenant has no policy.
@@ -41,6 +45,8 @@ impl Default for RuntimeConfig {
             module_cache_bytes: 512 << 20,
             artifact_dir: None,
             epoch_tick: Duration::from_millis(1),
+            cpu_slots: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            cpu_slice: Duration::from_millis(1),
             pooling: true,
             defaults: Limits::default(),
         }

@@ -7,20 +7,46 @@ use crate::outcome::{Outcome, OutcomeKind};
 use crate::registry::Compiled;
 use crate::runtime::Invocation;
 use rulebox_abi::Output;
-use std::time::{Duration, Instant};
-use wasmtime::{Engine, Extern, Store, Trap};
+use crate::scheduler::{CpuScheduler, Level};
+use std::sync::Arc;
+use std::time::Instant;
+use wasmtime::{Engine, Extern, Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 
 pub(crate) fn micros(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// Epoch ticks that cover `timeout`: rounded up, plus one because the tick
-/// in progress when the call starts is already partly spent.
-fn deadline_ticks(timeout: Duration, tick: Duration) -> u64 {
-    let tick_ns = tick.as_nanos().max(1);
-    let ticks = timeout.as_nanos().div_ceil(tick_ns);
-    u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
+/// The call's wall-clock budget ran out.
+#[derive(Debug, thiserror::Error)]
+#[error("wall-clock timeout: the call ran past its deadline")]
+struct DeadlineExceeded;
+
+/// Runs at every epoch tick while the call executes: enforces the deadline
+/// by the real clock and yields the core to fresh calls once this call has
+/// used its slice (see `scheduler`).
+fn on_epoch(
+    scheduler: Arc<CpuScheduler>,
+    deadline: Instant,
+) -> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
+{
+    let mut slice_start = Instant::now();
+    move |mut ctx| {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(wasmtime::Error::new(DeadlineExceeded));
+        }
+        if now.duration_since(slice_start) >= scheduler.slice && scheduler.fresh_waiting() {
+            scheduler.release();
+            ctx.data_mut().cpu_held = false;
+            if !scheduler.acquire(Level::Preempted, deadline, || {}) {
+                return Err(wasmtime::Error::new(DeadlineExceeded));
+            }
+            ctx.data_mut().cpu_held = true;
+            slice_start = Instant::now();
+        }
+        Ok(UpdateDeadline::Continue(1))
+    }
 }
 
 fn new_store(engine: &Engine, inv: &Invocation<'_>, limits: &Limits) -> Store<HostState> {
@@ -35,6 +61,7 @@ fn new_store(engine: &Engine, inv: &Invocation<'_>, limits: &Limits) -> Store<Ho
             peak_memory: 0,
         },
         memory: None,
+        cpu_held: false,
         input: inv.input.to_vec(),
         output: None,
         max_output: usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX),
@@ -77,6 +104,9 @@ fn classify(err: &wasmtime::Error, limit_hit: bool) -> (OutcomeKind, String) {
             .map_or_else(|| format!("{err:#}"), ToString::to_string);
         return (OutcomeKind::MemoryLimit, msg);
     }
+    if let Some(d) = err.downcast_ref::<DeadlineExceeded>() {
+        return (OutcomeKind::Timeout, d.to_string());
+    }
     if let Some(HostTrap::AbiViolation(msg)) = err.downcast_ref::<HostTrap>() {
         return (OutcomeKind::AbiViolation, msg.clone());
     }
@@ -96,26 +126,38 @@ fn classify(err: &wasmtime::Error, limit_hit: bool) -> (OutcomeKind, String) {
 
 pub(crate) fn invoke(
     engine: &Engine,
-    epoch_tick: Duration,
+    scheduler: &Arc<CpuScheduler>,
     compiled: &Compiled,
     inv: &Invocation<'_>,
     start: Instant,
 ) -> Outcome {
     let limits = inv.limits;
+    let deadline = start + limits.timeout();
+    if !scheduler.acquire(Level::Fresh, deadline, || engine.increment_epoch()) {
+        return Outcome::refused(
+            OutcomeKind::Timeout,
+            "no core became free within the call's timeout".into(),
+            micros(start),
+        );
+    }
     let mut store = new_store(engine, inv, limits);
+    store.data_mut().cpu_held = true;
     store.limiter(|s| &mut s.limiter);
     if let Err(e) = store.set_fuel(limits.fuel) {
+        scheduler.release();
         return Outcome::refused(OutcomeKind::Trap, format!("{e:#}"), micros(start));
     }
-    let remaining = limits.timeout().saturating_sub(start.elapsed());
-    store.set_epoch_deadline(deadline_ticks(remaining, epoch_tick));
     // Note: wasmtime 48 does not flush the guest's fuel counter at an epoch
-    // interrupt (only at calls, returns and fuel checks), so for a timed-out
+    // callback (only at calls, returns and fuel checks), so for a timed-out
     // call `fuel_used` is a lower bound. docs/abi.md says so.
-    store.epoch_deadline_trap();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(on_epoch(scheduler.clone(), deadline));
 
     let result = run(&mut store, compiled, inv.trigger);
 
+    if store.data().cpu_held {
+        scheduler.release();
+    }
     let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let state = store.into_data();
     let limit_hit = state.limiter.peak_memory > limits.memory_bytes;
@@ -170,18 +212,5 @@ fn finish_output(raw: Option<&[u8]>) -> (OutcomeKind, Option<Output>, Option<Str
                 Some(format!("malformed output: {e}")),
             ),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadline_covers_the_timeout() {
-        let ms = Duration::from_millis;
-        assert_eq!(deadline_ticks(ms(10), ms(1)), 11);
-        assert_eq!(deadline_ticks(ms(10), ms(3)), 5);
-        assert_eq!(deadline_ticks(Duration::ZERO, ms(1)), 1);
     }
 }

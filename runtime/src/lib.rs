@@ -22,6 +22,7 @@ mod module_id;
 mod outcome;
 mod registry;
 mod runtime;
+mod scheduler;
 mod validate;
 
 pub use config::RuntimeConfig;

@@ -163,10 +163,4 @@ impl Registry {
             weight: u32::try_from(weight).unwrap_or(u32::MAX).max(1),
         })
     }
-
-    #[cfg(test)]
-    pub(crate) fn evict_memory(&self) {
-        self.memory.invalidate_all();
-        self.memory.run_pending_tasks();
-    }
 }

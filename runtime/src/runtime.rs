@@ -12,6 +12,8 @@ use crate::outcome::{Outcome, OutcomeKind};
 use crate::registry::Registry;
 use crate::validate::{Manifest, ValidationError};
 use rulebox_abi::Trigger;
+use crate::scheduler::CpuScheduler;
+use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::Engine;
 
@@ -61,6 +63,7 @@ pub struct Runtime {
     allocator: AllocatorKind,
     registry: Registry,
     gate: Gate,
+    scheduler: Arc<CpuScheduler>,
     config: RuntimeConfig,
     // Dropped last: stops the ticker thread with the runtime.
     _ticker: EpochTicker,
@@ -95,6 +98,7 @@ impl Runtime {
             allocator,
             registry,
             gate: Gate::new(config.max_concurrent),
+            scheduler: Arc::new(CpuScheduler::new(config.cpu_slots, config.cpu_slice)),
             config,
             _ticker: ticker,
         })
@@ -169,7 +173,7 @@ impl Runtime {
             limits: &limits,
             ..inv.clone()
         };
-        let outcome = invoke::invoke(&self.engine, self.config.epoch_tick, &compiled, &inv, start);
+        let outcome = invoke::invoke(&self.engine, &self.scheduler, &compiled, &inv, start);
         tracing::debug!(outcome = %outcome.kind, fuel = outcome.fuel_used, us = outcome.duration_us, "invoked");
         outcome
     }
@@ -193,10 +197,5 @@ impl Runtime {
             }
             Err(e) => Outcome::refused(e.kind(), e.to_string(), micros(start)),
         }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn registry(&self) -> &Registry {
-        &self.registry
     }
 }

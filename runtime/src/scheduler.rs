@@ -1,0 +1,147 @@
+//! CPU fencing between calls: a two-level feedback scheduler over the cores.
+//!
+//! Only `cores` calls execute guest code at once. A call that has run longer
+//! than one slice yields its core (from the epoch callback) whenever a fresh
+//! call is waiting, and then queues behind fresh calls. So a tenant spinning
+//! in `while(true)` until its fuel runs out delays other tenants' short rules
+//! by at most one preemption point, not by its whole budget — the OS
+//! scheduler alone would time-slice them evenly and make every call slow.
+
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+pub(crate) struct CpuScheduler {
+    state: Mutex<State>,
+    cv: Condvar,
+    /// How long a call runs before it must give way to fresh calls.
+    pub(crate) slice: Duration,
+}
+
+struct State {
+    free: usize,
+    fresh_waiting: usize,
+}
+
+/// Whether the caller is new or a long-running call coming back after a yield.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    Fresh,
+    Preempted,
+}
+
+impl CpuScheduler {
+    pub(crate) fn new(cores: usize, slice: Duration) -> Self {
+        Self {
+            state: Mutex::new(State {
+                free: cores.max(1),
+                fresh_waiting: 0,
+            }),
+            cv: Condvar::new(),
+            slice,
+        }
+    }
+
+    /// Takes a core; fresh calls go before preempted ones. `on_wait` runs
+    /// once if the caller has to queue (the runtime bumps the epoch there so
+    /// running calls reach a preemption point at once). `false` when the
+    /// deadline passed first.
+    pub(crate) fn acquire(&self, level: Level, deadline: Instant, on_wait: impl FnOnce()) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let runnable = |s: &State| s.free > 0 && (level == Level::Fresh || s.fresh_waiting == 0);
+        if runnable(&s) {
+            s.free -= 1;
+            return true;
+        }
+        if level == Level::Fresh {
+            s.fresh_waiting += 1;
+        }
+        drop(s);
+        on_wait();
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let got = loop {
+            if runnable(&s) {
+                s.free -= 1;
+                break true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break false;
+            }
+            s = self
+                .cv
+                .wait_timeout(s, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        if level == Level::Fresh {
+            s.fresh_waiting -= 1;
+            if s.fresh_waiting == 0 {
+                // Preempted calls may have been held back only by us.
+                self.cv.notify_all();
+            }
+        }
+        got
+    }
+
+    pub(crate) fn release(&self) {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.free += 1;
+        drop(s);
+        self.cv.notify_all();
+    }
+
+    /// True when a fresh call is queued for a core.
+    pub(crate) fn fresh_waiting(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .fresh_waiting
+            > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn fresh_calls_overtake_preempted_ones() {
+        let s = Arc::new(CpuScheduler::new(1, Duration::from_millis(1)));
+        let far = Instant::now() + Duration::from_secs(5);
+        assert!(s.acquire(Level::Fresh, far, || {}));
+        // A preempted call queues first, then a fresh one: the fresh one must win.
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (s1, o1) = (s.clone(), order.clone());
+        let pre = std::thread::spawn(move || {
+            assert!(s1.acquire(Level::Preempted, far, || {}));
+            o1.lock().unwrap_or_else(PoisonError::into_inner).push("preempted");
+            s1.release();
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        let (s2, o2) = (s.clone(), order.clone());
+        let fresh = std::thread::spawn(move || {
+            assert!(s2.acquire(Level::Fresh, far, || {}));
+            o2.lock().unwrap_or_else(PoisonError::into_inner).push("fresh");
+            s2.release();
+        });
+        while !s.fresh_waiting() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        s.release();
+        let _ = pre.join();
+        let _ = fresh.join();
+        let order = order.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(order, vec!["fresh", "preempted"]);
+    }
+
+    #[test]
+    fn gives_up_at_the_deadline() {
+        let s = CpuScheduler::new(1, Duration::from_millis(1));
+        assert!(s.acquire(Level::Fresh, Instant::now() + Duration::from_secs(1), || {}));
+        let mut waited = false;
+        assert!(!s.acquire(Level::Fresh, Instant::now() + Duration::from_millis(10), || waited = true));
+        assert!(waited);
+        assert!(!s.fresh_waiting());
+    }
+}
