@@ -11,6 +11,8 @@
 //! translate their world into an event JSON and back.
 
 mod artifacts;
+#[doc(hidden)]
+pub mod baseline;
 mod config;
 mod engine;
 mod gate;

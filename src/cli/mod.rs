@@ -1,5 +1,6 @@
 //! Command-line surface: one subcommand per module.
 
+mod bench;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,6 +26,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run one rule locally against an event and print the outcome as JSON.
     Run(run::RunArgs),
+    /// Benchmark a rule: rulebox's invocation path against raw wasmtime.
+    Bench(bench::BenchArgs),
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -42,5 +45,6 @@ pub fn init_tracing(format: LogFormat) {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Bench(args) => bench::bench(args),
     }
 }
