@@ -39,6 +39,7 @@ impl RawBaseline {
                 tables: 10_000,
                 memories: 10_000,
                 peak_memory: 0,
+                exceeded: false,
             },
             memory: None,
             cpu_held: false,

@@ -26,7 +26,7 @@ struct DeadlineExceeded;
 /// by the real clock and yields the core to fresh calls once this call has
 /// used its slice (see `scheduler`).
 fn on_epoch(
-    scheduler: Arc<CpuScheduler>,
+    scheduler: Option<Arc<CpuScheduler>>,
     deadline: Instant,
 ) -> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
 {
@@ -36,6 +36,9 @@ fn on_epoch(
         if now >= deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
         }
+        let Some(scheduler) = &scheduler else {
+            return Ok(UpdateDeadline::Continue(1));
+        };
         if now.duration_since(slice_start) >= scheduler.slice && scheduler.fresh_waiting() {
             scheduler.release();
             ctx.data_mut().cpu_held = false;
@@ -49,9 +52,19 @@ fn on_epoch(
     }
 }
 
-fn new_store(engine: &Engine, inv: &Invocation<'_>, limits: &Limits) -> Store<HostState> {
+/// A fresh store with every limit armed: memory/table limiter, fuel, and the
+/// epoch callback enforcing `deadline` (and CPU fencing when `scheduler` is given).
+pub(crate) fn armed_store(
+    engine: &Engine,
+    input: Vec<u8>,
+    limits: &Limits,
+    clock: crate::host::Clock,
+    random_seed: Option<u64>,
+    scheduler: Option<Arc<CpuScheduler>>,
+    deadline: Instant,
+) -> wasmtime::Result<Store<HostState>> {
     let state = HostState {
-        wasi: build_wasi(inv.clock, inv.random_seed),
+        wasi: build_wasi(clock, random_seed),
         limiter: MemoryLimiter {
             memory_limit: limits.memory_bytes,
             table_elements: limits.table_elements,
@@ -59,15 +72,51 @@ fn new_store(engine: &Engine, inv: &Invocation<'_>, limits: &Limits) -> Store<Ho
             tables: limits.tables as usize,
             memories: limits.memories as usize,
             peak_memory: 0,
+            exceeded: false,
         },
         memory: None,
         cpu_held: false,
-        input: inv.input.to_vec(),
+        input,
         output: None,
         max_output: usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX),
         logs: LogBuffer::new(usize::try_from(limits.max_log_bytes).unwrap_or(usize::MAX)),
     };
-    Store::new(engine, state)
+    let mut store = Store::new(engine, state);
+    store.data_mut().cpu_held = scheduler.is_some();
+    store.limiter(|s| &mut s.limiter);
+    store.set_fuel(limits.fuel)?;
+    // Note: wasmtime 48 does not flush the guest's fuel counter at an epoch
+    // callback (only at calls, returns and fuel checks), so for a timed-out
+    // call `fuel_used` is a lower bound. docs/abi.md says so.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(on_epoch(scheduler, deadline));
+    Ok(store)
+}
+
+/// Makes the instance's memory reachable from host functions.
+pub(crate) fn bind_memory(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::Instance,
+    export: &wasmtime::ModuleExport,
+) -> wasmtime::Result<()> {
+    let memory = instance
+        .get_module_export(&mut *store, export)
+        .and_then(Extern::into_memory)
+        .ok_or_else(|| abi("export `memory` is not a memory"))?;
+    store.data_mut().memory = Some(memory);
+    Ok(())
+}
+
+/// Calls a `() -> ()` export by name (initialisers).
+pub(crate) fn call_init(
+    store: &mut Store<HostState>,
+    instance: &wasmtime::Instance,
+    name: &str,
+) -> wasmtime::Result<()> {
+    let f = instance
+        .get_func(&mut *store, name)
+        .ok_or_else(|| abi(format!("module has no `{name}` export")))?;
+    f.typed::<(), ()>(&*store)?.call(&mut *store, ())
 }
 
 fn abi(msg: impl Into<String>) -> wasmtime::Error {
@@ -75,13 +124,17 @@ fn abi(msg: impl Into<String>) -> wasmtime::Error {
 }
 
 /// Instantiates and runs the handler; `Ok` carries its return code.
-fn run(store: &mut Store<HostState>, compiled: &Compiled, trigger: rulebox_abi::Trigger) -> wasmtime::Result<i32> {
+fn run(store: &mut Store<HostState>, compiled: &Compiled, inv: &Invocation<'_>) -> wasmtime::Result<i32> {
+    let trigger = inv.trigger;
     let instance = compiled.pre.instantiate(&mut *store)?;
-    let memory = instance
-        .get_module_export(&mut *store, &compiled.memory)
-        .and_then(Extern::into_memory)
-        .ok_or_else(|| abi("export `memory` is not a memory"))?;
-    store.data_mut().memory = Some(memory);
+    bind_memory(store, &instance, &compiled.memory)?;
+    if let Some(init_input) = inv.pre_init {
+        // Cold start (benchmarks): run the snapshot initialiser inside the call.
+        let event = std::mem::replace(&mut store.data_mut().input, init_input.to_vec());
+        call_init(store, &instance, crate::js::INIT_EXPORT)?;
+        store.data_mut().input = event;
+        store.data_mut().output = None;
+    }
     if let Some(init) = &compiled.initialize {
         let f = instance
             .get_module_export(&mut *store, init)
@@ -97,7 +150,7 @@ fn run(store: &mut Store<HostState>, compiled: &Compiled, trigger: rulebox_abi::
     handler.typed::<(), i32>(&*store)?.call(&mut *store, ())
 }
 
-fn classify(err: &wasmtime::Error, limit_hit: bool) -> (OutcomeKind, String) {
+pub(crate) fn classify(err: &wasmtime::Error, limit_hit: bool) -> (OutcomeKind, String) {
     if limit_hit || err.downcast_ref::<MemoryLimitExceeded>().is_some() {
         let msg = err
             .downcast_ref::<MemoryLimitExceeded>()
@@ -118,7 +171,7 @@ fn classify(err: &wasmtime::Error, limit_hit: bool) -> (OutcomeKind, String) {
                 "wall-clock timeout: the call ran past its deadline".into(),
             ),
             Trap::StackOverflow => (OutcomeKind::StackOverflow, "call stack exhausted".into()),
-            other => (OutcomeKind::Trap, format!("wasm trap: {other}")),
+            other => (OutcomeKind::Trap, other.to_string()),
         };
     }
     (OutcomeKind::Trap, format!("{err:#}"))
@@ -140,36 +193,36 @@ pub(crate) fn invoke(
             micros(start),
         );
     }
-    let mut store = new_store(engine, inv, limits);
-    store.data_mut().cpu_held = true;
-    store.limiter(|s| &mut s.limiter);
-    if let Err(e) = store.set_fuel(limits.fuel) {
-        scheduler.release();
-        return Outcome::refused(OutcomeKind::Trap, format!("{e:#}"), micros(start));
-    }
-    // Note: wasmtime 48 does not flush the guest's fuel counter at an epoch
-    // callback (only at calls, returns and fuel checks), so for a timed-out
-    // call `fuel_used` is a lower bound. docs/abi.md says so.
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(on_epoch(scheduler.clone(), deadline));
+    let store = armed_store(
+        engine,
+        inv.input.to_vec(),
+        limits,
+        inv.clock,
+        inv.random_seed,
+        Some(scheduler.clone()),
+        deadline,
+    );
+    let mut store = match store {
+        Ok(s) => s,
+        Err(e) => {
+            scheduler.release();
+            return Outcome::refused(OutcomeKind::Trap, format!("{e:#}"), micros(start));
+        }
+    };
 
-    let result = run(&mut store, compiled, inv.trigger);
+    let result = run(&mut store, compiled, inv);
 
     if store.data().cpu_held {
         scheduler.release();
     }
     let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let state = store.into_data();
-    let limit_hit = state.limiter.peak_memory > limits.memory_bytes;
+    let limit_hit = state.limiter.exceeded;
     let (kind, output, error) = match result {
         Ok(0) => finish_output(state.output.as_deref()),
         Ok(code) => {
-            let detail = state
-                .logs
-                .last_error()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            (OutcomeKind::Trap, None, Some(format!("handler returned {code}{detail}")))
+            let (kind, message) = reported_failure(code, state.logs.last_error());
+            (kind, None, Some(message))
         }
         Err(e) => match e.downcast_ref::<I32Exit>() {
             Some(I32Exit(0)) => finish_output(state.output.as_deref()),
@@ -195,6 +248,24 @@ pub(crate) fn invoke(
         peak_memory_bytes: state.limiter.peak_memory,
         duration_us: micros(start),
     }
+}
+
+/// Maps a non-zero handler return code (docs/abi.md) to its outcome.
+fn reported_failure(code: i32, last_error: Option<&str>) -> (OutcomeKind, String) {
+    use rulebox_abi::handler_codes as c;
+    let kind = match code {
+        c::NEVER_SETTLES => OutcomeKind::Timeout,
+        c::PROTOCOL_VIOLATION => OutcomeKind::AbiViolation,
+        c::STACK_OVERFLOW => OutcomeKind::StackOverflow,
+        c::OUT_OF_MEMORY => OutcomeKind::MemoryLimit,
+        _ => OutcomeKind::Trap,
+    };
+    let message = match (code, last_error) {
+        (c::FAILED..=c::OUT_OF_MEMORY, Some(m)) => m.to_owned(),
+        (_, Some(m)) => format!("handler returned {code}: {m}"),
+        (_, None) => format!("handler returned {code}"),
+    };
+    (kind, message)
 }
 
 fn finish_output(raw: Option<&[u8]>) -> (OutcomeKind, Option<Output>, Option<String>) {

@@ -18,6 +18,7 @@ mod engine;
 mod gate;
 mod host;
 mod invoke;
+mod js;
 mod limits;
 mod logs;
 mod module_id;
@@ -29,6 +30,7 @@ mod validate;
 
 pub use config::RuntimeConfig;
 pub use engine::AllocatorKind;
+pub use js::{ENGINE_WASM as JS_ENGINE_WASM, JsKind, MAX_SOURCE_BYTES as MAX_JS_SOURCE_BYTES};
 pub use limits::{Limits, TenantPolicy};
 pub use logs::LogLine;
 pub use module_id::{ModuleId, ParseModuleIdError};

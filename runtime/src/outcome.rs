@@ -68,7 +68,12 @@ impl Outcome {
         self.output.as_ref().map_or(&[], |o| &o.commands)
     }
 
-    /// An outcome for a call refused before any guest code ran.
+    /// An outcome for a call refused before any guest code ran (e.g. an upload
+    /// that failed validation).
+    pub fn refused_with(kind: OutcomeKind, error: String) -> Self {
+        Self::refused(kind, error, 0)
+    }
+
     pub(crate) fn refused(kind: OutcomeKind, error: String, duration_us: u64) -> Self {
         Self {
             kind,

@@ -90,6 +90,10 @@ impl Registry {
         Ok((id, compiled))
     }
 
+    pub(crate) fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
     /// A loaded module, from memory or from the disk cache of an earlier run.
     pub(crate) fn get(&self, id: &ModuleId) -> Option<Arc<Compiled>> {
         if let Some(c) = self.memory.get(id) {

@@ -6,6 +6,7 @@ use crate::engine::{self, AllocatorKind, EpochTicker};
 use crate::gate::Gate;
 use crate::host::{self, Clock};
 use crate::invoke::{self, micros};
+use crate::js::{JsKind, JsLoader};
 use crate::limits::{Limits, TenantPolicy};
 use crate::module_id::ModuleId;
 use crate::outcome::{Outcome, OutcomeKind};
@@ -43,6 +44,10 @@ pub struct Invocation<'a> {
     pub clock: Clock,
     /// Seed for the guest's random numbers; `None` draws from the OS.
     pub random_seed: Option<u64>,
+    /// Benchmarks only: run the JavaScript engine's initialiser with this
+    /// input inside the call (a cold start without a snapshot).
+    #[doc(hidden)]
+    pub pre_init: Option<&'a [u8]>,
 }
 
 impl<'a> Invocation<'a> {
@@ -54,6 +59,7 @@ impl<'a> Invocation<'a> {
             limits,
             clock: Clock::System,
             random_seed: None,
+            pre_init: None,
         }
     }
 }
@@ -63,6 +69,7 @@ pub struct Runtime {
     allocator: AllocatorKind,
     registry: Registry,
     gate: Gate,
+    js: JsLoader,
     scheduler: Arc<CpuScheduler>,
     config: RuntimeConfig,
     // Dropped last: stops the ticker thread with the runtime.
@@ -83,6 +90,7 @@ impl Runtime {
             })?),
             None => None,
         };
+        let js = JsLoader::new(config.artifact_dir.as_ref().map(|d| d.join("js-index")));
         let registry = Registry::new(
             engine.clone(),
             linker,
@@ -98,6 +106,7 @@ impl Runtime {
             allocator,
             registry,
             gate: Gate::new(config.max_concurrent),
+            js,
             scheduler: Arc::new(CpuScheduler::new(config.cpu_slots, config.cpu_slice)),
             config,
             _ticker: ticker,
@@ -124,6 +133,35 @@ impl Runtime {
     /// Validates and compiles a module; its id is the SHA-256 of `bytes`.
     pub fn load(&self, bytes: &[u8]) -> Result<ModuleId, ValidationError> {
         self.registry.load(bytes).map(|(id, _)| id)
+    }
+
+    /// Validates a JavaScript source and pre-initialises the engine with it;
+    /// the returned id names the snapshot module, invoked like any module.
+    /// Syntax errors come back with their line and column.
+    pub fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, ValidationError> {
+        self.js.load(&self.engine, &self.registry, kind, source)
+    }
+
+    /// Benchmarks only: runs `source` on the bare engine guest, compiling it
+    /// inside the call as a runtime without snapshots would.
+    #[doc(hidden)]
+    pub fn invoke_js_cold(
+        &self,
+        kind: &JsKind,
+        source: &str,
+        trigger: Trigger,
+        input: &[u8],
+        limits: &Limits,
+    ) -> Outcome {
+        let start = Instant::now();
+        let id = match self.js.engine_module(&self.registry) {
+            Ok(id) => id,
+            Err(e) => return Outcome::refused(e.kind(), e.to_string(), micros(start)),
+        };
+        let init = crate::js::init_input(kind, source);
+        let mut inv = Invocation::new(&id, trigger, input, limits);
+        inv.pre_init = Some(&init);
+        self.invoke(&inv)
     }
 
     pub fn manifest(&self, id: &ModuleId) -> Option<Manifest> {

@@ -52,13 +52,29 @@ pub enum ValidationError {
     ImportSignature(String),
     #[error("module has no handler for trigger `{0}`")]
     NoSuchHandler(&'static str),
+    #[error("{message}{}", location(*line, *column))]
+    Script {
+        message: String,
+        line: Option<u32>,
+        column: Option<u32>,
+    },
+}
+
+fn location(line: Option<u32>, column: Option<u32>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+        (Some(l), None) => format!(" (line {l})"),
+        _ => String::new(),
+    }
 }
 
 impl ValidationError {
     /// The outcome kind a call of such a module reports.
     pub fn kind(&self) -> OutcomeKind {
         match self {
-            Self::TooLarge { .. } | Self::Malformed(_) => OutcomeKind::InvalidModule,
+            Self::TooLarge { .. } | Self::Malformed(_) | Self::Script { .. } => {
+                OutcomeKind::InvalidModule
+            }
             Self::ImportDenied { .. } => OutcomeKind::CapabilityDenied,
             Self::MissingExport(_)
             | Self::WrongExportType { .. }

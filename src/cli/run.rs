@@ -3,21 +3,39 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
-use rulebox_runtime::{Limits, Runtime, RuntimeConfig, Trigger, WallClock};
+use rulebox_runtime::{
+    Invocation, JsKind, Limits, Outcome, Runtime, RuntimeConfig, Trigger, WallClock,
+};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The rule: a compiled module (`.wasm`) or WebAssembly text (`.wat`).
+    /// The rule: a compiled module (`.wasm`), WebAssembly text (`.wat`) or JavaScript (`.js`).
     pub module: PathBuf,
-    /// The event JSON, from a file or `-` for standard input.
+    /// The event JSON, from a file or `-` for standard input. For `--kind rule`,
+    /// `{"user": ..., "context": ...}`. Not used by `--kind custom-db`.
     #[arg(long)]
-    pub event: String,
+    pub event: Option<String>,
     /// Trigger whose handler to call.
     #[arg(long, default_value = "post-login")]
     pub trigger: String,
+    /// Shape of a `.js` source.
+    #[arg(long, value_enum, default_value_t = JsShape::Action)]
+    pub kind: JsShape,
+    /// Custom-DB script name (login, getUser, create, verify, changePassword, delete, changeEmail).
+    #[arg(long)]
+    pub script: Option<String>,
+    /// Custom-DB script arguments, inline as a JSON array, e.g. '["a@b.c","pw"]'.
+    #[arg(long)]
+    pub args: Option<String>,
+    /// Action secrets (JSON object file), visible as `event.secrets`.
+    #[arg(long)]
+    pub secrets: Option<PathBuf>,
+    /// Rules / custom-DB `configuration` (JSON object file).
+    #[arg(long)]
+    pub configuration: Option<PathBuf>,
     /// Fuel budget (about one unit per wasm instruction).
     #[arg(long)]
     pub fuel: Option<u64>,
@@ -36,6 +54,82 @@ pub struct RunArgs {
     /// Do not read or write the compiled-artifact cache.
     #[arg(long)]
     pub no_cache: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JsShape {
+    Action,
+    Rule,
+    CustomDb,
+}
+
+fn read_object(path: &Path, what: &str) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {what} file {}", path.display()))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => bail!("{what} must be a JSON object"),
+        Err(e) => bail!("{what} is not valid JSON: {e}"),
+    }
+}
+
+/// What the JavaScript source is, and the input its handler gets.
+fn js_call(args: &RunArgs) -> anyhow::Result<(JsKind, Trigger, Vec<u8>)> {
+    let configuration = match &args.configuration {
+        Some(p) => serde_json::Value::Object(read_object(p, "configuration")?),
+        None => serde_json::json!({}),
+    };
+    match args.kind {
+        JsShape::Action => {
+            let trigger = parse_trigger(&args.trigger)?;
+            let mut event = read_event_object(args.event.as_deref())?;
+            if let Some(p) = &args.secrets {
+                let secrets = read_object(p, "secrets")?;
+                let slot = event
+                    .entry("secrets")
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                if let serde_json::Value::Object(m) = slot {
+                    m.extend(secrets);
+                }
+            }
+            Ok((JsKind::Action, trigger, serde_json::to_vec(&event)?))
+        }
+        JsShape::Rule => {
+            let mut input = read_event_object(args.event.as_deref())?;
+            input.insert("configuration".into(), configuration);
+            Ok((JsKind::Rule, Trigger::PostLogin, serde_json::to_vec(&input)?))
+        }
+        JsShape::CustomDb => {
+            let script = args
+                .script
+                .clone()
+                .context("--kind custom-db needs --script (login, getUser, create, verify, changePassword, delete, changeEmail)")?;
+            let call_args: serde_json::Value = match &args.args {
+                Some(a) => serde_json::from_str(a).context("--args must be a JSON array")?,
+                None => serde_json::json!([]),
+            };
+            if !call_args.is_array() {
+                bail!("--args must be a JSON array");
+            }
+            let input = serde_json::json!({"args": call_args, "configuration": configuration});
+            Ok((JsKind::CustomDb { script }, Trigger::CustomDb, serde_json::to_vec(&input)?))
+        }
+    }
+}
+
+fn parse_trigger(id: &str) -> anyhow::Result<Trigger> {
+    Trigger::from_id(id).with_context(|| {
+        format!(
+            "unknown trigger `{id}` (post-login, credentials-exchange, pre-user-registration, post-user-registration)"
+        )
+    })
+}
+
+fn read_event_object(spec: Option<&str>) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let bytes = read_event(spec.context("--event is required")?)?;
+    match serde_json::from_slice(&bytes)? {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => bail!("the event must be a JSON object"),
+    }
 }
 
 fn default_cache_dir() -> Option<PathBuf> {
@@ -75,20 +169,13 @@ pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let trigger = Trigger::from_id(&args.trigger).with_context(|| {
-        format!(
-            "unknown trigger `{}` (post-login, credentials-exchange, pre-user-registration, post-user-registration)",
-            args.trigger
-        )
-    })?;
     let clock = match &args.now {
         Some(t) => WallClock::Fixed(
             humantime::parse_rfc3339_weak(t).with_context(|| format!("--now `{t}` is not RFC 3339"))?,
         ),
         None => WallClock::System,
     };
-    let event = read_event(&args.event)?;
-    let module = read_module(&args.module)?;
+    let is_js = args.module.extension().is_some_and(|e| e == "js");
 
     let mut config = RuntimeConfig {
         // One call: a small pool starts faster and needs less address space.
@@ -110,7 +197,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(m) = args.memory_mb {
         limits.memory_bytes = m.saturating_mul(1 << 20);
     }
-    let outcome = runtime.run_module(&module, trigger, &event, &limits, clock);
+    let outcome = if is_js {
+        let (kind, trigger, input) = js_call(&args)?;
+        let source = std::fs::read_to_string(&args.module)
+            .with_context(|| format!("reading {}", args.module.display()))?;
+        match runtime.load_js(&kind, &source) {
+            Ok(id) => {
+                let mut inv = Invocation::new(&id, trigger, &input, &limits);
+                inv.clock = clock;
+                runtime.invoke(&inv)
+            }
+            Err(e) => Outcome::refused_with(e.kind(), e.to_string()),
+        }
+    } else {
+        let trigger = parse_trigger(&args.trigger)?;
+        let event = read_event(args.event.as_deref().context("--event is required")?)?;
+        let module = read_module(&args.module)?;
+        runtime.run_module(&module, trigger, &event, &limits, clock)
+    };
     println!("{}", serde_json::to_string(&outcome)?);
     Ok(if outcome.is_ok() {
         ExitCode::SUCCESS

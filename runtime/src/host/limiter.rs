@@ -19,6 +19,8 @@ pub(crate) struct MemoryLimiter {
     pub(crate) tables: usize,
     pub(crate) memories: usize,
     pub(crate) peak_memory: u64,
+    /// Set when a growth was refused, in case the trap reaches us re-wrapped.
+    pub(crate) exceeded: bool,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -30,6 +32,7 @@ impl ResourceLimiter for MemoryLimiter {
     ) -> wasmtime::Result<bool> {
         let desired = desired as u64;
         if desired > self.memory_limit {
+            self.exceeded = true;
             return Err(wasmtime::Error::new(MemoryLimitExceeded {
                 limit: self.memory_limit,
                 desired,

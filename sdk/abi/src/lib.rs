@@ -72,6 +72,24 @@ impl LogLevel {
     }
 }
 
+/// Values a handler returns. Anything but [`handler_codes::OK`] ends the call
+/// without output; the codes let a language runtime inside the guest (the
+/// JavaScript engine) report *why* precisely.
+pub mod handler_codes {
+    /// Output written; the call succeeded.
+    pub const OK: i32 = 0;
+    /// The tenant's code failed (uncaught error): outcome `trap`.
+    pub const FAILED: i32 = 1;
+    /// The code can never finish (no callback call and no pending work): outcome `timeout`.
+    pub const NEVER_SETTLES: i32 = 2;
+    /// The tenant's code broke a protocol (e.g. called back twice): outcome `abi_violation`.
+    pub const PROTOCOL_VIOLATION: i32 = 3;
+    /// The guest's own stack limit was hit: outcome `stack_overflow`.
+    pub const STACK_OVERFLOW: i32 = 4;
+    /// The guest's own heap limit was hit: outcome `memory_limit`.
+    pub const OUT_OF_MEMORY: i32 = 5;
+}
+
 /// Handler exports: `() -> i32`, returning 0 when the output has been written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -80,14 +98,18 @@ pub enum Trigger {
     CredentialsExchange,
     PreUserRegistration,
     PostUserRegistration,
+    /// One script of a custom-database connection (`login`, `getUser`, ...);
+    /// the script name and arguments travel in the input.
+    CustomDb,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 4] = [
+    pub const ALL: [Trigger; 5] = [
         Trigger::PostLogin,
         Trigger::CredentialsExchange,
         Trigger::PreUserRegistration,
         Trigger::PostUserRegistration,
+        Trigger::CustomDb,
     ];
 
     /// The export name a guest provides for this trigger.
@@ -97,6 +119,7 @@ impl Trigger {
             Trigger::CredentialsExchange => "on_credentials_exchange",
             Trigger::PreUserRegistration => "on_pre_user_registration",
             Trigger::PostUserRegistration => "on_post_user_registration",
+            Trigger::CustomDb => "on_custom_db",
         }
     }
 
@@ -107,6 +130,7 @@ impl Trigger {
             Trigger::CredentialsExchange => "credentials-exchange",
             Trigger::PreUserRegistration => "pre-user-registration",
             Trigger::PostUserRegistration => "post-user-registration",
+            Trigger::CustomDb => "custom-db",
         }
     }
 
@@ -152,6 +176,19 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         query: Option<Value>,
     },
+    /// `api.transaction.setMetadata(name, value)`
+    SetTransactionMetadata { name: String, value: Value },
+    /// `api.cache.set(key, value, { ttl | expires_at })`
+    CacheSet {
+        key: String,
+        value: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<u64>,
+    },
+    /// `api.cache.delete(key)`
+    CacheDelete { key: String },
 }
 
 /// What a guest writes through `output_write`.

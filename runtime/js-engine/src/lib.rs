@@ -1,0 +1,238 @@
+//! QuickJS inside the sandbox, speaking rulebox guest ABI v1.
+//!
+//! Life cycle: the host calls `wizer-initialize` once per deployed version
+//! with `{"kind", "source", "script"?}` as input; the source is compiled and
+//! the resulting heap is snapshotted (wasmtime-wizer), so every invocation
+//! starts from a heap where the tenant's code is already loaded. Handler
+//! exports then run one call each on a fresh instance of that snapshot.
+//!
+//! Almost all behaviour (Auth0's `event`/`api`, Rules' callback protocol,
+//! custom-DB scripts, timers) lives in `prelude.js`; this file moves bytes
+//! and drives the job queue.
+
+use rquickjs::{Context, Ctx, Function, Object, Promise, Runtime, Value, promise::PromiseState};
+use std::cell::RefCell;
+
+#[link(wasm_import_module = "rulebox")]
+unsafe extern "C" {
+    fn input_len() -> i32;
+    fn input_read(ptr: *mut u8, len: i32) -> i32;
+    fn output_write(ptr: *const u8, len: i32) -> i32;
+    fn log(level: i32, ptr: *const u8, len: i32);
+}
+
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// Handler return codes (docs/abi.md, "Handler return codes").
+const OK: i32 = 0;
+const FAILED: i32 = 1;
+
+/// Stack budget QuickJS enforces itself, so runaway JS recursion becomes a
+/// catchable error (reported as `stack_overflow`) well before the wasm stack
+/// limit, which would also end the call but with less context.
+const JS_STACK_BYTES: usize = 256 * 1024;
+
+struct Engine {
+    runtime: Runtime,
+    context: Context,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+fn read_input() -> String {
+    // SAFETY: host imports of ABI v1; the buffer is sized from input_len.
+    unsafe {
+        let len = usize::try_from(input_len()).unwrap_or(0);
+        let mut buf = vec![0u8; len];
+        let n = input_read(buf.as_mut_ptr(), len as i32);
+        buf.truncate(usize::try_from(n).unwrap_or(0));
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+fn write_output(s: &str) {
+    // SAFETY: pointer and length describe a live slice.
+    unsafe {
+        output_write(s.as_ptr(), s.len() as i32);
+    }
+}
+
+fn host_log(level: i32, msg: &str) {
+    // SAFETY: pointer and length describe a live slice.
+    unsafe { log(level, msg.as_ptr(), msg.len() as i32) }
+}
+
+fn describe(ctx: &Ctx<'_>, err: rquickjs::Error) -> String {
+    if matches!(err, rquickjs::Error::Exception) {
+        let v = ctx.catch();
+        if let Some(o) = v.as_object() {
+            let msg: String = o.get("message").unwrap_or_default();
+            let name: String = o.get("name").unwrap_or_default();
+            return format!("{name}: {msg}");
+        }
+        return format!("{v:?}");
+    }
+    err.to_string()
+}
+
+fn install_natives(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let g = ctx.globals();
+    g.set(
+        "__rb_native_log",
+        Function::new(ctx.clone(), |level: i32, msg: String| host_log(level, &msg))?,
+    )?;
+    Ok(())
+}
+
+/// Compiles the tenant's source into the heap. Output: `{"commands":[],
+/// "result":{"ok":true}}` or `{"commands":[],"result":{"error":{...}}}` with
+/// the message, line and column of a syntax error.
+#[unsafe(export_name = "wizer-initialize")]
+pub extern "C" fn wizer_initialize() {
+    // A guest panic aborts the call; say why first.
+    std::panic::set_hook(Box::new(|info| host_log(3, &format!("javascript engine panicked: {info}"))));
+    let input = read_input();
+    let runtime = match Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            host_log(3, &format!("cannot start QuickJS: {e}"));
+            return;
+        }
+    };
+    runtime.set_max_stack_size(JS_STACK_BYTES);
+    let context = match Context::full(&runtime) {
+        Ok(c) => c,
+        Err(e) => {
+            host_log(3, &format!("cannot create a JS context: {e}"));
+            return;
+        }
+    };
+    let out = context.with(|ctx| -> String {
+        let loaded = install_natives(&ctx)
+            .and_then(|()| ctx.eval::<(), _>(PRELUDE))
+            .and_then(|()| {
+                let load: Function = ctx.globals().get("__rb_load")?;
+                load.call::<_, String>((input,))
+            });
+        match loaded {
+            Ok(s) => s,
+            Err(e) => {
+                let msg = describe(&ctx, e);
+                format!(
+                    "{{\"commands\":[],\"result\":{{\"error\":{{\"message\":{}}}}}}}",
+                    json_string(&msg)
+                )
+            }
+        }
+    });
+    runtime.run_gc();
+    write_output(&out);
+    ENGINE.with(|e| *e.borrow_mut() = Some(Engine { runtime, context }));
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Runs the job queue and virtual timers until `promise` settles or nothing
+/// is left that could settle it.
+fn drive<'js>(ctx: &Ctx<'js>, promise: &Promise<'js>) -> rquickjs::Result<()> {
+    let next_timer: Function = ctx.globals().get("__rb_next_timer")?;
+    loop {
+        // A job that throws only affects tenant-made promises: the prelude's
+        // own chain records errors as values.
+        while ctx.execute_pending_job() {}
+        if promise.state() != PromiseState::Pending {
+            return Ok(());
+        }
+        if !next_timer.call::<_, bool>(())? {
+            return Ok(());
+        }
+    }
+}
+
+fn dispatch(entry: &str) -> i32 {
+    let input = read_input();
+    ENGINE.with(|cell| {
+        let guard = cell.borrow();
+        let Some(engine) = guard.as_ref() else {
+            host_log(3, "the JavaScript engine was not initialised with a script");
+            return FAILED;
+        };
+        engine.context.with(|ctx| -> i32 {
+            let run = || -> rquickjs::Result<(i32, String)> {
+                let dispatch: Function = ctx.globals().get("__rb_dispatch")?;
+                let promise: Promise = dispatch.call((entry, input))?;
+                drive(&ctx, &promise)?;
+                let finish: Function = ctx.globals().get("__rb_finish")?;
+                let state: Object = finish.call((promise,))?;
+                // Jobs queued by the settlement itself (a second callback
+                // call, say) run before the verdict is final.
+                while ctx.execute_pending_job() {}
+                let verdict: Function = ctx.globals().get("__rb_verdict")?;
+                let state: Object = verdict.call((state,))?;
+                let code: i32 = state.get("code")?;
+                let output: Value = state.get("output")?;
+                let output = output.as_string().map(|s| s.to_string()).transpose()?.unwrap_or_default();
+                Ok((code, output))
+            };
+            match run() {
+                Ok((code, output)) => {
+                    if !output.is_empty() {
+                        write_output(&output);
+                    }
+                    code
+                }
+                Err(e) => {
+                    let msg = describe(&ctx, e);
+                    host_log(3, &msg);
+                    FAILED
+                }
+            }
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn rulebox_abi_v1() {}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn on_post_login() -> i32 {
+    dispatch("post-login")
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn on_credentials_exchange() -> i32 {
+    dispatch("credentials-exchange")
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn on_pre_user_registration() -> i32 {
+    dispatch("pre-user-registration")
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn on_post_user_registration() -> i32 {
+    dispatch("post-user-registration")
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn on_custom_db() -> i32 {
+    dispatch("custom-db")
+}
+
+#[allow(dead_code)]
+const _: i32 = OK;

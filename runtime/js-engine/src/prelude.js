@@ -1,0 +1,427 @@
+// The JavaScript side of the rulebox engine guest: Auth0's globals and `api`
+// objects over the ABI's command list. Evaluated once, before the tenant's
+// source, and snapshotted with it; every call starts from that snapshot, so
+// nothing here (or in tenant code) survives from one call to the next.
+(function () {
+  'use strict';
+  const g = globalThis;
+  const nativeLog = g.__rb_native_log;
+  delete g.__rb_native_log;
+
+  // Handler return codes, docs/abi.md.
+  const CODE = { OK: 0, FAILED: 1, NEVER_SETTLES: 2, VIOLATION: 3, STACK: 4, MEMORY: 5 };
+
+  // ---------------------------------------------------------------- console
+  function show(v) {
+    if (typeof v === 'string') return v;
+    if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}` : `${v.name}: ${v.message}`;
+    if (typeof v === 'function') return `[Function ${v.name || 'anonymous'}]`;
+    if (v === undefined) return 'undefined';
+    try {
+      const s = JSON.stringify(v);
+      return s === undefined ? String(v) : s;
+    } catch (e) {
+      return String(v);
+    }
+  }
+  const line = (args) => args.map(show).join(' ');
+  g.console = {
+    log: (...a) => nativeLog(1, line(a)),
+    info: (...a) => nativeLog(1, line(a)),
+    debug: (...a) => nativeLog(0, line(a)),
+    warn: (...a) => nativeLog(2, line(a)),
+    error: (...a) => nativeLog(3, line(a)),
+  };
+
+  // ------------------------------------------------- timers (virtual time)
+  // A call has no real waiting to do: timers fire in due order as soon as
+  // the job queue is empty, and virtual time jumps to their due time.
+  let clock = 0;
+  let timerSeq = 0;
+  let timers = [];
+  function addTimer(fn, ms, args, every) {
+    if (typeof fn !== 'function') throw new TypeError('callback must be a function');
+    const id = ++timerSeq;
+    const delay = Math.max(0, Number(ms) || 0);
+    timers.push({ id, at: clock + delay, fn, args, every: every ? Math.max(1, delay) : 0 });
+    return id;
+  }
+  g.setTimeout = (fn, ms, ...args) => addTimer(fn, ms, args, false);
+  g.setInterval = (fn, ms, ...args) => addTimer(fn, ms, args, true);
+  g.setImmediate = (fn, ...args) => addTimer(fn, 0, args, false);
+  g.clearTimeout = g.clearInterval = g.clearImmediate = (id) => {
+    timers = timers.filter((t) => t.id !== id);
+  };
+  g.__rb_next_timer = function () {
+    if (timers.length === 0) return false;
+    timers.sort((a, b) => a.at - b.at || a.id - b.id);
+    const t = timers.shift();
+    clock = t.at;
+    if (t.every) timers.push({ ...t, at: clock + t.every });
+    t.fn(...t.args);
+    return true;
+  };
+
+  // ----------------------------------------------------- Auth0's errors
+  class UnauthorizedError extends Error {
+    constructor(message) {
+      super(message);
+      this.name = 'UnauthorizedError';
+    }
+  }
+  class WrongUsernameOrPasswordError extends Error {
+    constructor(emailOrNull, message) {
+      super(message || 'Wrong email or password.');
+      this.name = 'WrongUsernameOrPasswordError';
+      this.email = emailOrNull == null ? null : emailOrNull;
+    }
+  }
+  class ValidationError extends Error {
+    constructor(code, message) {
+      super(message);
+      this.name = 'ValidationError';
+      this.code = code;
+    }
+  }
+  g.UnauthorizedError = UnauthorizedError;
+  g.WrongUsernameOrPasswordError = WrongUsernameOrPasswordError;
+  g.ValidationError = ValidationError;
+  g.global = g;
+
+  const unavailable = (name) => {
+    throw new Error(`Cannot find module '${name}': modules are not available in the rulebox sandbox yet`);
+  };
+  g.require = unavailable;
+
+  /** Tenant-caused protocol errors (e.g. a callback called twice). */
+  class ProtocolViolation extends Error {}
+
+  // ----------------------------------------------------------- commands
+  const json = (v) => (v === undefined ? null : JSON.parse(JSON.stringify(v)));
+  const str = (v) => String(v);
+
+  function cacheApi(rec, input) {
+    const entries = Object.assign({}, (input && input.__rb_cache) || {});
+    return {
+      get(key) {
+        const e = entries[str(key)];
+        return e === undefined ? undefined : { value: e.value, expires_at: e.expires_at };
+      },
+      set(key, value, options) {
+        const o = options || {};
+        const cmd = { op: 'cache_set', key: str(key), value: str(value) };
+        if (o.ttl !== undefined) cmd.ttl_ms = Math.max(0, Number(o.ttl) | 0);
+        if (o.expires_at !== undefined) cmd.expires_at = Math.max(0, Number(o.expires_at) | 0);
+        entries[cmd.key] = { value: cmd.value, expires_at: cmd.expires_at };
+        rec.commands.push(cmd);
+        return { type: 'success' };
+      },
+      delete(key) {
+        delete entries[str(key)];
+        rec.commands.push({ op: 'cache_delete', key: str(key) });
+        return { type: 'success' };
+      },
+    };
+  }
+
+  function actionApi(trigger, rec, event) {
+    const c = rec.commands;
+    const api = { cache: cacheApi(rec, event) };
+    const accessToken = {
+      setCustomClaim(name, value) {
+        c.push({ op: 'set_access_token_claim', name: str(name), value: json(value) });
+        return accessToken;
+      },
+      addScope(scope) {
+        c.push({ op: 'add_scope', scope: str(scope) });
+        return accessToken;
+      },
+      removeScope(scope) {
+        c.push({ op: 'remove_scope', scope: str(scope) });
+        return accessToken;
+      },
+    };
+    const user = {
+      setAppMetadata(name, value) {
+        c.push({ op: 'set_app_metadata', name: str(name), value: json(value) });
+        return user;
+      },
+      setUserMetadata(name, value) {
+        c.push({ op: 'set_user_metadata', name: str(name), value: json(value) });
+        return user;
+      },
+    };
+    if (trigger === 'post-login') {
+      api.access = {
+        deny(reason) {
+          c.push({ op: 'deny', reason: str(reason) });
+          return api.access;
+        },
+      };
+      api.idToken = {
+        setCustomClaim(name, value) {
+          c.push({ op: 'set_id_token_claim', name: str(name), value: json(value) });
+          return api.idToken;
+        },
+      };
+      api.accessToken = accessToken;
+      api.user = user;
+      api.multifactor = {
+        enable(provider, options) {
+          const cmd = { op: 'enable_mfa', provider: str(provider || 'any') };
+          if (options !== undefined) cmd.options = json(options);
+          c.push(cmd);
+          return api.multifactor;
+        },
+      };
+      api.redirect = {
+        sendUserTo(url, options) {
+          const cmd = { op: 'redirect', url: str(url) };
+          if (options && options.query !== undefined) cmd.query = json(options.query);
+          c.push(cmd);
+          return api.redirect;
+        },
+      };
+      api.transaction = {
+        setMetadata(name, value) {
+          c.push({ op: 'set_transaction_metadata', name: str(name), value: json(value) });
+          return api.transaction;
+        },
+      };
+    } else if (trigger === 'credentials-exchange') {
+      api.access = {
+        deny(code, reason) {
+          c.push({ op: 'deny', reason: str(reason === undefined ? code : reason) });
+          return api.access;
+        },
+      };
+      api.accessToken = { setCustomClaim: accessToken.setCustomClaim };
+    } else if (trigger === 'pre-user-registration') {
+      api.access = {
+        deny(reason, userMessage) {
+          c.push({ op: 'deny', reason: str(userMessage === undefined ? reason : userMessage) });
+          return api.access;
+        },
+      };
+      api.user = user;
+    }
+    return api;
+  }
+
+  // ------------------------------------------------------------ loading
+  const HANDLERS = {
+    'post-login': 'onExecutePostLogin',
+    'credentials-exchange': 'onExecuteCredentialsExchange',
+    'pre-user-registration': 'onExecutePreUserRegistration',
+    'post-user-registration': 'onExecutePostUserRegistration',
+  };
+  const SCRIPTS = ['login', 'getUser', 'create', 'verify', 'changePassword', 'delete', 'changeEmail'];
+  let loaded = null;
+
+  function location(e, lineShift) {
+    let lineNo = e.lineNumber;
+    let col = e.columnNumber;
+    if (lineNo === undefined && typeof e.stack === 'string') {
+      const m = /:(\d+):(\d+)/.exec(e.stack);
+      if (m) {
+        lineNo = Number(m[1]);
+        col = Number(m[2]);
+      }
+    }
+    return { line: lineNo === undefined ? null : lineNo - lineShift, column: col === undefined ? null : col };
+  }
+
+  function compile(source) {
+    // The wrapper shares the source's first line so reported lines match the
+    // tenant's file; the leading newline keeps the first line's columns too.
+    return (0, eval)('(function (exports, module, require) {\n' + source + '\n})');
+  }
+
+  function loadError(message, where) {
+    return JSON.stringify({ commands: [], result: { error: Object.assign({ message }, where || {}) } });
+  }
+
+  g.__rb_load = function (inputJson) {
+    const input = JSON.parse(inputJson);
+    const kind = input.kind;
+    const source = String(input.source || '');
+    let fn;
+    try {
+      if (kind === 'action') {
+        fn = compile(source);
+      } else {
+        // Rules and custom-DB scripts are one function expression each.
+        fn = compile('return (' + source + '\n);');
+      }
+    } catch (e) {
+      if (e instanceof SyntaxError) return loadError(`SyntaxError: ${e.message}`, location(e, 1));
+      return loadError(`${e.name}: ${e.message}`);
+    }
+    const module = { exports: {} };
+    try {
+      const value = fn.call(module.exports, module.exports, module, g.require);
+      if (kind === 'action') {
+        const exported = Object.keys(HANDLERS).filter((t) => typeof module.exports[HANDLERS[t]] === 'function');
+        if (exported.length === 0) {
+          return loadError('the Action exports no handler (exports.onExecutePostLogin, ...)');
+        }
+        loaded = { kind, exports: module.exports, triggers: exported };
+      } else if (kind === 'rule' || kind === 'custom-db') {
+        if (typeof value !== 'function') {
+          return loadError(`a ${kind === 'rule' ? 'rule' : 'custom database script'} must be one function expression`);
+        }
+        const script = input.script;
+        if (kind === 'custom-db' && !SCRIPTS.includes(script)) {
+          return loadError(`unknown custom database script '${script}' (one of ${SCRIPTS.join(', ')})`);
+        }
+        loaded = { kind, fn: value, script, triggers: kind === 'rule' ? ['post-login'] : ['custom-db'] };
+      } else {
+        return loadError(`unknown source kind '${kind}'`);
+      }
+    } catch (e) {
+      return loadError(`${e && e.name}: ${e && e.message}`, location(e, 1));
+    }
+    return JSON.stringify({ commands: [], result: { ok: true, kind, triggers: loaded.triggers } });
+  };
+
+  // ------------------------------------------------------------ calling
+  let violation = null;
+
+  function ruleCommands(before, context, rec) {
+    const claims = (op, now, was) => {
+      for (const k of Object.keys(now || {})) {
+        const v = now[k];
+        if (!was || JSON.stringify(was[k]) !== JSON.stringify(v)) rec.commands.push({ op, name: k, value: json(v) });
+      }
+    };
+    claims('set_id_token_claim', context.idToken, before.idToken);
+    claims('set_access_token_claim', context.accessToken, before.accessToken);
+    const mf = context.multifactor;
+    if (mf && (!before.multifactor || JSON.stringify(before.multifactor) !== JSON.stringify(mf))) {
+      const { provider, ...options } = mf;
+      rec.commands.push({ op: 'enable_mfa', provider: str(provider || 'any'), options: json(options) });
+    }
+    const rd = context.redirect;
+    if (rd && rd.url && (!before.redirect || before.redirect.url !== rd.url)) {
+      rec.commands.push({ op: 'redirect', url: str(rd.url) });
+    }
+  }
+
+  function errorInfo(err) {
+    if (err instanceof Error) {
+      const info = { type: err.name || 'Error', message: String(err.message) };
+      if (err.code !== undefined) info.code = err.code;
+      if (err.email !== undefined) info.email = err.email;
+      return info;
+    }
+    return { type: 'Error', message: String(err) };
+  }
+
+  /** A callback that settles `resolve` once and records any second call. */
+  function onceCallback(resolve) {
+    let calls = 0;
+    return function callback(...args) {
+      calls += 1;
+      if (calls > 1) {
+        violation = 'callback was called more than once';
+        return;
+      }
+      resolve(args);
+    };
+  }
+
+  function callRule(input, rec) {
+    g.configuration = Object.freeze(Object.assign({}, input.configuration || {}));
+    const user = input.user || {};
+    const context = input.context || {};
+    // Auth0 always hands rules these two, for namespaced claims.
+    if (!context.idToken || typeof context.idToken !== 'object') context.idToken = {};
+    if (!context.accessToken || typeof context.accessToken !== 'object') context.accessToken = {};
+    const before = json(context) || {};
+    return new Promise((resolve) => loaded.fn.call(null, user, context, onceCallback(resolve))).then(
+      ([err, u, ctx]) => {
+        if (err) {
+          rec.commands.push({ op: 'deny', reason: str(err instanceof Error ? err.message : err) });
+          rec.result = { error: errorInfo(err), user: json(user), context: json(context) };
+          return;
+        }
+        const finalContext = ctx || context;
+        ruleCommands(before, finalContext, rec);
+        rec.result = { user: json(u || user), context: json(finalContext) };
+      },
+    );
+  }
+
+  function callScript(input, rec) {
+    g.configuration = Object.freeze(Object.assign({}, input.configuration || {}));
+    const args = Array.isArray(input.args) ? input.args : [];
+    const script = loaded.script;
+    const arity = { login: 2, getUser: 1, create: 1, verify: 1, changePassword: 2, delete: 1, changeEmail: 3 }[script];
+    const callArgs = args.slice(0, arity);
+    while (callArgs.length < arity) callArgs.push(undefined);
+    return new Promise((resolve) => loaded.fn.call(null, ...callArgs, onceCallback(resolve))).then(([err, value]) => {
+      if (err) {
+        rec.result = { error: errorInfo(err) };
+      } else if (script === 'login' || script === 'getUser') {
+        rec.result = { profile: value === undefined ? null : json(value) };
+      } else {
+        rec.result = { value: value === undefined ? null : json(value) };
+      }
+    });
+  }
+
+  g.__rb_dispatch = function (entry, inputJson) {
+    const rec = { commands: [], result: undefined };
+    const run = () => {
+      if (!loaded) throw new ProtocolViolation('no script is loaded');
+      if (!loaded.triggers.includes(entry)) {
+        throw new ProtocolViolation(`this ${loaded.kind} has no handler for '${entry}'`);
+      }
+      const input = JSON.parse(inputJson);
+      if (loaded.kind === 'action') {
+        return loaded.exports[HANDLERS[entry]](input, actionApi(entry, rec, input));
+      }
+      return loaded.kind === 'rule' ? callRule(input, rec) : callScript(input, rec);
+    };
+    return Promise.resolve()
+      .then(run)
+      .then(() => ({ code: CODE.OK, rec }));
+  };
+
+  function failure(e) {
+    if (e instanceof ProtocolViolation) return { code: CODE.VIOLATION, message: e.message };
+    const name = e && e.name;
+    const message = e && e.message !== undefined ? String(e.message) : String(e);
+    if ((name === 'InternalError' || name === 'RangeError') && /stack/i.test(message)) {
+      return { code: CODE.STACK, message: `${name}: ${message}` };
+    }
+    if (name === 'InternalError' && /out of memory/i.test(message)) {
+      return { code: CODE.MEMORY, message: `${name}: ${message}` };
+    }
+    return { code: CODE.FAILED, message: e instanceof Error ? `${name}: ${message}` : `Uncaught ${show(e)}` };
+  }
+
+  /** Reads a settled (or hopeless) promise into {code, output?, message?}. */
+  g.__rb_finish = function (promise) {
+    const state = { code: CODE.NEVER_SETTLES, message: 'the code never finished (no callback call, no pending work)' };
+    promise.then(
+      (v) => Object.assign(state, v, { message: undefined }),
+      (e) => Object.assign(state, failure(e)),
+    );
+    return state;
+  };
+
+  g.__rb_verdict = function (state) {
+    if (violation) {
+      nativeLog(3, violation);
+      return { code: CODE.VIOLATION, output: '' };
+    }
+    if (state.code === CODE.OK) {
+      const out = { commands: state.rec.commands };
+      if (state.rec.result !== undefined) out.result = state.rec.result;
+      return { code: CODE.OK, output: JSON.stringify(out) };
+    }
+    if (state.message) nativeLog(3, state.message);
+    return { code: state.code, output: '' };
+  };
+})();

@@ -1,0 +1,312 @@
+//! JavaScript in the sandbox: the QuickJS engine guest, pre-initialised per
+//! deployed source with wasmtime-wizer.
+//!
+//! A tenant's source is compiled once, inside the engine guest, and the
+//! resulting heap is snapshotted into a new module. That module is cached
+//! like any other (by its own hash, in memory and on disk), so a call only
+//! instantiates the snapshot and runs the handler. The mapping from
+//! (engine, kind, source) to snapshot id is cached too, so a restart does not
+//! re-snapshot.
+
+use crate::host::{Clock, HostState};
+use crate::invoke::{armed_store, bind_memory, call_init, classify};
+use crate::limits::Limits;
+use crate::module_id::ModuleId;
+use crate::registry::Registry;
+use crate::validate::ValidationError;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use wasmtime::{Engine, Instance, Module, Store, Val};
+use wasmtime_wizer::{ModuleContext, SnapshotVal, ValType, Wizer};
+
+/// The engine guest, built from `runtime/js-engine` by this crate's build script.
+pub const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js_engine.wasm"));
+
+/// Export the engine guest compiles a source in (wizer's default name).
+pub(crate) const INIT_EXPORT: &str = "wizer-initialize";
+
+/// Auth0 allows 100 kB of code per Action.
+pub const MAX_SOURCE_BYTES: usize = 100 * 1024;
+
+/// The shape of a JavaScript source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum JsKind {
+    /// `exports.onExecutePostLogin = async (event, api) => {...}` and friends.
+    Action,
+    /// Legacy rule: `function (user, context, callback) {...}`.
+    Rule,
+    /// One custom-database script, e.g. `function login(email, password, callback) {...}`.
+    CustomDb { script: String },
+}
+
+#[derive(Serialize)]
+struct InitInput<'a> {
+    kind: &'static str,
+    source: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    script: Option<&'a str>,
+}
+
+/// The initialiser's input for `source`.
+pub(crate) fn init_input(kind: &JsKind, source: &str) -> Vec<u8> {
+    let (k, script) = match kind {
+        JsKind::Action => ("action", None),
+        JsKind::Rule => ("rule", None),
+        JsKind::CustomDb { script } => ("custom-db", Some(script.as_str())),
+    };
+    serde_json::to_vec(&InitInput {
+        kind: k,
+        source,
+        script,
+    })
+    .unwrap_or_default()
+}
+
+/// What pre-initialisation may use: compiling a large source is real work,
+/// but a top-level `while(true)` must still end.
+fn deploy_limits() -> Limits {
+    Limits {
+        fuel: 2_000_000_000,
+        timeout_ms: 10_000,
+        memory_bytes: 64 << 20,
+        max_output_bytes: 64 << 10,
+        max_log_bytes: 16 << 10,
+        ..Limits::default()
+    }
+}
+
+/// The engine guest instrumented for snapshotting, compiled once per process.
+struct Instrumented {
+    cx: ModuleContext<'static>,
+    module: Module,
+}
+
+pub(crate) struct JsLoader {
+    engine_id: ModuleId,
+    instrumented: OnceLock<Result<Arc<Instrumented>, String>>,
+    snapshots: moka::sync::Cache<[u8; 32], ModuleId>,
+    index_dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct InitReport {
+    #[serde(default)]
+    error: Option<ScriptError>,
+}
+
+#[derive(Deserialize)]
+struct ScriptError {
+    message: String,
+    #[serde(default)]
+    line: Option<u32>,
+    #[serde(default)]
+    column: Option<u32>,
+}
+
+impl JsLoader {
+    pub(crate) fn new(index_dir: Option<PathBuf>) -> Self {
+        if let Some(d) = &index_dir {
+            let _ = std::fs::create_dir_all(d);
+        }
+        Self {
+            engine_id: ModuleId::of(ENGINE_WASM),
+            instrumented: OnceLock::new(),
+            snapshots: moka::sync::Cache::new(10_000),
+            index_dir,
+        }
+    }
+
+    fn key(&self, kind: &JsKind, source: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"rulebox-js-snapshot-v1\0");
+        h.update(self.engine_id.as_bytes());
+        h.update(&init_input(kind, source));
+        h.finalize().into()
+    }
+
+    fn index_path(&self, key: &[u8; 32]) -> Option<PathBuf> {
+        self.index_dir.as_ref().map(|d| d.join(hex::encode(key)))
+    }
+
+    /// The snapshot module for `source`, creating it on first use.
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        registry: &Registry,
+        kind: &JsKind,
+        source: &str,
+    ) -> Result<ModuleId, ValidationError> {
+        if source.len() > MAX_SOURCE_BYTES {
+            return Err(ValidationError::TooLarge {
+                size: source.len(),
+                max: MAX_SOURCE_BYTES,
+            });
+        }
+        let key = self.key(kind, source);
+        if let Some(id) = self.snapshots.get(&key) {
+            if registry.get(&id).is_some() {
+                return Ok(id);
+            }
+        }
+        if let Some(id) = self.from_index(&key) {
+            if registry.get(&id).is_some() {
+                self.snapshots.insert(key, id);
+                return Ok(id);
+            }
+        }
+        let _span = tracing::info_span!("js_snapshot", bytes = source.len()).entered();
+        let started = Instant::now();
+        let wasm = self.snapshot(engine, registry, &init_input(kind, source))?;
+        let (id, _) = registry.load(&wasm)?;
+        tracing::info!(%id, ms = started.elapsed().as_millis() as u64, "javascript snapshot ready");
+        self.snapshots.insert(key, id);
+        if let Some(path) = self.index_path(&key) {
+            let tmp = path.with_extension("tmp");
+            if std::fs::write(&tmp, id.to_string()).and_then(|()| std::fs::rename(&tmp, &path)).is_err() {
+                tracing::warn!(%id, "could not record the javascript snapshot index");
+            }
+        }
+        Ok(id)
+    }
+
+    fn from_index(&self, key: &[u8; 32]) -> Option<ModuleId> {
+        let text = std::fs::read_to_string(self.index_path(key)?).ok()?;
+        text.trim().parse().ok()
+    }
+
+    fn instrumented(&self, engine: &Engine) -> Result<Arc<Instrumented>, ValidationError> {
+        self.instrumented
+            .get_or_init(|| {
+                let (cx, wasm) = Wizer::new()
+                    .instrument(ENGINE_WASM)
+                    .map_err(|e| format!("{e:#}"))?;
+                let module = Module::new(engine, &wasm).map_err(|e| format!("{e:#}"))?;
+                Ok(Arc::new(Instrumented { cx, module }))
+            })
+            .clone()
+            .map_err(|e| ValidationError::Malformed(format!("javascript engine: {e}")))
+    }
+
+    /// Runs the initialiser with `input` and snapshots the heap.
+    fn snapshot(
+        &self,
+        engine: &Engine,
+        registry: &Registry,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ValidationError> {
+        let inst = self.instrumented(engine)?;
+        let limits = deploy_limits();
+        let deadline = Instant::now() + limits.timeout();
+        let failed = |e: wasmtime::Error| {
+            let (kind, msg) = classify(&e, false);
+            ValidationError::Script {
+                message: format!("the script's top-level code did not finish ({kind}): {msg}"),
+                line: None,
+                column: None,
+            }
+        };
+        let mut store = armed_store(engine, input.to_vec(), &limits, Clock::System, Some(0), None, deadline)
+            .map_err(failed)?;
+        let instance = registry.linker().instantiate(&mut store, &inst.module).map_err(failed)?;
+        let memory = inst
+            .module
+            .get_export_index(rulebox_abi::exports::MEMORY)
+            .ok_or(ValidationError::MissingExport(rulebox_abi::exports::MEMORY))?;
+        bind_memory(&mut store, &instance, &memory).map_err(failed)?;
+        call_init(&mut store, &instance, INIT_EXPORT).map_err(failed)?;
+
+        let report = store
+            .data()
+            .output
+            .as_deref()
+            .and_then(|o| serde_json::from_slice::<rulebox_abi::Output>(o).ok())
+            .and_then(|o| o.result)
+            .and_then(|r| serde_json::from_value::<InitReport>(r).ok());
+        match report {
+            Some(InitReport { error: Some(e) }) => {
+                return Err(ValidationError::Script {
+                    message: e.message,
+                    line: e.line,
+                    column: e.column,
+                });
+            }
+            Some(InitReport { error: None }) => {}
+            None => {
+                let detail = store.data().logs.last_error().unwrap_or("no report").to_owned();
+                return Err(ValidationError::Script {
+                    message: format!("the javascript engine could not load the script: {detail}"),
+                    line: None,
+                    column: None,
+                });
+            }
+        }
+        let mut state = SnapshotState {
+            store: &mut store,
+            instance,
+        };
+        let wasm = block_on(Wizer::new().snapshot(&inst.cx, &mut state))
+            .map_err(|e| ValidationError::Malformed(format!("snapshot failed: {e:#}")))?;
+        Ok(wasm)
+    }
+
+    /// The engine guest itself, for cold (un-snapshotted) benchmark runs.
+    pub(crate) fn engine_module(&self, registry: &Registry) -> Result<ModuleId, ValidationError> {
+        registry.load(ENGINE_WASM).map(|(id, _)| id)
+    }
+}
+
+struct SnapshotState<'a> {
+    store: &'a mut Store<HostState>,
+    instance: Instance,
+}
+
+impl wasmtime_wizer::InstanceState for SnapshotState<'_> {
+    fn global_get(&mut self, name: &str, _hint: ValType) -> impl Future<Output = SnapshotVal> + Send {
+        let v = self
+            .instance
+            .get_global(&mut *self.store, name)
+            .map(|g| g.get(&mut *self.store));
+        async move {
+            match v {
+                Some(Val::I32(x)) => SnapshotVal::I32(x),
+                Some(Val::I64(x)) => SnapshotVal::I64(x),
+                Some(Val::F32(x)) => SnapshotVal::F32(x),
+                Some(Val::F64(x)) => SnapshotVal::F64(x),
+                Some(Val::V128(x)) => SnapshotVal::V128(x.as_u128()),
+                // The engine guest has only numeric globals; wizer exported them.
+                _ => SnapshotVal::I32(0),
+            }
+        }
+    }
+
+    fn memory_contents(
+        &mut self,
+        name: &str,
+        contents: impl FnOnce(&[u8]) + Send,
+    ) -> impl Future<Output = ()> + Send {
+        if let Some(m) = self.instance.get_memory(&mut *self.store, name) {
+            contents(m.data(&*self.store));
+        } else {
+            contents(&[]);
+        }
+        async {}
+    }
+}
+
+/// Drives a future whose every await point is already ready (wizer's
+/// snapshot over in-memory state); no executor needed.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::sleep(Duration::from_micros(10));
+    }
+}
