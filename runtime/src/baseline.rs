@@ -6,7 +6,9 @@
 use crate::host::{self, Clock, HostState, MemoryLimiter, build_wasi};
 use crate::logs::LogBuffer;
 use rulebox_abi::Trigger;
-use wasmtime::{Config, Engine, Extern, InstanceAllocationStrategy, InstancePre, Module, Store};
+use crate::config::RuntimeConfig;
+use crate::engine;
+use wasmtime::{Engine, Extern, InstanceAllocationStrategy, InstancePre, Module, Store};
 
 pub struct RawBaseline {
     engine: Engine,
@@ -15,10 +17,12 @@ pub struct RawBaseline {
 }
 
 impl RawBaseline {
-    pub fn new(bytes: &[u8], trigger: Trigger) -> wasmtime::Result<Self> {
-        let mut config = Config::new();
-        config.allocation_strategy(InstanceAllocationStrategy::pooling());
-        let engine = Engine::new(&config)?;
+    /// Same engine settings and pool sizing as a [`crate::Runtime`] with
+    /// `config`, minus fuel and epoch interruption.
+    pub fn new(bytes: &[u8], trigger: Trigger, config: &RuntimeConfig) -> wasmtime::Result<Self> {
+        let mut c = engine::base_config(false);
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(engine::pooling(config)));
+        let engine = Engine::new(&c)?;
         let module = Module::from_binary(&engine, bytes)?;
         let pre = host::linker(&engine)?.instantiate_pre(&module)?;
         Ok(Self {

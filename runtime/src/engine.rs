@@ -19,10 +19,11 @@ pub enum AllocatorKind {
 /// `stack_overflow` long before it could touch the host's own stack.
 const MAX_WASM_STACK: usize = 512 << 10;
 
-fn base_config() -> Config {
+/// `metered: false` is for the raw-wasmtime benchmark baseline only.
+pub(crate) fn base_config(metered: bool) -> Config {
     let mut c = Config::new();
-    c.consume_fuel(true)
-        .epoch_interruption(true)
+    c.consume_fuel(metered)
+        .epoch_interruption(metered)
         .memory_init_cow(true)
         .max_wasm_stack(MAX_WASM_STACK)
         .cranelift_opt_level(OptLevel::Speed)
@@ -34,7 +35,7 @@ fn base_config() -> Config {
     c
 }
 
-fn pooling(cfg: &RuntimeConfig) -> PoolingAllocationConfig {
+pub(crate) fn pooling(cfg: &RuntimeConfig) -> PoolingAllocationConfig {
     let mut p = PoolingAllocationConfig::default();
     p.total_core_instances(cfg.pool_slots)
         .total_memories(cfg.pool_slots)
@@ -55,7 +56,7 @@ fn pooling(cfg: &RuntimeConfig) -> PoolingAllocationConfig {
 /// allocation rather than refusing to start.
 pub(crate) fn build(cfg: &RuntimeConfig) -> Result<(Engine, AllocatorKind), wasmtime::Error> {
     if cfg.pooling {
-        let mut c = base_config();
+        let mut c = base_config(true);
         c.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(cfg)));
         match Engine::new(&c) {
             Ok(engine) => return Ok((engine, AllocatorKind::Pooling)),
@@ -65,7 +66,7 @@ pub(crate) fn build(cfg: &RuntimeConfig) -> Result<(Engine, AllocatorKind), wasm
             ),
         }
     }
-    let mut c = base_config();
+    let mut c = base_config(true);
     c.allocation_strategy(InstanceAllocationStrategy::OnDemand);
     Ok((Engine::new(&c)?, AllocatorKind::OnDemand))
 }

@@ -164,6 +164,21 @@ fn drive<'js>(ctx: &Ctx<'js>, promise: &Promise<'js>) -> rquickjs::Result<()> {
     }
 }
 
+/// Timer callbacks still run after the handler settled, at most this many.
+const TIMERS_AFTER_SETTLEMENT: usize = 64;
+
+fn drain_after_settlement(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let next_timer: Function = ctx.globals().get("__rb_next_timer")?;
+    for _ in 0..TIMERS_AFTER_SETTLEMENT {
+        while ctx.execute_pending_job() {}
+        if !next_timer.call::<_, bool>(())? {
+            break;
+        }
+    }
+    while ctx.execute_pending_job() {}
+    Ok(())
+}
+
 fn dispatch(entry: &str) -> i32 {
     let input = read_input();
     ENGINE.with(|cell| {
@@ -179,9 +194,10 @@ fn dispatch(entry: &str) -> i32 {
                 drive(&ctx, &promise)?;
                 let finish: Function = ctx.globals().get("__rb_finish")?;
                 let state: Object = finish.call((promise,))?;
-                // Jobs queued by the settlement itself (a second callback
-                // call, say) run before the verdict is final.
-                while ctx.execute_pending_job() {}
+                // Work left after settlement (a second callback call from a
+                // timer, say) runs before the verdict is final, within a cap
+                // so a forgotten setInterval cannot spin until fuel runs out.
+                drain_after_settlement(&ctx)?;
                 let verdict: Function = ctx.globals().get("__rb_verdict")?;
                 let state: Object = verdict.call((state,))?;
                 let code: i32 = state.get("code")?;

@@ -395,7 +395,9 @@
     if ((name === 'InternalError' || name === 'RangeError') && /stack/i.test(message)) {
       return { code: CODE.STACK, message: `${name}: ${message}` };
     }
-    if (name === 'InternalError' && /out of memory/i.test(message)) {
+    // "string too long": QuickJS's cap on one string's size, reached by the
+    // same unbounded growth that would otherwise exhaust memory.
+    if (name === 'InternalError' && /out of memory|string too long/i.test(message)) {
       return { code: CODE.MEMORY, message: `${name}: ${message}` };
     }
     return { code: CODE.FAILED, message: e instanceof Error ? `${name}: ${message}` : `Uncaught ${show(e)}` };
