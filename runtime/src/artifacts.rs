@@ -50,12 +50,15 @@ impl ArtifactCache {
     }
 
     pub(crate) fn store(&self, id: &ModuleId, module: &Module) {
-        let result = module.serialize().map_err(std::io::Error::other).and_then(|bytes| {
-            let mut tmp = tempfile_in(&self.dir)?;
-            tmp.1.write_all(&bytes)?;
-            tmp.1.sync_all()?;
-            std::fs::rename(&tmp.0, self.path(id))
-        });
+        let result = module
+            .serialize()
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                let mut tmp = tempfile_in(&self.dir)?;
+                tmp.1.write_all(&bytes)?;
+                tmp.1.sync_all()?;
+                std::fs::rename(&tmp.0, self.path(id))
+            });
         if let Err(e) = result {
             // A cache write failure costs a recompile later, not this call.
             tracing::warn!(%id, error = %e, "could not persist compiled artifact");

@@ -3,11 +3,11 @@
 //! deadline, no limiter, no scheduler and no output parsing. The gap between
 //! this and [`crate::Runtime::invoke`] is what rulebox's safety costs.
 
+use crate::config::RuntimeConfig;
+use crate::engine;
 use crate::host::{self, Clock, HostState, MemoryLimiter, build_wasi};
 use crate::logs::LogBuffer;
 use rulebox_abi::Trigger;
-use crate::config::RuntimeConfig;
-use crate::engine;
 use wasmtime::{Engine, Extern, InstanceAllocationStrategy, InstancePre, Module, Store};
 
 pub struct RawBaseline {

@@ -6,8 +6,8 @@ use crate::logs::LogBuffer;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::registry::Compiled;
 use crate::runtime::Invocation;
-use rulebox_abi::Output;
 use crate::scheduler::{CpuScheduler, Level};
+use rulebox_abi::Output;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::{Engine, Extern, Store, StoreContextMut, Trap, UpdateDeadline};
@@ -124,7 +124,11 @@ fn abi(msg: impl Into<String>) -> wasmtime::Error {
 }
 
 /// Instantiates and runs the handler; `Ok` carries its return code.
-fn run(store: &mut Store<HostState>, compiled: &Compiled, inv: &Invocation<'_>) -> wasmtime::Result<i32> {
+fn run(
+    store: &mut Store<HostState>,
+    compiled: &Compiled,
+    inv: &Invocation<'_>,
+) -> wasmtime::Result<i32> {
     let trigger = inv.trigger;
     let instance = compiled.pre.instantiate(&mut *store)?;
     bind_memory(store, &instance, &compiled.memory)?;

@@ -167,7 +167,10 @@ impl JsLoader {
         self.snapshots.insert(key, id);
         if let Some(path) = self.index_path(&key) {
             let tmp = path.with_extension("tmp");
-            if std::fs::write(&tmp, id.to_string()).and_then(|()| std::fs::rename(&tmp, &path)).is_err() {
+            if std::fs::write(&tmp, id.to_string())
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .is_err()
+            {
                 tracing::warn!(%id, "could not record the javascript snapshot index");
             }
         }
@@ -210,9 +213,20 @@ impl JsLoader {
                 column: None,
             }
         };
-        let mut store = armed_store(engine, input.to_vec(), &limits, Clock::System, Some(0), None, deadline)
+        let mut store = armed_store(
+            engine,
+            input.to_vec(),
+            &limits,
+            Clock::System,
+            Some(0),
+            None,
+            deadline,
+        )
+        .map_err(failed)?;
+        let instance = registry
+            .linker()
+            .instantiate(&mut store, &inst.module)
             .map_err(failed)?;
-        let instance = registry.linker().instantiate(&mut store, &inst.module).map_err(failed)?;
         let memory = inst
             .module
             .get_export_index(rulebox_abi::exports::MEMORY)
@@ -237,7 +251,12 @@ impl JsLoader {
             }
             Some(InitReport { error: None }) => {}
             None => {
-                let detail = store.data().logs.last_error().unwrap_or("no report").to_owned();
+                let detail = store
+                    .data()
+                    .logs
+                    .last_error()
+                    .unwrap_or("no report")
+                    .to_owned();
                 return Err(ValidationError::Script {
                     message: format!("the javascript engine could not load the script: {detail}"),
                     line: None,
@@ -266,7 +285,11 @@ struct SnapshotState<'a> {
 }
 
 impl wasmtime_wizer::InstanceState for SnapshotState<'_> {
-    fn global_get(&mut self, name: &str, _hint: ValType) -> impl Future<Output = SnapshotVal> + Send {
+    fn global_get(
+        &mut self,
+        name: &str,
+        _hint: ValType,
+    ) -> impl Future<Output = SnapshotVal> + Send {
         let v = self
             .instance
             .get_global(&mut *self.store, name)

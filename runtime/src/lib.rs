@@ -30,12 +30,12 @@ mod validate;
 
 pub use config::RuntimeConfig;
 pub use engine::AllocatorKind;
+pub use host::Clock as WallClock;
 pub use js::{ENGINE_WASM as JS_ENGINE_WASM, JsKind, MAX_SOURCE_BYTES as MAX_JS_SOURCE_BYTES};
 pub use limits::{Limits, TenantPolicy};
 pub use logs::LogLine;
 pub use module_id::{ModuleId, ParseModuleIdError};
 pub use outcome::{Outcome, OutcomeKind};
-pub use host::Clock as WallClock;
-pub use runtime::{Invocation, Runtime, RuntimeError};
 pub use rulebox_abi::{Command, LogLevel, Output, Trigger};
+pub use runtime::{Invocation, Runtime, RuntimeError};
 pub use validate::{Manifest, ValidationError};

@@ -122,7 +122,8 @@ impl Registry {
         let module = match cached {
             Some(m) => m,
             None => {
-                let _span = tracing::info_span!("compile", module = %id, bytes = bytes.len()).entered();
+                let _span =
+                    tracing::info_span!("compile", module = %id, bytes = bytes.len()).entered();
                 let m = Module::from_binary(&self.engine, bytes)
                     .map_err(|e| ValidationError::Malformed(format!("{e:#}")))?;
                 if let Some(d) = &self.disk {

@@ -11,13 +11,12 @@ use crate::limits::{Limits, TenantPolicy};
 use crate::module_id::ModuleId;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::registry::Registry;
+use crate::scheduler::CpuScheduler;
 use crate::validate::{Manifest, ValidationError};
 use rulebox_abi::Trigger;
-use crate::scheduler::CpuScheduler;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::Engine;
-
 
 /// Failures to start the runtime itself (never per-call failures).
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +50,12 @@ pub struct Invocation<'a> {
 }
 
 impl<'a> Invocation<'a> {
-    pub fn new(module: &'a ModuleId, trigger: Trigger, input: &'a [u8], limits: &'a Limits) -> Self {
+    pub fn new(
+        module: &'a ModuleId,
+        trigger: Trigger,
+        input: &'a [u8],
+        limits: &'a Limits,
+    ) -> Self {
         Self {
             module,
             trigger,
@@ -100,7 +104,11 @@ impl Runtime {
         );
         let ticker =
             EpochTicker::start(engine.clone(), config.epoch_tick).map_err(RuntimeError::Ticker)?;
-        tracing::info!(?allocator, slots = config.pool_slots, "sandbox runtime ready");
+        tracing::info!(
+            ?allocator,
+            slots = config.pool_slots,
+            "sandbox runtime ready"
+        );
         Ok(Self {
             engine,
             allocator,
@@ -175,8 +183,9 @@ impl Runtime {
     /// Runs one handler. Never fails: every way a call can end is an [`Outcome`].
     pub fn invoke(&self, inv: &Invocation<'_>) -> Outcome {
         let start = Instant::now();
-        let _span = tracing::debug_span!("invoke", module = %inv.module, trigger = inv.trigger.id())
-            .entered();
+        let _span =
+            tracing::debug_span!("invoke", module = %inv.module, trigger = inv.trigger.id())
+                .entered();
         let limits = inv.limits.clamp_to(&self.config.ceiling());
         if inv.input.len() as u64 > limits.max_input_bytes {
             return Outcome::refused(

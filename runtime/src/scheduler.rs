@@ -115,14 +115,18 @@ mod tests {
         let (s1, o1) = (s.clone(), order.clone());
         let pre = std::thread::spawn(move || {
             assert!(s1.acquire(Level::Preempted, far, || {}));
-            o1.lock().unwrap_or_else(PoisonError::into_inner).push("preempted");
+            o1.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push("preempted");
             s1.release();
         });
         std::thread::sleep(Duration::from_millis(20));
         let (s2, o2) = (s.clone(), order.clone());
         let fresh = std::thread::spawn(move || {
             assert!(s2.acquire(Level::Fresh, far, || {}));
-            o2.lock().unwrap_or_else(PoisonError::into_inner).push("fresh");
+            o2.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push("fresh");
             s2.release();
         });
         while !s.fresh_waiting() {
@@ -140,7 +144,11 @@ mod tests {
         let s = CpuScheduler::new(1, Duration::from_millis(1));
         assert!(s.acquire(Level::Fresh, Instant::now() + Duration::from_secs(1), || {}));
         let mut waited = false;
-        assert!(!s.acquire(Level::Fresh, Instant::now() + Duration::from_millis(10), || waited = true));
+        assert!(!s.acquire(
+            Level::Fresh,
+            Instant::now() + Duration::from_millis(10),
+            || waited = true
+        ));
         assert!(waited);
         assert!(!s.fresh_waiting());
     }

@@ -37,8 +37,13 @@ pub enum ValidationError {
     #[error("missing required export `{0}`")]
     MissingExport(&'static str),
     #[error("export `{name}` has the wrong type: expected {expected}")]
-    WrongExportType { name: String, expected: &'static str },
-    #[error("module exports no handler (one of on_post_login, on_credentials_exchange, on_pre_user_registration, on_post_user_registration)")]
+    WrongExportType {
+        name: String,
+        expected: &'static str,
+    },
+    #[error(
+        "module exports no handler (one of on_post_login, on_credentials_exchange, on_pre_user_registration, on_post_user_registration)"
+    )]
     NoHandler,
     #[error("capability denied: import `{module}.{name}` ({what}) is not available in the sandbox")]
     ImportDenied {
@@ -98,7 +103,10 @@ pub struct Manifest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ExportShape {
     /// A function with this many params and results, all i32 where it matters.
-    Func { params: usize, results: ResultShape },
+    Func {
+        params: usize,
+        results: ResultShape,
+    },
     Memory,
     Other,
 }
@@ -132,7 +140,13 @@ pub(crate) fn manifest_from_exports<'a>(
             }
             exports::ABI_MARKER_V1 => marker = true,
             exports::INITIALIZE => {
-                if !matches!(shape, ExportShape::Func { params: 0, results: ResultShape::None }) {
+                if !matches!(
+                    shape,
+                    ExportShape::Func {
+                        params: 0,
+                        results: ResultShape::None
+                    }
+                ) {
                     return Err(ValidationError::WrongExportType {
                         name: name.into(),
                         expected: "func () -> ()",
@@ -142,7 +156,13 @@ pub(crate) fn manifest_from_exports<'a>(
             }
             other => {
                 if let Some(t) = Trigger::from_export_name(other) {
-                    if !matches!(shape, ExportShape::Func { params: 0, results: ResultShape::I32 }) {
+                    if !matches!(
+                        shape,
+                        ExportShape::Func {
+                            params: 0,
+                            results: ResultShape::I32
+                        }
+                    ) {
                         return Err(ValidationError::WrongExportType {
                             name: name.into(),
                             expected: "func () -> i32",
@@ -322,9 +342,16 @@ mod tests {
             validate(&wat(GOOD), 10),
             Err(ValidationError::TooLarge { max: 10, .. })
         ));
-        assert!(matches!(validate(b"\0asm garbage", 1 << 20), Err(ValidationError::Malformed(_))));
-        let no_handler = r#"(module (memory (export "memory") 1) (func (export "rulebox_abi_v1")))"#;
-        assert_eq!(validate(&wat(no_handler), 1 << 20), Err(ValidationError::NoHandler));
+        assert!(matches!(
+            validate(b"\0asm garbage", 1 << 20),
+            Err(ValidationError::Malformed(_))
+        ));
+        let no_handler =
+            r#"(module (memory (export "memory") 1) (func (export "rulebox_abi_v1")))"#;
+        assert_eq!(
+            validate(&wat(no_handler), 1 << 20),
+            Err(ValidationError::NoHandler)
+        );
         let fs = r#"(module (import "wasi_snapshot_preview1" "path_open"
             (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
             (memory (export "memory") 1) (func (export "rulebox_abi_v1"))

@@ -1,7 +1,9 @@
 //! JavaScript on the engine guest: Actions, legacy Rules, custom-DB scripts,
 //! isolation between calls, and hostile code ending in its exact outcome.
 
-use rulebox_runtime::{Command, Invocation, JsKind, Limits, Outcome, OutcomeKind, Runtime, RuntimeConfig, Trigger};
+use rulebox_runtime::{
+    Command, Invocation, JsKind, Limits, Outcome, OutcomeKind, Runtime, RuntimeConfig, Trigger,
+};
 use serde_json::{Value, json};
 use std::sync::LazyLock;
 
@@ -25,16 +27,36 @@ fn call(kind: JsKind, source: &str, trigger: Trigger, input: Value, limits: &Lim
 }
 
 fn action(source: &str, event: Value) -> Outcome {
-    call(JsKind::Action, source, Trigger::PostLogin, event, &Limits::default())
+    call(
+        JsKind::Action,
+        source,
+        Trigger::PostLogin,
+        event,
+        &Limits::default(),
+    )
 }
 
 fn rule(source: &str, input: Value) -> Outcome {
-    call(JsKind::Rule, source, Trigger::PostLogin, input, &Limits::default())
+    call(
+        JsKind::Rule,
+        source,
+        Trigger::PostLogin,
+        input,
+        &Limits::default(),
+    )
 }
 
 fn script(name: &str, source: &str, args: Value) -> Outcome {
-    let kind = JsKind::CustomDb { script: name.into() };
-    call(kind, source, Trigger::CustomDb, json!({"args": args, "configuration": {"k": "v"}}), &Limits::default())
+    let kind = JsKind::CustomDb {
+        script: name.into(),
+    };
+    call(
+        kind,
+        source,
+        Trigger::CustomDb,
+        json!({"args": args, "configuration": {"k": "v"}}),
+        &Limits::default(),
+    )
 }
 
 fn ok(o: &Outcome) {
@@ -54,8 +76,13 @@ fn action_deny_is_recorded_and_code_after_it_still_runs() {
     assert_eq!(
         o.commands(),
         &[
-            Command::Deny { reason: "nope".into() },
-            Command::SetIdTokenClaim { name: "https://x/after".into(), value: json!("a@b.c") },
+            Command::Deny {
+                reason: "nope".into()
+            },
+            Command::SetIdTokenClaim {
+                name: "https://x/after".into(),
+                value: json!("a@b.c")
+            },
         ]
     );
 }
@@ -77,19 +104,34 @@ fn action_api_surface_maps_to_commands() {
         json!({"user": {"user_id": "u1"}, "secrets": {"API_KEY": "s3"}, "__rb_cache": {"k": {"value": "old"}}}),
     );
     ok(&o);
-    let ops: Vec<Value> = o.commands().iter().map(|c| serde_json::to_value(c).expect("json")).collect();
+    let ops: Vec<Value> = o
+        .commands()
+        .iter()
+        .map(|c| serde_json::to_value(c).expect("json"))
+        .collect();
     let names: Vec<&str> = ops.iter().filter_map(|c| c["op"].as_str()).collect();
     assert_eq!(
         names,
         [
-            "set_access_token_claim", "add_scope", "remove_scope", "set_app_metadata",
-            "set_user_metadata", "enable_mfa", "redirect", "set_transaction_metadata",
-            "cache_set", "set_id_token_claim", "set_id_token_claim"
+            "set_access_token_claim",
+            "add_scope",
+            "remove_scope",
+            "set_app_metadata",
+            "set_user_metadata",
+            "enable_mfa",
+            "redirect",
+            "set_transaction_metadata",
+            "cache_set",
+            "set_id_token_claim",
+            "set_id_token_claim"
         ]
     );
     assert_eq!(ops[5]["options"], json!({"allowRememberBrowser": false}));
     assert_eq!(ops[6]["query"], json!({"u": "u1"}));
-    assert_eq!(ops[8], json!({"op": "cache_set", "key": "k", "value": "v", "ttl_ms": 1000}));
+    assert_eq!(
+        ops[8],
+        json!({"op": "cache_set", "key": "k", "value": "v", "ttl_ms": 1000})
+    );
     assert_eq!(ops[9]["value"], json!("s3"));
     assert_eq!(ops[10]["value"], json!("old"));
 }
@@ -112,7 +154,10 @@ fn promises_and_timers_resolve_inside_the_call() {
     ok(&o);
     assert_eq!(
         o.commands(),
-        &[Command::SetIdTokenClaim { name: "order".into(), value: json!(["early", "late", "n1", "n2"]) }]
+        &[Command::SetIdTokenClaim {
+            name: "order".into(),
+            value: json!(["early", "late", "n1", "n2"])
+        }]
     );
 }
 
@@ -122,11 +167,33 @@ fn other_triggers_get_their_own_api() {
                    if (event.client.client_id === 'bad') api.access.deny('invalid_request', 'client blocked');
                    api.accessToken.setCustomClaim('https://x/c', event.client.client_id);
                  };"#;
-    let o = call(JsKind::Action, src, Trigger::CredentialsExchange, json!({"client": {"client_id": "bad"}}), &Limits::default());
+    let o = call(
+        JsKind::Action,
+        src,
+        Trigger::CredentialsExchange,
+        json!({"client": {"client_id": "bad"}}),
+        &Limits::default(),
+    );
     ok(&o);
-    assert_eq!(o.commands()[0], Command::Deny { reason: "client blocked".into() });
-    let o = call(JsKind::Action, src, Trigger::PostLogin, json!({}), &Limits::default());
-    assert_eq!(o.kind, OutcomeKind::AbiViolation, "no post-login handler: {:?}", o.error);
+    assert_eq!(
+        o.commands()[0],
+        Command::Deny {
+            reason: "client blocked".into()
+        }
+    );
+    let o = call(
+        JsKind::Action,
+        src,
+        Trigger::PostLogin,
+        json!({}),
+        &Limits::default(),
+    );
+    assert_eq!(
+        o.kind,
+        OutcomeKind::AbiViolation,
+        "no post-login handler: {:?}",
+        o.error
+    );
 }
 
 #[test]
@@ -155,31 +222,64 @@ fn rule_claims_mfa_and_redirect_come_from_the_context() {
                "configuration": {"REDIRECT": "https://r.example"}}),
     );
     ok(&o);
-    let ops: Vec<Value> = o.commands().iter().map(|c| serde_json::to_value(c).expect("json")).collect();
-    assert_eq!(ops[0], json!({"op": "set_id_token_claim", "name": "https://example.com/roles", "value": ["admin"]}));
-    assert_eq!(ops[1], json!({"op": "set_access_token_claim", "name": "https://example.com/tenant", "value": "acme"}));
-    assert_eq!(ops[2], json!({"op": "enable_mfa", "provider": "any", "options": {"allowRememberBrowser": false}}));
-    assert_eq!(ops[3], json!({"op": "redirect", "url": "https://r.example"}));
-    let result = o.output.as_ref().and_then(|o| o.result.clone()).expect("result");
+    let ops: Vec<Value> = o
+        .commands()
+        .iter()
+        .map(|c| serde_json::to_value(c).expect("json"))
+        .collect();
+    assert_eq!(
+        ops[0],
+        json!({"op": "set_id_token_claim", "name": "https://example.com/roles", "value": ["admin"]})
+    );
+    assert_eq!(
+        ops[1],
+        json!({"op": "set_access_token_claim", "name": "https://example.com/tenant", "value": "acme"})
+    );
+    assert_eq!(
+        ops[2],
+        json!({"op": "enable_mfa", "provider": "any", "options": {"allowRememberBrowser": false}})
+    );
+    assert_eq!(
+        ops[3],
+        json!({"op": "redirect", "url": "https://r.example"})
+    );
+    let result = o
+        .output
+        .as_ref()
+        .and_then(|o| o.result.clone())
+        .expect("result");
     assert_eq!(result["user"]["touched"], json!(true));
     assert_eq!(result["context"]["tenant"], json!("acme"));
 }
 
 #[test]
 fn rule_errors_deny_access_with_the_message() {
-    for err in ["new UnauthorizedError('blocked user')", "new Error('blocked user')", "'blocked user'"] {
+    for err in [
+        "new UnauthorizedError('blocked user')",
+        "new Error('blocked user')",
+        "'blocked user'",
+    ] {
         let o = rule(
             &format!("function (user, context, callback) {{ callback({err}); }}"),
             json!({"user": {}, "context": {}}),
         );
         ok(&o);
-        assert_eq!(o.commands(), &[Command::Deny { reason: "blocked user".into() }], "{err}");
+        assert_eq!(
+            o.commands(),
+            &[Command::Deny {
+                reason: "blocked user".into()
+            }],
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn rule_that_never_calls_back_is_a_timeout() {
-    let o = rule("function (user, context, callback) { /* forgot */ }", json!({}));
+    let o = rule(
+        "function (user, context, callback) { /* forgot */ }",
+        json!({}),
+    );
     assert_eq!(o.kind, OutcomeKind::Timeout, "{:?}", o.error);
 }
 
@@ -190,7 +290,10 @@ fn rule_that_calls_back_twice_is_an_abi_violation() {
         json!({}),
     );
     assert_eq!(o.kind, OutcomeKind::AbiViolation);
-    assert_eq!(o.error.as_deref(), Some("callback was called more than once"));
+    assert_eq!(
+        o.error.as_deref(),
+        Some("callback was called more than once")
+    );
 }
 
 const LOGIN: &str = r#"function login(email, password, callback) {
@@ -219,42 +322,83 @@ fn custom_db_login_returns_the_profile_or_the_typed_error() {
 #[test]
 fn custom_db_scripts_report_values_and_validation_errors() {
     let create = "function create(user, callback) { if (user.email === 'dup@b.c') return callback(new ValidationError('user_exists', 'the user already exists')); callback(null); }";
-    let r = script("create", create, json!([{"email": "dup@b.c"}])).output.and_then(|o| o.result).expect("result");
-    assert_eq!(r["error"], json!({"type": "ValidationError", "message": "the user already exists", "code": "user_exists"}));
-    let r = script("create", create, json!([{"email": "new@b.c"}])).output.and_then(|o| o.result).expect("result");
+    let r = script("create", create, json!([{"email": "dup@b.c"}]))
+        .output
+        .and_then(|o| o.result)
+        .expect("result");
+    assert_eq!(
+        r["error"],
+        json!({"type": "ValidationError", "message": "the user already exists", "code": "user_exists"})
+    );
+    let r = script("create", create, json!([{"email": "new@b.c"}]))
+        .output
+        .and_then(|o| o.result)
+        .expect("result");
     assert_eq!(r, json!({"value": null}));
     let get_user = "function getUser(email, callback) { callback(null); }";
-    let r = script("getUser", get_user, json!(["x@b.c"])).output.and_then(|o| o.result).expect("result");
-    assert_eq!(r, json!({"profile": null}), "callback(null) means not found");
+    let r = script("getUser", get_user, json!(["x@b.c"]))
+        .output
+        .and_then(|o| o.result)
+        .expect("result");
+    assert_eq!(
+        r,
+        json!({"profile": null}),
+        "callback(null) means not found"
+    );
 }
 
 #[test]
 fn syntax_errors_are_refused_at_load_with_line_and_column() {
     let err = RT
-        .load_js(&JsKind::Action, "exports.onExecutePostLogin = async (event, api) => {\n  let x = ;\n};\n")
+        .load_js(
+            &JsKind::Action,
+            "exports.onExecutePostLogin = async (event, api) => {\n  let x = ;\n};\n",
+        )
         .expect_err("refused");
     assert_eq!(err.kind(), OutcomeKind::InvalidModule);
-    let rulebox_runtime::ValidationError::Script { message, line, column } = &err else {
+    let rulebox_runtime::ValidationError::Script {
+        message,
+        line,
+        column,
+    } = &err
+    else {
         panic!("expected a script error, got {err:?}");
     };
     assert!(message.starts_with("SyntaxError"), "{message}");
     assert_eq!((*line, *column), (Some(2), Some(11)));
 
-    let err = RT.load_js(&JsKind::Action, "exports.somethingElse = 1;").expect_err("no handler");
+    let err = RT
+        .load_js(&JsKind::Action, "exports.somethingElse = 1;")
+        .expect_err("no handler");
     assert!(err.to_string().contains("exports no handler"), "{err}");
     let err = RT.load_js(&JsKind::Rule, "42").expect_err("not a function");
     assert!(err.to_string().contains("one function expression"), "{err}");
     let err = RT
-        .load_js(&JsKind::CustomDb { script: "hack".into() }, "function hack(cb) {}")
+        .load_js(
+            &JsKind::CustomDb {
+                script: "hack".into(),
+            },
+            "function hack(cb) {}",
+        )
         .expect_err("unknown script");
-    assert!(err.to_string().contains("unknown custom database script"), "{err}");
-    let err = RT.load_js(&JsKind::Action, &"x".repeat(200_000)).expect_err("too large");
+    assert!(
+        err.to_string().contains("unknown custom database script"),
+        "{err}"
+    );
+    let err = RT
+        .load_js(&JsKind::Action, &"x".repeat(200_000))
+        .expect_err("too large");
     assert_eq!(err.kind(), OutcomeKind::InvalidModule);
 }
 
 #[test]
 fn top_level_code_that_never_ends_is_refused_at_load() {
-    let err = RT.load_js(&JsKind::Action, "while (true) {}\nexports.onExecutePostLogin = async () => {};").expect_err("refused");
+    let err = RT
+        .load_js(
+            &JsKind::Action,
+            "while (true) {}\nexports.onExecutePostLogin = async () => {};",
+        )
+        .expect_err("refused");
     assert!(err.to_string().contains("did not finish"), "{err}");
 }
 
@@ -276,9 +420,18 @@ fn prototype_pollution_and_module_state_never_reach_the_next_call() {
         assert_eq!(
             o.commands(),
             &[
-                Command::SetIdTokenClaim { name: "calls".into(), value: json!(1) },
-                Command::SetIdTokenClaim { name: "polluted".into(), value: json!(false) },
-                Command::SetIdTokenClaim { name: "global".into(), value: json!("undefined") },
+                Command::SetIdTokenClaim {
+                    name: "calls".into(),
+                    value: json!(1)
+                },
+                Command::SetIdTokenClaim {
+                    name: "polluted".into(),
+                    value: json!(false)
+                },
+                Command::SetIdTokenClaim {
+                    name: "global".into(),
+                    value: json!("undefined")
+                },
             ]
         );
     }
@@ -287,7 +440,13 @@ fn prototype_pollution_and_module_state_never_reach_the_next_call() {
         "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('p', ({}).isAdmin === undefined); };",
         json!({}),
     );
-    assert_eq!(other.commands(), &[Command::SetIdTokenClaim { name: "p".into(), value: json!(true) }]);
+    assert_eq!(
+        other.commands(),
+        &[Command::SetIdTokenClaim {
+            name: "p".into(),
+            value: json!(true)
+        }]
+    );
 }
 
 #[test]
@@ -295,15 +454,26 @@ fn infinite_loop_exhausts_fuel_or_times_out() {
     let src = "exports.onExecutePostLogin = async () => { while (true) {} };";
     let o = action(src, json!({}));
     assert_eq!(o.kind, OutcomeKind::FuelExhausted);
-    let limits = Limits { fuel: u64::MAX, timeout_ms: 100, ..Limits::default() };
+    let limits = Limits {
+        fuel: u64::MAX,
+        timeout_ms: 100,
+        ..Limits::default()
+    };
     let o = call(JsKind::Action, src, Trigger::PostLogin, json!({}), &limits);
     assert_eq!(o.kind, OutcomeKind::Timeout);
 }
 
 #[test]
 fn unbounded_growth_is_memory_limit() {
-    let limits = Limits { fuel: 5_000_000_000, ..Limits::default() };
-    for body in ["let s = 'x'; while (true) { s = (s + s).toUpperCase(); }", "let s = 'x'; while (true) { s = s + s; }", "const a = []; while (true) { a.push({ n: a.length, s: 'yyyyyyyy' }); }"] {
+    let limits = Limits {
+        fuel: 5_000_000_000,
+        ..Limits::default()
+    };
+    for body in [
+        "let s = 'x'; while (true) { s = (s + s).toUpperCase(); }",
+        "let s = 'x'; while (true) { s = s + s; }",
+        "const a = []; while (true) { a.push({ n: a.length, s: 'yyyyyyyy' }); }",
+    ] {
         let src = format!("exports.onExecutePostLogin = async () => {{ {body} }};");
         let o = call(JsKind::Action, &src, Trigger::PostLogin, json!({}), &limits);
         assert_eq!(o.kind, OutcomeKind::MemoryLimit, "{body}: {:?}", o.error);
@@ -312,7 +482,10 @@ fn unbounded_growth_is_memory_limit() {
 
 #[test]
 fn deep_recursion_is_stack_overflow() {
-    let o = action("function f(n) { return f(n + 1) + 1; }\nexports.onExecutePostLogin = async () => { f(0); };", json!({}));
+    let o = action(
+        "function f(n) { return f(n + 1) + 1; }\nexports.onExecutePostLogin = async () => { f(0); };",
+        json!({}),
+    );
     assert_eq!(o.kind, OutcomeKind::StackOverflow, "{:?}", o.error);
 }
 
@@ -324,7 +497,10 @@ fn huge_console_output_is_truncated_not_fatal() {
     );
     ok(&o);
     assert!(o.logs_truncated);
-    assert!(o.logs.iter().map(|l| l.message.len()).sum::<usize>() <= Limits::default().max_log_bytes as usize);
+    assert!(
+        o.logs.iter().map(|l| l.message.len()).sum::<usize>()
+            <= Limits::default().max_log_bytes as usize
+    );
 }
 
 #[test]
@@ -336,14 +512,18 @@ fn snapshots_are_reused_and_survive_a_restart() {
         artifact_dir: Some(dir.path().to_path_buf()),
         ..RuntimeConfig::default()
     };
-    let src = "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('v', 1); };";
+    let src =
+        "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('v', 1); };";
     let id = {
         let rt = Runtime::new(config.clone()).expect("runtime");
         let id = rt.load_js(&JsKind::Action, src).expect("loads");
         assert_eq!(rt.load_js(&JsKind::Action, src).expect("cached"), id);
         id
     };
-    let index: Vec<_> = std::fs::read_dir(dir.path().join("js-index")).expect("index dir").flatten().collect();
+    let index: Vec<_> = std::fs::read_dir(dir.path().join("js-index"))
+        .expect("index dir")
+        .flatten()
+        .collect();
     assert_eq!(index.len(), 1, "one snapshot recorded");
     let rt = Runtime::new(config).expect("runtime");
     assert!(rt.is_loaded(&id), "the compiled snapshot is on disk");

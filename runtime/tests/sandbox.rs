@@ -77,18 +77,30 @@ fn the_guest_reads_exactly_the_input() {
         "",
     );
     let input = br#"{"commands":[{"op":"add_scope","scope":"echo"}]}"#;
-    let o = rt.run_module(&m, Trigger::PostLogin, input, &Limits::default(), WallClock::System);
+    let o = rt.run_module(
+        &m,
+        Trigger::PostLogin,
+        input,
+        &Limits::default(),
+        WallClock::System,
+    );
     assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.error);
     assert_eq!(
         o.commands(),
-        &[rulebox_runtime::Command::AddScope { scope: "echo".into() }]
+        &[rulebox_runtime::Command::AddScope {
+            scope: "echo".into()
+        }]
     );
 }
 
 #[test]
 fn infinite_loop_exhausts_fuel() {
     let rt = runtime();
-    let o = call(&rt, &module("(loop br 0) i32.const 0", ""), &Limits::default());
+    let o = call(
+        &rt,
+        &module("(loop br 0) i32.const 0", ""),
+        &Limits::default(),
+    );
     assert_eq!(o.kind, OutcomeKind::FuelExhausted);
     assert_eq!(o.fuel_used, Limits::default().fuel);
 }
@@ -106,7 +118,10 @@ fn infinite_loop_with_ample_fuel_times_out_on_time() {
     assert_eq!(o.kind, OutcomeKind::Timeout);
     let took = t.elapsed();
     assert!(took >= Duration::from_millis(50), "{took:?}");
-    assert!(took < Duration::from_millis(500), "timeout overshot: {took:?}");
+    assert!(
+        took < Duration::from_millis(500),
+        "timeout overshot: {took:?}"
+    );
 }
 
 #[test]
@@ -149,7 +164,11 @@ fn unreachable_is_a_trap_with_message() {
     let rt = runtime();
     let o = call(&rt, &module("unreachable", ""), &Limits::default());
     assert_eq!(o.kind, OutcomeKind::Trap);
-    assert!(o.error.as_deref().unwrap_or("").contains("unreachable"), "{:?}", o.error);
+    assert!(
+        o.error.as_deref().unwrap_or("").contains("unreachable"),
+        "{:?}",
+        o.error
+    );
 }
 
 #[test]
@@ -187,7 +206,11 @@ fn output_violations_are_abi_violations() {
         ),
     ];
     for (body, expect) in cases {
-        let o = call(&rt, &module(body, r#"(data (i32.const 0) "not json")"#), &Limits::default());
+        let o = call(
+            &rt,
+            &module(body, r#"(data (i32.const 0) "not json")"#),
+            &Limits::default(),
+        );
         assert_eq!(o.kind, OutcomeKind::AbiViolation, "{body}");
         let err = o.error.unwrap_or_default();
         assert!(err.contains(expect), "{body}: {err}");
@@ -200,8 +223,12 @@ fn upload_problems_map_to_their_kinds() {
     let limits = Limits::default();
     let garbage = call(&rt, b"\0asm\x01\0\0\0garbage", &limits);
     assert_eq!(garbage.kind, OutcomeKind::InvalidModule);
-    let no_handler = wasm(r#"(module (memory (export "memory") 1) (func (export "rulebox_abi_v1")))"#);
-    assert_eq!(call(&rt, &no_handler, &limits).kind, OutcomeKind::AbiViolation);
+    let no_handler =
+        wasm(r#"(module (memory (export "memory") 1) (func (export "rulebox_abi_v1")))"#);
+    assert_eq!(
+        call(&rt, &no_handler, &limits).kind,
+        OutcomeKind::AbiViolation
+    );
     let socket = wasm(
         r#"(module (import "wasi_snapshot_preview1" "sock_accept" (func (param i32 i32 i32) (result i32)))
            (memory (export "memory") 1) (func (export "rulebox_abi_v1"))
@@ -215,7 +242,10 @@ fn upload_problems_map_to_their_kinds() {
            (memory (export "memory") 1) (func (export "rulebox_abi_v1"))
            (func (export "on_post_login") (result i32) i32.const 0))"#,
     );
-    assert_eq!(call(&rt, &wrong_sig, &limits).kind, OutcomeKind::AbiViolation);
+    assert_eq!(
+        call(&rt, &wrong_sig, &limits).kind,
+        OutcomeKind::AbiViolation
+    );
 }
 
 #[test]
@@ -235,7 +265,12 @@ fn missing_trigger_handler_is_an_abi_violation() {
     let rt = runtime();
     let id = rt.load(&module("i32.const 0", "")).expect("loads");
     let limits = Limits::default();
-    let o = rt.invoke(&Invocation::new(&id, Trigger::CredentialsExchange, EVENT, &limits));
+    let o = rt.invoke(&Invocation::new(
+        &id,
+        Trigger::CredentialsExchange,
+        EVENT,
+        &limits,
+    ));
     assert_eq!(o.kind, OutcomeKind::AbiViolation);
 }
 
@@ -296,7 +331,13 @@ fn fixed_clock_reaches_the_guest() {
               i32.const 0))"#,
     );
     let at = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-    let o = rt.run_module(&m, Trigger::PostLogin, EVENT, &Limits::default(), WallClock::Fixed(at));
+    let o = rt.run_module(
+        &m,
+        Trigger::PostLogin,
+        EVENT,
+        &Limits::default(),
+        WallClock::Fixed(at),
+    );
     assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.error);
 }
 
@@ -363,7 +404,10 @@ fn pooling_falls_back_to_on_demand_when_the_reservation_fails() {
     assert_eq!(rt.allocator(), rulebox_runtime::AllocatorKind::OnDemand);
     let o = call(&rt, &module("unreachable", ""), &Limits::default());
     assert_eq!(o.kind, OutcomeKind::Trap);
-    assert_eq!(runtime().allocator(), rulebox_runtime::AllocatorKind::Pooling);
+    assert_eq!(
+        runtime().allocator(),
+        rulebox_runtime::AllocatorKind::Pooling
+    );
 }
 
 #[test]

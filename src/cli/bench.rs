@@ -6,7 +6,7 @@ use crate::cli::run::read_module;
 use anyhow::{Context, bail};
 use clap::Args;
 use rulebox_runtime::baseline::RawBaseline;
-use rulebox_runtime::{Invocation, Runtime, RuntimeConfig, Trigger};
+use rulebox_runtime::{Invocation, JsKind, Limits, Runtime, RuntimeConfig, Trigger};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,10 +15,19 @@ use std::time::{Duration, Instant};
 const SAMPLE_EVENT: &str = include_str!("../../rules-examples/events/post-login.json");
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("rule").required(true).args(["module", "js"])))]
 pub struct BenchArgs {
-    /// The rule to call (`.wasm` or `.wat`), e.g. the `trivial` example.
+    /// A compiled rule (`.wasm` or `.wat`), e.g. the `trivial` example:
+    /// compared with raw wasmtime.
     #[arg(long)]
-    pub module: PathBuf,
+    pub module: Option<PathBuf>,
+    /// A post-login Action (`.js`): rulebox from its snapshot vs. rulebox
+    /// without pre-initialisation vs. Node.js with a fresh `vm` context per call.
+    #[arg(long)]
+    pub js: Option<PathBuf>,
+    /// The Node.js baseline script.
+    #[arg(long, default_value = "bench/node-vm.js")]
+    pub node_script: PathBuf,
     /// Event JSON (default: the sample post-login event in rules-examples/events).
     #[arg(long)]
     pub event: Option<PathBuf>,
@@ -71,12 +80,157 @@ fn throughput(threads: usize, seconds: f64, call: Arc<dyn Fn() + Send + Sync>) -
     total as f64 / seconds
 }
 
+fn read_bench_event(args: &BenchArgs) -> anyhow::Result<Vec<u8>> {
+    match &args.event {
+        Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display())),
+        None => Ok(SAMPLE_EVENT.as_bytes().to_vec()),
+    }
+}
+
+/// Times `n` calls of `f`, sorted.
+fn timed(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    let mut v: Vec<Duration> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let module = read_module(&args.module)?;
-    let event = match &args.event {
-        Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-        None => SAMPLE_EVENT.as_bytes().to_vec(),
+    match (&args.module, &args.js) {
+        (Some(m), _) => bench_module(m.clone(), &args),
+        (None, Some(js)) => bench_js(js.clone(), &args),
+        (None, None) => bail!("give --module or --js"),
+    }
+}
+
+fn bench_js(path: PathBuf, args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let source =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let event = read_bench_event(args)?;
+    let runtime = Runtime::new(RuntimeConfig::default())?;
+    let limits = runtime.config().defaults.clone();
+    let kind = JsKind::Action;
+    let t = Instant::now();
+    let id = runtime.load_js(&kind, &source)?;
+    let snapshot_ms = t.elapsed().as_secs_f64() * 1e3;
+    let first = runtime.invoke(&Invocation::new(&id, Trigger::PostLogin, &event, &limits));
+    if !first.is_ok() {
+        bail!(
+            "the Action does not succeed on this event: {}",
+            serde_json::to_string(&first)?
+        );
+    }
+    let cold_limits = Limits {
+        fuel: limits.fuel * 20,
+        ..limits.clone()
     };
+    let cold = runtime.invoke_js_cold(&kind, &source, Trigger::PostLogin, &event, &cold_limits);
+    if !cold.is_ok() {
+        bail!(
+            "the Action fails without a snapshot: {}",
+            serde_json::to_string(&cold)?
+        );
+    }
+
+    let n = args.iterations.min(5_000);
+    let warm = |f: &mut dyn FnMut()| (0..n / 10).for_each(|_| f());
+    let mut snap = || {
+        let _ = runtime.invoke(&Invocation::new(&id, Trigger::PostLogin, &event, &limits));
+    };
+    warm(&mut snap);
+    let snap_t = timed(n, snap);
+    let cold_n = (n / 10).max(50);
+    let cold_t = timed(cold_n, || {
+        let _ = runtime.invoke_js_cold(&kind, &source, Trigger::PostLogin, &event, &cold_limits);
+    });
+
+    let dir = tempfile_dir()?;
+    let event_path = dir.join("event.json");
+    std::fs::write(&event_path, &event)?;
+    let node = std::process::Command::new("node")
+        .arg(&args.node_script)
+        .arg(&path)
+        .arg(&event_path)
+        .arg(n.to_string())
+        .output()
+        .context("running node (is Node.js installed?)")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !node.status.success() {
+        bail!(
+            "node baseline failed: {}",
+            String::from_utf8_lossy(&node.stderr)
+        );
+    }
+    let node_report: serde_json::Value =
+        serde_json::from_slice(&node.stdout).context("node baseline output")?;
+    let node_p50 = node_report["p50_us"].as_f64().unwrap_or(f64::NAN);
+    let node_p99 = node_report["p99_us"].as_f64().unwrap_or(f64::NAN);
+
+    let rows = [
+        (
+            "rulebox (snapshot)",
+            percentile(&snap_t, 0.5),
+            percentile(&snap_t, 0.99),
+            first.fuel_used,
+        ),
+        (
+            "rulebox (no snapshot)",
+            percentile(&cold_t, 0.5),
+            percentile(&cold_t, 0.99),
+            cold.fuel_used,
+        ),
+        ("node vm.createContext", node_p50, node_p99, 0),
+    ];
+    let report = serde_json::json!({
+        "action": path.display().to_string(),
+        "snapshot_build_ms": snapshot_ms,
+        "node": node_report["node"],
+        "iterations": {"snapshot": snap_t.len(), "no_snapshot": cold_t.len(), "node": n},
+        "rows": rows.iter().map(|(name, p50, p99, fuel)| serde_json::json!({
+            "name": name, "p50_us": p50, "p99_us": p99, "fuel": fuel})).collect::<Vec<_>>(),
+        "ratio_node_over_snapshot_p50": node_p50 / rows[0].1,
+        "ratio_no_snapshot_over_snapshot_p50": rows[1].1 / rows[0].1,
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "action {} ({} event bytes; snapshot built in {:.0} ms; node {})",
+            path.display(),
+            event.len(),
+            snapshot_ms,
+            node_report["node"].as_str().unwrap_or("?")
+        );
+        println!(
+            "{:<24} {:>10} {:>10} {:>12}",
+            "", "p50 µs", "p99 µs", "fuel/call"
+        );
+        for (name, p50, p99, fuel) in &rows {
+            println!("{name:<24} {p50:>10.1} {p99:>10.1} {fuel:>12}");
+        }
+        println!(
+            "node/snapshot p50: {:.2}x   no-snapshot/snapshot p50: {:.2}x",
+            node_p50 / rows[0].1,
+            rows[1].1 / rows[0].1
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("rulebox-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn bench_module(path: PathBuf, args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let module = read_module(&path)?;
+    let event = read_bench_event(args)?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -86,10 +240,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let limits = runtime.config().defaults.clone();
     let first = runtime.invoke(&Invocation::new(&id, Trigger::PostLogin, &event, &limits));
     if !first.is_ok() {
-        bail!("the rule does not succeed on this event: {}", serde_json::to_string(&first)?);
+        bail!(
+            "the rule does not succeed on this event: {}",
+            serde_json::to_string(&first)?
+        );
     }
     let raw = Arc::new(
-        RawBaseline::new(&module, Trigger::PostLogin).map_err(|e| anyhow::anyhow!("{e:#}"))?,
+        RawBaseline::new(&module, Trigger::PostLogin, runtime.config())
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?,
     );
     if raw.call(&event).map_err(|e| anyhow::anyhow!("{e:#}"))? != 0 {
         bail!("the rule fails under raw wasmtime");
@@ -124,15 +282,23 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
     let raw_tp = {
         let (raw, event) = (raw.clone(), event.clone());
-        throughput(threads, args.seconds, Arc::new(move || {
-            let _ = raw.call(&event);
-        }))
+        throughput(
+            threads,
+            args.seconds,
+            Arc::new(move || {
+                let _ = raw.call(&event);
+            }),
+        )
     };
     let rb_tp = {
         let (rt, event, limits) = (runtime.clone(), event.clone(), limits.clone());
-        throughput(threads, args.seconds, Arc::new(move || {
-            let _ = rt.invoke(&Invocation::new(&id, Trigger::PostLogin, &event, &limits));
-        }))
+        throughput(
+            threads,
+            args.seconds,
+            Arc::new(move || {
+                let _ = rt.invoke(&Invocation::new(&id, Trigger::PostLogin, &event, &limits));
+            }),
+        )
     };
 
     let raw_side = Side {
@@ -148,7 +314,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         calls_per_sec_all_threads: rb_tp,
     };
     let report = serde_json::json!({
-        "module": args.module.display().to_string(),
+        "module": path.display().to_string(),
         "module_id": id.to_string(),
         "event_bytes": event.len(),
         "fuel_per_call": first.fuel_used,
@@ -166,7 +332,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "module {} ({} event bytes, {} fuel/call, {:?} allocator, {} threads)",
-            args.module.display(),
+            path.display(),
             event.len(),
             first.fuel_used,
             runtime.allocator(),
@@ -174,7 +340,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         );
         println!(
             "{:<14} {:>9} {:>9} {:>16} {:>18}",
-            "", "p50 µs", "p99 µs", "calls/s 1 thread", format!("calls/s {threads} threads")
+            "",
+            "p50 µs",
+            "p99 µs",
+            "calls/s 1 thread",
+            format!("calls/s {threads} threads")
         );
         for (name, s) in [("raw wasmtime", &raw_side), ("rulebox", &rb_side)] {
             println!(

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "rulebox", version, about = "Tenant code inside the login, in fuel-limited wasmtime sandboxes")]
+#[command(
+    name = "rulebox",
+    version,
+    about = "Tenant code inside the login, in fuel-limited wasmtime sandboxes"
+)]
 pub struct Cli {
     /// Format of diagnostic logs on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]

@@ -63,8 +63,12 @@ pub enum JsShape {
     CustomDb,
 }
 
-fn read_object(path: &Path, what: &str) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {what} file {}", path.display()))?;
+fn read_object(
+    path: &Path,
+    what: &str,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading {what} file {}", path.display()))?;
     match serde_json::from_slice(&bytes) {
         Ok(serde_json::Value::Object(m)) => Ok(m),
         Ok(_) => bail!("{what} must be a JSON object"),
@@ -96,7 +100,11 @@ fn js_call(args: &RunArgs) -> anyhow::Result<(JsKind, Trigger, Vec<u8>)> {
         JsShape::Rule => {
             let mut input = read_event_object(args.event.as_deref())?;
             input.insert("configuration".into(), configuration);
-            Ok((JsKind::Rule, Trigger::PostLogin, serde_json::to_vec(&input)?))
+            Ok((
+                JsKind::Rule,
+                Trigger::PostLogin,
+                serde_json::to_vec(&input)?,
+            ))
         }
         JsShape::CustomDb => {
             let script = args
@@ -111,7 +119,11 @@ fn js_call(args: &RunArgs) -> anyhow::Result<(JsKind, Trigger, Vec<u8>)> {
                 bail!("--args must be a JSON array");
             }
             let input = serde_json::json!({"args": call_args, "configuration": configuration});
-            Ok((JsKind::CustomDb { script }, Trigger::CustomDb, serde_json::to_vec(&input)?))
+            Ok((
+                JsKind::CustomDb { script },
+                Trigger::CustomDb,
+                serde_json::to_vec(&input)?,
+            ))
         }
     }
 }
@@ -124,7 +136,9 @@ fn parse_trigger(id: &str) -> anyhow::Result<Trigger> {
     })
 }
 
-fn read_event_object(spec: Option<&str>) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+fn read_event_object(
+    spec: Option<&str>,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
     let bytes = read_event(spec.context("--event is required")?)?;
     match serde_json::from_slice(&bytes)? {
         serde_json::Value::Object(m) => Ok(m),
@@ -171,7 +185,8 @@ pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let clock = match &args.now {
         Some(t) => WallClock::Fixed(
-            humantime::parse_rfc3339_weak(t).with_context(|| format!("--now `{t}` is not RFC 3339"))?,
+            humantime::parse_rfc3339_weak(t)
+                .with_context(|| format!("--now `{t}` is not RFC 3339"))?,
         ),
         None => WallClock::System,
     };

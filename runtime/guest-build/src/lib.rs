@@ -61,7 +61,11 @@ pub fn debian_wasi_sysroot(out_dir: &Path) -> Result<PathBuf, String> {
 
 /// Runs `cargo build --release --target wasm32-wasip1` for the workspace at
 /// `manifest` into `target_dir`; returns the directory holding the `.wasm`s.
-pub fn build(manifest: &Path, target_dir: &Path, env: &[(&str, String)]) -> Result<PathBuf, String> {
+pub fn build(
+    manifest: &Path,
+    target_dir: &Path,
+    env: &[(&str, String)],
+) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -77,7 +81,10 @@ pub fn build(manifest: &Path, target_dir: &Path, env: &[(&str, String)]) -> Resu
         cmd.env_remove(var);
     }
     for (k, _) in std::env::vars() {
-        if k.starts_with("CARGO_PROFILE_") || k.starts_with("CARGO_CFG_") || k.starts_with("CARGO_FEATURE_") {
+        if k.starts_with("CARGO_PROFILE_")
+            || k.starts_with("CARGO_CFG_")
+            || k.starts_with("CARGO_FEATURE_")
+        {
             cmd.env_remove(k);
         }
     }

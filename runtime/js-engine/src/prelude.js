@@ -100,110 +100,122 @@
   const json = (v) => (v === undefined ? null : JSON.parse(JSON.stringify(v)));
   const str = (v) => String(v);
 
-  function cacheApi(rec, input) {
-    const entries = Object.assign({}, (input && input.__rb_cache) || {});
-    return {
-      get(key) {
-        const e = entries[str(key)];
-        return e === undefined ? undefined : { value: e.value, expires_at: e.expires_at };
-      },
-      set(key, value, options) {
-        const o = options || {};
-        const cmd = { op: 'cache_set', key: str(key), value: str(value) };
-        if (o.ttl !== undefined) cmd.ttl_ms = Math.max(0, Number(o.ttl) | 0);
-        if (o.expires_at !== undefined) cmd.expires_at = Math.max(0, Number(o.expires_at) | 0);
-        entries[cmd.key] = { value: cmd.value, expires_at: cmd.expires_at };
-        rec.commands.push(cmd);
-        return { type: 'success' };
-      },
-      delete(key) {
-        delete entries[str(key)];
-        rec.commands.push({ op: 'cache_delete', key: str(key) });
-        return { type: 'success' };
-      },
-    };
+  // The api objects are class instances: their methods live once on the
+  // prototypes in the snapshot, so a call allocates a handful of small
+  // objects instead of re-creating dozens of closures.
+  class CacheApi {
+    constructor(rec, input) {
+      this.rec = rec;
+      this.entries = Object.assign({}, (input && input.__rb_cache) || {});
+    }
+    get(key) {
+      const e = this.entries[str(key)];
+      return e === undefined ? undefined : { value: e.value, expires_at: e.expires_at };
+    }
+    set(key, value, options) {
+      const o = options || {};
+      const cmd = { op: 'cache_set', key: str(key), value: str(value) };
+      if (o.ttl !== undefined) cmd.ttl_ms = Math.max(0, Number(o.ttl) | 0);
+      if (o.expires_at !== undefined) cmd.expires_at = Math.max(0, Number(o.expires_at) | 0);
+      this.entries[cmd.key] = { value: cmd.value, expires_at: cmd.expires_at };
+      this.rec.commands.push(cmd);
+      return { type: 'success' };
+    }
+    delete(key) {
+      delete this.entries[str(key)];
+      this.rec.commands.push({ op: 'cache_delete', key: str(key) });
+      return { type: 'success' };
+    }
+  }
+  class Part {
+    constructor(rec) {
+      this.rec = rec;
+    }
+    push(cmd) {
+      this.rec.commands.push(cmd);
+      return this;
+    }
+  }
+  class AccessApi extends Part {
+    deny(reason) {
+      return this.push({ op: 'deny', reason: str(reason) });
+    }
+  }
+  class ExchangeAccessApi extends Part {
+    deny(code, reason) {
+      return this.push({ op: 'deny', reason: str(reason === undefined ? code : reason) });
+    }
+  }
+  class RegistrationAccessApi extends Part {
+    deny(reason, userMessage) {
+      return this.push({ op: 'deny', reason: str(userMessage === undefined ? reason : userMessage) });
+    }
+  }
+  class IdTokenApi extends Part {
+    setCustomClaim(name, value) {
+      return this.push({ op: 'set_id_token_claim', name: str(name), value: json(value) });
+    }
+  }
+  class AccessTokenApi extends Part {
+    setCustomClaim(name, value) {
+      return this.push({ op: 'set_access_token_claim', name: str(name), value: json(value) });
+    }
+    addScope(scope) {
+      return this.push({ op: 'add_scope', scope: str(scope) });
+    }
+    removeScope(scope) {
+      return this.push({ op: 'remove_scope', scope: str(scope) });
+    }
+  }
+  class ClaimsOnlyAccessTokenApi extends Part {
+    setCustomClaim(name, value) {
+      return this.push({ op: 'set_access_token_claim', name: str(name), value: json(value) });
+    }
+  }
+  class UserApi extends Part {
+    setAppMetadata(name, value) {
+      return this.push({ op: 'set_app_metadata', name: str(name), value: json(value) });
+    }
+    setUserMetadata(name, value) {
+      return this.push({ op: 'set_user_metadata', name: str(name), value: json(value) });
+    }
+  }
+  class MultifactorApi extends Part {
+    enable(provider, options) {
+      const cmd = { op: 'enable_mfa', provider: str(provider || 'any') };
+      if (options !== undefined) cmd.options = json(options);
+      return this.push(cmd);
+    }
+  }
+  class RedirectApi extends Part {
+    sendUserTo(url, options) {
+      const cmd = { op: 'redirect', url: str(url) };
+      if (options && options.query !== undefined) cmd.query = json(options.query);
+      return this.push(cmd);
+    }
+  }
+  class TransactionApi extends Part {
+    setMetadata(name, value) {
+      return this.push({ op: 'set_transaction_metadata', name: str(name), value: json(value) });
+    }
   }
 
   function actionApi(trigger, rec, event) {
-    const c = rec.commands;
-    const api = { cache: cacheApi(rec, event) };
-    const accessToken = {
-      setCustomClaim(name, value) {
-        c.push({ op: 'set_access_token_claim', name: str(name), value: json(value) });
-        return accessToken;
-      },
-      addScope(scope) {
-        c.push({ op: 'add_scope', scope: str(scope) });
-        return accessToken;
-      },
-      removeScope(scope) {
-        c.push({ op: 'remove_scope', scope: str(scope) });
-        return accessToken;
-      },
-    };
-    const user = {
-      setAppMetadata(name, value) {
-        c.push({ op: 'set_app_metadata', name: str(name), value: json(value) });
-        return user;
-      },
-      setUserMetadata(name, value) {
-        c.push({ op: 'set_user_metadata', name: str(name), value: json(value) });
-        return user;
-      },
-    };
+    const api = { cache: new CacheApi(rec, event) };
     if (trigger === 'post-login') {
-      api.access = {
-        deny(reason) {
-          c.push({ op: 'deny', reason: str(reason) });
-          return api.access;
-        },
-      };
-      api.idToken = {
-        setCustomClaim(name, value) {
-          c.push({ op: 'set_id_token_claim', name: str(name), value: json(value) });
-          return api.idToken;
-        },
-      };
-      api.accessToken = accessToken;
-      api.user = user;
-      api.multifactor = {
-        enable(provider, options) {
-          const cmd = { op: 'enable_mfa', provider: str(provider || 'any') };
-          if (options !== undefined) cmd.options = json(options);
-          c.push(cmd);
-          return api.multifactor;
-        },
-      };
-      api.redirect = {
-        sendUserTo(url, options) {
-          const cmd = { op: 'redirect', url: str(url) };
-          if (options && options.query !== undefined) cmd.query = json(options.query);
-          c.push(cmd);
-          return api.redirect;
-        },
-      };
-      api.transaction = {
-        setMetadata(name, value) {
-          c.push({ op: 'set_transaction_metadata', name: str(name), value: json(value) });
-          return api.transaction;
-        },
-      };
+      api.access = new AccessApi(rec);
+      api.idToken = new IdTokenApi(rec);
+      api.accessToken = new AccessTokenApi(rec);
+      api.user = new UserApi(rec);
+      api.multifactor = new MultifactorApi(rec);
+      api.redirect = new RedirectApi(rec);
+      api.transaction = new TransactionApi(rec);
     } else if (trigger === 'credentials-exchange') {
-      api.access = {
-        deny(code, reason) {
-          c.push({ op: 'deny', reason: str(reason === undefined ? code : reason) });
-          return api.access;
-        },
-      };
-      api.accessToken = { setCustomClaim: accessToken.setCustomClaim };
+      api.access = new ExchangeAccessApi(rec);
+      api.accessToken = new ClaimsOnlyAccessTokenApi(rec);
     } else if (trigger === 'pre-user-registration') {
-      api.access = {
-        deny(reason, userMessage) {
-          c.push({ op: 'deny', reason: str(userMessage === undefined ? reason : userMessage) });
-          return api.access;
-        },
-      };
-      api.user = user;
+      api.access = new RegistrationAccessApi(rec);
+      api.user = new UserApi(rec);
     }
     return api;
   }
@@ -241,7 +253,23 @@
     return JSON.stringify({ commands: [], result: { error: Object.assign({ message }, where || {}) } });
   }
 
-  g.__rb_load = function (inputJson) {
+  // Kept alive in the snapshot on purpose: parsing a representative event
+  // once at deploy time leaves its property names interned as atoms and its
+  // object shapes in QuickJS's shape table, so each call's JSON.parse of the
+  // real event finds them instead of creating them.
+  let warm = null;
+  function warmUp(sample) {
+    try {
+      const event = JSON.parse(sample);
+      const rec = { commands: [] };
+      warm = { event, apis: Object.keys(HANDLERS).map((t) => actionApi(t, rec, event)) };
+    } catch (e) {
+      warm = null;
+    }
+  }
+
+  g.__rb_load = function (inputJson, sampleEvent) {
+    warmUp(sampleEvent);
     const input = JSON.parse(inputJson);
     const kind = input.kind;
     const source = String(input.source || '');
@@ -370,25 +398,28 @@
     });
   }
 
-  g.__rb_dispatch = function (entry, inputJson) {
-    const rec = { commands: [], result: undefined };
-    const run = () => {
-      if (!loaded) throw new ProtocolViolation('no script is loaded');
-      if (!loaded.triggers.includes(entry)) {
-        throw new ProtocolViolation(`this ${loaded.kind} has no handler for '${entry}'`);
-      }
-      const input = JSON.parse(inputJson);
-      if (loaded.kind === 'action') {
-        return loaded.exports[HANDLERS[entry]](input, actionApi(entry, rec, input));
-      }
-      return loaded.kind === 'rule' ? callRule(input, rec) : callScript(input, rec);
-    };
-    return Promise.resolve()
-      .then(run)
-      .then(() => ({ code: CODE.OK, rec }));
+  // One call's record; the snapshot starts every call with none.
+  let current = null;
+
+  /**
+   * Starts the handler. Returns its value: a promise (async handlers, rules,
+   * scripts) that the engine drives with the job queue and timers, or a plain
+   * value. Throws what the handler throws.
+   */
+  g.__rb_dispatch = function (entry, input) {
+    if (!loaded) throw new ProtocolViolation('no script is loaded');
+    if (!loaded.triggers.includes(entry)) {
+      throw new ProtocolViolation(`this ${loaded.kind} has no handler for '${entry}'`);
+    }
+    current = { commands: [], result: undefined };
+    if (loaded.kind === 'action') {
+      return loaded.exports[HANDLERS[entry]](input, actionApi(entry, current, input));
+    }
+    return loaded.kind === 'rule' ? callRule(input, current) : callScript(input, current);
   };
 
-  function failure(e) {
+  /** Why a handler failed: {code, message}. */
+  g.__rb_failure = function (e) {
     if (e instanceof ProtocolViolation) return { code: CODE.VIOLATION, message: e.message };
     const name = e && e.name;
     const message = e && e.message !== undefined ? String(e.message) : String(e);
@@ -401,29 +432,16 @@
       return { code: CODE.MEMORY, message: `${name}: ${message}` };
     }
     return { code: CODE.FAILED, message: e instanceof Error ? `${name}: ${message}` : `Uncaught ${show(e)}` };
-  }
-
-  /** Reads a settled (or hopeless) promise into {code, output?, message?}. */
-  g.__rb_finish = function (promise) {
-    const state = { code: CODE.NEVER_SETTLES, message: 'the code never finished (no callback call, no pending work)' };
-    promise.then(
-      (v) => Object.assign(state, v, { message: undefined }),
-      (e) => Object.assign(state, failure(e)),
-    );
-    return state;
   };
 
-  g.__rb_verdict = function (state) {
+  /** The output of a handler that settled: '' and a logged reason if the tenant broke a protocol. */
+  g.__rb_output = function () {
     if (violation) {
       nativeLog(3, violation);
-      return { code: CODE.VIOLATION, output: '' };
+      return '';
     }
-    if (state.code === CODE.OK) {
-      const out = { commands: state.rec.commands };
-      if (state.rec.result !== undefined) out.result = state.rec.result;
-      return { code: CODE.OK, output: JSON.stringify(out) };
-    }
-    if (state.message) nativeLog(3, state.message);
-    return { code: state.code, output: '' };
+    const out = { commands: current.commands };
+    if (current.result !== undefined) out.result = current.result;
+    return JSON.stringify(out);
   };
 })();

@@ -28,10 +28,14 @@ fn oob(what: &str, ptr: usize, len: usize) -> wasmtime::Error {
 }
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    linker.func_wrap(IMPORT_MODULE, imports::INPUT_LEN, |caller: Caller<'_, HostState>| {
-        // Inputs are capped far below 2 GiB before the call starts.
-        i32::try_from(caller.data().input.len()).unwrap_or(i32::MAX)
-    })?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        imports::INPUT_LEN,
+        |caller: Caller<'_, HostState>| {
+            // Inputs are capped far below 2 GiB before the call starts.
+            i32::try_from(caller.data().input.len()).unwrap_or(i32::MAX)
+        },
+    )?;
 
     linker.func_wrap(
         IMPORT_MODULE,
@@ -73,7 +77,11 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     linker.func_wrap(
         IMPORT_MODULE,
         imports::LOG,
-        |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> wasmtime::Result<()> {
+        |mut caller: Caller<'_, HostState>,
+         level: i32,
+         ptr: i32,
+         len: i32|
+         -> wasmtime::Result<()> {
             let (ptr, len) = range(ptr, len, "log")?;
             let mem = memory(&caller)?;
             let (data, state) = mem.data_and_store_mut(&mut caller);

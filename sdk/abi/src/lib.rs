@@ -214,9 +214,17 @@ mod tests {
             {"op":"enable_mfa","provider":"any"}]}"#;
         let out: Output = serde_json::from_str(json).expect("valid output");
         assert_eq!(out.commands.len(), 4);
-        assert_eq!(out.commands[0], Command::Deny { reason: "no".into() });
+        assert_eq!(
+            out.commands[0],
+            Command::Deny {
+                reason: "no".into()
+            }
+        );
         let back = serde_json::to_value(&out).expect("serialises");
-        assert_eq!(back["commands"][3], serde_json::json!({"op":"enable_mfa","provider":"any"}));
+        assert_eq!(
+            back["commands"][3],
+            serde_json::json!({"op":"enable_mfa","provider":"any"})
+        );
     }
 
     #[test]
