@@ -26,6 +26,9 @@ pub(crate) fn base_config(metered: bool) -> Config {
         .epoch_interruption(metered)
         .memory_init_cow(true)
         .max_wasm_stack(MAX_WASM_STACK)
+        // Outcomes carry messages, not stacks; walking 10k frames of a deep
+        // recursion on every trap would be host CPU no fuel accounts for.
+        .wasm_backtrace_max_frames(None)
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true)
         // Features a login rule has no use for and that widen the attack
@@ -67,7 +70,13 @@ pub(crate) fn build(cfg: &RuntimeConfig) -> Result<(Engine, AllocatorKind), wasm
         }
     }
     let mut c = base_config(true);
-    c.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    // Whatever made the pool's reservation fail (usually a small `ulimit -v`)
+    // would also refuse a 4 GiB reservation per memory: reserve only what a
+    // memory uses and let compiled code check bounds explicitly.
+    c.allocation_strategy(InstanceAllocationStrategy::OnDemand)
+        .memory_reservation(0)
+        .memory_guard_size(0)
+        .memory_reservation_for_growth(1 << 20);
     Ok((Engine::new(&c)?, AllocatorKind::OnDemand))
 }
 

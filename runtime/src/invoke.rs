@@ -9,13 +9,18 @@ use crate::runtime::Invocation;
 use crate::scheduler::{CpuScheduler, Level};
 use rulebox_abi::Output;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 use wasmtime::{Engine, Extern, Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 
 pub(crate) fn micros(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
+
+/// Fuel above which a call counts as long-running (about a millisecond of
+/// guest code here): the module's next call starts behind short calls.
+const HEAVY_FUEL: u64 = 3_000_000;
 
 /// The call's wall-clock budget ran out.
 #[derive(Debug, thiserror::Error)]
@@ -25,28 +30,51 @@ struct DeadlineExceeded;
 /// Runs at every epoch tick while the call executes: enforces the deadline
 /// by the real clock and yields the core to fresh calls once this call has
 /// used its slice (see `scheduler`).
+/// CPU time this thread has used. Preemption is decided on CPU time, not
+/// wall time: a short call that the OS merely descheduled must not be
+/// mistaken for a long one.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Runs at every epoch tick while the call executes: enforces the deadline
+/// by the real clock and, once this call has used a slice of CPU since its
+/// first tick, yields the core to waiting fresh calls (see `scheduler`).
 fn on_epoch(
     scheduler: Option<Arc<CpuScheduler>>,
     deadline: Instant,
 ) -> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
 {
-    let mut slice_start = Instant::now();
+    let mut slice_start: Option<Duration> = None;
     move |mut ctx| {
-        let now = Instant::now();
-        if now >= deadline {
+        if Instant::now() >= deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
         }
         let Some(scheduler) = &scheduler else {
             return Ok(UpdateDeadline::Continue(1));
         };
-        if now.duration_since(slice_start) >= scheduler.slice && scheduler.fresh_waiting() {
+        let cpu = thread_cpu_time();
+        let started = *slice_start.get_or_insert(cpu);
+        if cpu.saturating_sub(started) >= scheduler.slice && scheduler.fresh_waiting() {
             scheduler.release();
             ctx.data_mut().cpu_held = false;
             if !scheduler.acquire(Level::Preempted, deadline, || {}) {
                 return Err(wasmtime::Error::new(DeadlineExceeded));
             }
             ctx.data_mut().cpu_held = true;
-            slice_start = Instant::now();
+            slice_start = Some(thread_cpu_time());
         }
         Ok(UpdateDeadline::Continue(1))
     }
@@ -190,7 +218,12 @@ pub(crate) fn invoke(
 ) -> Outcome {
     let limits = inv.limits;
     let deadline = start + limits.timeout();
-    if !scheduler.acquire(Level::Fresh, deadline, || engine.increment_epoch()) {
+    let level = if compiled.heavy.load(Ordering::Relaxed) {
+        Level::Preempted
+    } else {
+        Level::Fresh
+    };
+    if !scheduler.acquire(level, deadline, || engine.increment_epoch()) {
         return Outcome::refused(
             OutcomeKind::Timeout,
             "no core became free within the call's timeout".into(),
@@ -216,11 +249,22 @@ pub(crate) fn invoke(
 
     let result = run(&mut store, compiled, inv);
 
-    if store.data().cpu_held {
+    let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+    // Fuel, not wall time, says whether the module is heavy: it does not
+    // depend on how busy the machine was.
+    let heavy = fuel_used >= HEAVY_FUEL
+        || result.as_ref().is_err_and(|e| {
+            matches!(e.downcast_ref::<Trap>(), Some(Trap::OutOfFuel))
+                || e.downcast_ref::<DeadlineExceeded>().is_some()
+        });
+    compiled.heavy.store(heavy, Ordering::Relaxed);
+    let held = store.data().cpu_held;
+    // Tearing the instance down (resetting up to the memory cap of pages) is
+    // CPU work too: it happens while the core is still ours.
+    let state = store.into_data();
+    if held {
         scheduler.release();
     }
-    let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-    let state = store.into_data();
     let limit_hit = state.limiter.exceeded;
     let (kind, output, error) = match result {
         Ok(0) => finish_output(state.output.as_deref()),

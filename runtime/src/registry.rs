@@ -17,6 +17,9 @@ pub(crate) struct Compiled {
     pub(crate) initialize: Option<ModuleExport>,
     handlers: Vec<(Trigger, ModuleExport)>,
     weight: u32,
+    /// Whether this module's last call ran for a whole scheduler slice or
+    /// more; its next call then queues behind short calls from the start.
+    pub(crate) heavy: std::sync::atomic::AtomicBool,
 }
 
 impl Compiled {
@@ -34,6 +37,7 @@ pub(crate) struct Registry {
     memory: moka::sync::Cache<ModuleId, Arc<Compiled>>,
     disk: Option<ArtifactCache>,
     max_module_bytes: usize,
+    max_memory_bytes: u64,
 }
 
 fn shape_of(ty: &ExternType) -> ExportShape {
@@ -61,6 +65,7 @@ impl Registry {
         capacity_bytes: u64,
         disk: Option<ArtifactCache>,
         max_module_bytes: usize,
+        max_memory_bytes: u64,
     ) -> Self {
         let memory = moka::sync::Cache::builder()
             .max_capacity(capacity_bytes)
@@ -72,6 +77,7 @@ impl Registry {
             memory,
             disk,
             max_module_bytes,
+            max_memory_bytes,
         }
     }
 
@@ -81,7 +87,7 @@ impl Registry {
         if let Some(c) = self.memory.get(&id) {
             return Ok((id, c));
         }
-        let manifest = validate::validate(bytes, self.max_module_bytes)?;
+        let manifest = validate::validate(bytes, self.max_module_bytes, self.max_memory_bytes)?;
         // Concurrent loads of one module compile it once.
         let compiled = self
             .memory
@@ -166,6 +172,7 @@ impl Registry {
             initialize,
             handlers,
             weight: u32::try_from(weight).unwrap_or(u32::MAX).max(1),
+            heavy: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }

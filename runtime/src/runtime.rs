@@ -101,6 +101,7 @@ impl Runtime {
             config.module_cache_bytes,
             disk,
             config.max_module_bytes,
+            config.max_memory_bytes,
         );
         let ticker =
             EpochTicker::start(engine.clone(), config.epoch_tick).map_err(RuntimeError::Ticker)?;

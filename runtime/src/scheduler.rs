@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 pub(crate) struct CpuScheduler {
     state: Mutex<State>,
-    cv: Condvar,
+    /// One queue per level, woken one waiter at a time: waking every waiter
+    /// on each release costs more context switches than the calls themselves.
+    fresh_cv: Condvar,
+    preempted_cv: Condvar,
     /// How long a call runs before it must give way to fresh calls.
     pub(crate) slice: Duration,
 }
@@ -20,9 +23,17 @@ pub(crate) struct CpuScheduler {
 struct State {
     free: usize,
     fresh_waiting: usize,
+    preempted_waiting: usize,
 }
 
-/// Whether the caller is new or a long-running call coming back after a yield.
+impl State {
+    fn runnable(&self, level: Level) -> bool {
+        self.free > 0 && (level == Level::Fresh || self.fresh_waiting == 0)
+    }
+}
+
+/// Whether the caller is new, or a call known to run long: one preempted in
+/// its run, or a new call of a module whose last call used a whole slice.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
     Fresh,
@@ -35,9 +46,27 @@ impl CpuScheduler {
             state: Mutex::new(State {
                 free: cores.max(1),
                 fresh_waiting: 0,
+                preempted_waiting: 0,
             }),
-            cv: Condvar::new(),
+            fresh_cv: Condvar::new(),
+            preempted_cv: Condvar::new(),
             slice,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands a free core to the next waiter, fresh ones first.
+    fn wake_next(&self, s: &State) {
+        if s.free == 0 {
+            return;
+        }
+        if s.fresh_waiting > 0 {
+            self.fresh_cv.notify_one();
+        } else if s.preempted_waiting > 0 {
+            self.preempted_cv.notify_one();
         }
     }
 
@@ -46,20 +75,24 @@ impl CpuScheduler {
     /// running calls reach a preemption point at once). `false` when the
     /// deadline passed first.
     pub(crate) fn acquire(&self, level: Level, deadline: Instant, on_wait: impl FnOnce()) -> bool {
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let runnable = |s: &State| s.free > 0 && (level == Level::Fresh || s.fresh_waiting == 0);
-        if runnable(&s) {
+        let mut s = self.lock();
+        if s.runnable(level) {
             s.free -= 1;
             return true;
         }
-        if level == Level::Fresh {
-            s.fresh_waiting += 1;
+        match level {
+            Level::Fresh => s.fresh_waiting += 1,
+            Level::Preempted => s.preempted_waiting += 1,
         }
         drop(s);
         on_wait();
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let cv = match level {
+            Level::Fresh => &self.fresh_cv,
+            Level::Preempted => &self.preempted_cv,
+        };
+        let mut s = self.lock();
         let got = loop {
-            if runnable(&s) {
+            if s.runnable(level) {
                 s.free -= 1;
                 break true;
             }
@@ -67,36 +100,30 @@ impl CpuScheduler {
             if now >= deadline {
                 break false;
             }
-            s = self
-                .cv
+            s = cv
                 .wait_timeout(s, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         };
-        if level == Level::Fresh {
-            s.fresh_waiting -= 1;
-            if s.fresh_waiting == 0 {
-                // Preempted calls may have been held back only by us.
-                self.cv.notify_all();
-            }
+        match level {
+            Level::Fresh => s.fresh_waiting -= 1,
+            Level::Preempted => s.preempted_waiting -= 1,
         }
+        // Pass on a wake-up we did not use, or one that our leaving the
+        // fresh queue made useful for a preempted call.
+        self.wake_next(&s);
         got
     }
 
     pub(crate) fn release(&self) {
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut s = self.lock();
         s.free += 1;
-        drop(s);
-        self.cv.notify_all();
+        self.wake_next(&s);
     }
 
     /// True when a fresh call is queued for a core.
     pub(crate) fn fresh_waiting(&self) -> bool {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .fresh_waiting
-            > 0
+        self.lock().fresh_waiting > 0
     }
 }
 

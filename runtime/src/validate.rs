@@ -55,6 +55,10 @@ pub enum ValidationError {
     ImportNotFunction { module: String, name: String },
     #[error("import signature mismatch: {0}")]
     ImportSignature(String),
+    #[error(
+        "the module's memory starts at {initial} bytes, over the platform's {max}-byte maximum"
+    )]
+    InitialMemoryTooLarge { initial: u64, max: u64 },
     #[error("module has no handler for trigger `{0}`")]
     NoSuchHandler(&'static str),
     #[error("{message}{}", location(*line, *column))]
@@ -81,6 +85,7 @@ impl ValidationError {
                 OutcomeKind::InvalidModule
             }
             Self::ImportDenied { .. } => OutcomeKind::CapabilityDenied,
+            Self::InitialMemoryTooLarge { .. } => OutcomeKind::MemoryLimit,
             Self::MissingExport(_)
             | Self::WrongExportType { .. }
             | Self::NoHandler
@@ -229,7 +234,11 @@ fn check_import(module: &str, name: &str, ty: &TypeRef) -> Result<(), Validation
 
 /// Validates raw module bytes: size, structure, imports, required exports.
 /// Runs before compilation so a bad upload costs a parse, not a compile.
-pub fn validate(bytes: &[u8], max_size: usize) -> Result<Manifest, ValidationError> {
+pub fn validate(
+    bytes: &[u8],
+    max_size: usize,
+    max_memory: u64,
+) -> Result<Manifest, ValidationError> {
     if bytes.len() > max_size {
         return Err(ValidationError::TooLarge {
             size: bytes.len(),
@@ -268,6 +277,17 @@ pub fn validate(bytes: &[u8], max_size: usize) -> Result<Manifest, ValidationErr
                     check_import(imp.module, imp.name, &imp.ty)?;
                     if let TypeRef::Func(idx) = imp.ty {
                         func_sigs.push(idx);
+                    }
+                }
+            }
+            Payload::MemorySection(r) => {
+                for m in r {
+                    let initial = m.map_err(malformed)?.initial.saturating_mul(64 << 10);
+                    if initial > max_memory {
+                        return Err(ValidationError::InitialMemoryTooLarge {
+                            initial,
+                            max: max_memory,
+                        });
                     }
                 }
             }
@@ -331,7 +351,7 @@ mod tests {
 
     #[test]
     fn accepts_a_minimal_module() {
-        let m = validate(&wat(GOOD), 1 << 20).expect("valid");
+        let m = validate(&wat(GOOD), 1 << 20, 1 << 30).expect("valid");
         assert_eq!(m.handlers, vec![Trigger::PostLogin]);
         assert!(!m.has_initialize);
     }
@@ -339,30 +359,30 @@ mod tests {
     #[test]
     fn names_what_is_wrong() {
         assert!(matches!(
-            validate(&wat(GOOD), 10),
+            validate(&wat(GOOD), 10, 1 << 30),
             Err(ValidationError::TooLarge { max: 10, .. })
         ));
         assert!(matches!(
-            validate(b"\0asm garbage", 1 << 20),
+            validate(b"\0asm garbage", 1 << 20, 1 << 30),
             Err(ValidationError::Malformed(_))
         ));
         let no_handler =
             r#"(module (memory (export "memory") 1) (func (export "rulebox_abi_v1")))"#;
         assert_eq!(
-            validate(&wat(no_handler), 1 << 20),
+            validate(&wat(no_handler), 1 << 20, 1 << 30),
             Err(ValidationError::NoHandler)
         );
         let fs = r#"(module (import "wasi_snapshot_preview1" "path_open"
             (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
             (memory (export "memory") 1) (func (export "rulebox_abi_v1"))
             (func (export "on_post_login") (result i32) i32.const 0))"#;
-        let err = validate(&wat(fs), 1 << 20).expect_err("refused");
+        let err = validate(&wat(fs), 1 << 20, 1 << 30).expect_err("refused");
         assert_eq!(err.kind(), OutcomeKind::CapabilityDenied);
         assert!(err.to_string().contains("path_open"), "{err}");
         let bad_sig = r#"(module (memory (export "memory") 1) (func (export "rulebox_abi_v1"))
             (func (export "on_post_login") (param i32)))"#;
         assert!(matches!(
-            validate(&wat(bad_sig), 1 << 20),
+            validate(&wat(bad_sig), 1 << 20, 1 << 30),
             Err(ValidationError::WrongExportType { .. })
         ));
     }

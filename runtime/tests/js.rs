@@ -77,7 +77,8 @@ fn action_deny_is_recorded_and_code_after_it_still_runs() {
         o.commands(),
         &[
             Command::Deny {
-                reason: "nope".into()
+                reason: "nope".into(),
+                code: None
             },
             Command::SetIdTokenClaim {
                 name: "https://x/after".into(),
@@ -178,7 +179,8 @@ fn other_triggers_get_their_own_api() {
     assert_eq!(
         o.commands()[0],
         Command::Deny {
-            reason: "client blocked".into()
+            reason: "client blocked".into(),
+            code: Some("invalid_request".into())
         }
     );
     let o = call(
@@ -267,7 +269,8 @@ fn rule_errors_deny_access_with_the_message() {
         assert_eq!(
             o.commands(),
             &[Command::Deny {
-                reason: "blocked user".into()
+                reason: "blocked user".into(),
+                code: None
             }],
             "{err}"
         );

@@ -303,6 +303,11 @@ pub extern "C" fn on_post_login() -> i32 {
 }
 
 #[unsafe(no_mangle)]
+pub extern "C" fn on_continue_post_login() -> i32 {
+    dispatch("continue-post-login")
+}
+
+#[unsafe(no_mangle)]
 pub extern "C" fn on_credentials_exchange() -> i32 {
     dispatch("credentials-exchange")
 }

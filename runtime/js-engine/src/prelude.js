@@ -115,8 +115,10 @@
     set(key, value, options) {
       const o = options || {};
       const cmd = { op: 'cache_set', key: str(key), value: str(value) };
-      if (o.ttl !== undefined) cmd.ttl_ms = Math.max(0, Number(o.ttl) | 0);
-      if (o.expires_at !== undefined) cmd.expires_at = Math.max(0, Number(o.expires_at) | 0);
+      // Milliseconds since the epoch exceed 32 bits: no `| 0` truncation here.
+      const ms = (v) => Math.max(0, Math.floor(Number(v)) || 0);
+      if (o.ttl !== undefined) cmd.ttl_ms = ms(o.ttl);
+      if (o.expires_at !== undefined) cmd.expires_at = ms(o.expires_at);
       this.entries[cmd.key] = { value: cmd.value, expires_at: cmd.expires_at };
       this.rec.commands.push(cmd);
       return { type: 'success' };
@@ -142,8 +144,10 @@
     }
   }
   class ExchangeAccessApi extends Part {
+    // Auth0 answers the token request with `code` as the OAuth `error`.
     deny(code, reason) {
-      return this.push({ op: 'deny', reason: str(reason === undefined ? code : reason) });
+      if (reason === undefined) return this.push({ op: 'deny', reason: str(code) });
+      return this.push({ op: 'deny', reason: str(reason), code: str(code) });
     }
   }
   class RegistrationAccessApi extends Part {
@@ -202,7 +206,7 @@
 
   function actionApi(trigger, rec, event) {
     const api = { cache: new CacheApi(rec, event) };
-    if (trigger === 'post-login') {
+    if (trigger === 'post-login' || trigger === 'continue-post-login') {
       api.access = new AccessApi(rec);
       api.idToken = new IdTokenApi(rec);
       api.accessToken = new AccessTokenApi(rec);
@@ -223,6 +227,7 @@
   // ------------------------------------------------------------ loading
   const HANDLERS = {
     'post-login': 'onExecutePostLogin',
+    'continue-post-login': 'onContinuePostLogin',
     'credentials-exchange': 'onExecuteCredentialsExchange',
     'pre-user-registration': 'onExecutePreUserRegistration',
     'post-user-registration': 'onExecutePostUserRegistration',

@@ -95,6 +95,8 @@ pub mod handler_codes {
 #[serde(rename_all = "kebab-case")]
 pub enum Trigger {
     PostLogin,
+    /// The return from an `api.redirect.sendUserTo` round trip (`onContinuePostLogin`).
+    ContinuePostLogin,
     CredentialsExchange,
     PreUserRegistration,
     PostUserRegistration,
@@ -104,8 +106,9 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 5] = [
+    pub const ALL: [Trigger; 6] = [
         Trigger::PostLogin,
+        Trigger::ContinuePostLogin,
         Trigger::CredentialsExchange,
         Trigger::PreUserRegistration,
         Trigger::PostUserRegistration,
@@ -116,6 +119,7 @@ impl Trigger {
     pub fn export_name(self) -> &'static str {
         match self {
             Trigger::PostLogin => "on_post_login",
+            Trigger::ContinuePostLogin => "on_continue_post_login",
             Trigger::CredentialsExchange => "on_credentials_exchange",
             Trigger::PreUserRegistration => "on_pre_user_registration",
             Trigger::PostUserRegistration => "on_post_user_registration",
@@ -127,6 +131,7 @@ impl Trigger {
     pub fn id(self) -> &'static str {
         match self {
             Trigger::PostLogin => "post-login",
+            Trigger::ContinuePostLogin => "continue-post-login",
             Trigger::CredentialsExchange => "credentials-exchange",
             Trigger::PreUserRegistration => "pre-user-registration",
             Trigger::PostUserRegistration => "post-user-registration",
@@ -150,8 +155,13 @@ impl Trigger {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
-    /// `api.access.deny(reason)`
-    Deny { reason: String },
+    /// `api.access.deny(reason)`; credentials-exchange's `deny(code, reason)`
+    /// also carries the OAuth error `code`.
+    Deny {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
     /// `api.idToken.setCustomClaim(name, value)`
     SetIdTokenClaim { name: String, value: Value },
     /// `api.accessToken.setCustomClaim(name, value)`

@@ -95,6 +95,7 @@ impl Access<'_> {
     pub fn deny(&mut self, reason: impl Into<String>) -> &mut Self {
         self.api.push(Command::Deny {
             reason: reason.into(),
+            code: None,
         });
         self
     }

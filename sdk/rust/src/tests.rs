@@ -242,7 +242,8 @@ fn glue_turns_an_event_into_abi_output() {
         parsed.commands,
         [
             Command::Deny {
-                reason: "no email".into()
+                reason: "no email".into(),
+                code: None
             },
             Command::SetIdTokenClaim {
                 name: "n".into(),

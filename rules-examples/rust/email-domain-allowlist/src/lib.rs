@@ -53,6 +53,7 @@ mod tests {
     fn denied() -> Vec<Command> {
         vec![Command::Deny {
             reason: DENY_REASON.into(),
+            code: None,
         }]
     }
 
