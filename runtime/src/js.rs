@@ -125,7 +125,7 @@ impl JsLoader {
         let mut h = Sha256::new();
         h.update(b"rulebox-js-snapshot-v1\0");
         h.update(self.engine_id.as_bytes());
-        h.update(&init_input(kind, source));
+        h.update(init_input(kind, source));
         h.finalize().into()
     }
 
@@ -148,16 +148,16 @@ impl JsLoader {
             });
         }
         let key = self.key(kind, source);
-        if let Some(id) = self.snapshots.get(&key) {
-            if registry.get(&id).is_some() {
-                return Ok(id);
-            }
+        if let Some(id) = self.snapshots.get(&key)
+            && registry.get(&id).is_some()
+        {
+            return Ok(id);
         }
-        if let Some(id) = self.from_index(&key) {
-            if registry.get(&id).is_some() {
-                self.snapshots.insert(key, id);
-                return Ok(id);
-            }
+        if let Some(id) = self.indexed(&key)
+            && registry.get(&id).is_some()
+        {
+            self.snapshots.insert(key, id);
+            return Ok(id);
         }
         let _span = tracing::info_span!("js_snapshot", bytes = source.len()).entered();
         let started = Instant::now();
@@ -177,7 +177,7 @@ impl JsLoader {
         Ok(id)
     }
 
-    fn from_index(&self, key: &[u8; 32]) -> Option<ModuleId> {
+    fn indexed(&self, key: &[u8; 32]) -> Option<ModuleId> {
         let text = std::fs::read_to_string(self.index_path(key)?).ok()?;
         text.trim().parse().ok()
     }

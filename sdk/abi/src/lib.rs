@@ -227,7 +227,8 @@ mod tests {
         assert_eq!(
             out.commands[0],
             Command::Deny {
-                reason: "no".into()
+                reason: "no".into(),
+                code: None
             }
         );
         let back = serde_json::to_value(&out).expect("serialises");
