@@ -18,6 +18,9 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: u64,
     /// Largest module accepted at upload.
     pub max_module_bytes: usize,
+    /// Bytes of each pool slot's memory kept mapped between calls (reset in
+    /// place). Up to `pool_slots` times this stays resident.
+    pub keep_resident_bytes: u64,
     /// Byte budget of the in-memory compiled-module cache.
     pub module_cache_bytes: u64,
     /// Where compiled artifacts persist across restarts; `None` disables it.
@@ -42,6 +45,8 @@ impl Default for RuntimeConfig {
             pool_slots: 128,
             max_memory_bytes,
             max_module_bytes: 16 << 20,
+            // The default per-call memory cap: 128 slots x 10 MiB = 1.25 GiB at most.
+            keep_resident_bytes: 10 << 20,
             module_cache_bytes: 512 << 20,
             artifact_dir: None,
             epoch_tick: Duration::from_millis(1),
