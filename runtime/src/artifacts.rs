@@ -6,7 +6,7 @@
 //! family wrote are ever deserialized (the directory is ours, writes are
 //! atomic renames).
 
-use crate::module_id::ModuleId;
+use rulebox_runtime_api::ModuleId;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};

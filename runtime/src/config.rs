@@ -1,6 +1,6 @@
 //! Process-wide runtime configuration.
 
-use crate::limits::Limits;
+use rulebox_runtime_api::Limits;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -1,13 +1,13 @@
 //! One call: fresh store, limits armed, handler run, result classified.
 
 use crate::host::{HostState, HostTrap, MemoryLimitExceeded, MemoryLimiter, build_wasi};
-use crate::limits::Limits;
 use crate::logs::LogBuffer;
-use crate::outcome::{Outcome, OutcomeKind};
 use crate::registry::Compiled;
 use crate::runtime::Invocation;
 use crate::scheduler::{CpuScheduler, Level};
 use rulebox_abi::Output;
+use rulebox_runtime_api::Limits;
+use rulebox_runtime_api::{Outcome, OutcomeKind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};

@@ -10,10 +10,10 @@
 
 use crate::host::{Clock, HostState};
 use crate::invoke::{armed_store, bind_memory, call_init, classify};
-use crate::limits::Limits;
-use crate::module_id::ModuleId;
 use crate::registry::Registry;
 use crate::validate::ValidationError;
+use rulebox_runtime_api::Limits;
+use rulebox_runtime_api::ModuleId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -32,17 +32,7 @@ pub(crate) const INIT_EXPORT: &str = "wizer-initialize";
 /// Auth0 allows 100 kB of code per Action.
 pub const MAX_SOURCE_BYTES: usize = 100 * 1024;
 
-/// The shape of a JavaScript source.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum JsKind {
-    /// `exports.onExecutePostLogin = async (event, api) => {...}` and friends.
-    Action,
-    /// Legacy rule: `function (user, context, callback) {...}`.
-    Rule,
-    /// One custom-database script, e.g. `function login(email, password, callback) {...}`.
-    CustomDb { script: String },
-}
+pub use rulebox_runtime_api::JsKind;
 
 #[derive(Serialize)]
 struct InitInput<'a> {

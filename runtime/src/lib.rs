@@ -19,10 +19,7 @@ mod gate;
 mod host;
 mod invoke;
 mod js;
-mod limits;
 mod logs;
-mod module_id;
-mod outcome;
 mod registry;
 mod runtime;
 mod scheduler;
@@ -32,10 +29,10 @@ pub use config::RuntimeConfig;
 pub use engine::AllocatorKind;
 pub use host::Clock as WallClock;
 pub use js::{ENGINE_WASM as JS_ENGINE_WASM, JsKind, MAX_SOURCE_BYTES as MAX_JS_SOURCE_BYTES};
-pub use limits::{Limits, TenantPolicy};
-pub use logs::LogLine;
-pub use module_id::{ModuleId, ParseModuleIdError};
-pub use outcome::{Outcome, OutcomeKind};
 pub use rulebox_abi::{Command, LogLevel, Output, Trigger};
+pub use rulebox_runtime_api::{
+    InvokeRequest, Limits, LoadError, LogLine, ModuleId, Outcome, OutcomeKind, ParseModuleIdError,
+    Sandbox, TenantPolicy,
+};
 pub use runtime::{Invocation, Runtime, RuntimeError};
 pub use validate::{Manifest, ValidationError};

@@ -1,13 +1,7 @@
 //! Guest log capture with a hard byte budget.
 
 use rulebox_abi::LogLevel;
-use serde::Serialize;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogLine {
-    pub level: LogLevel,
-    pub message: String,
-}
+pub use rulebox_runtime_api::LogLine;
 
 /// Keeps lines until `budget` bytes of message text are stored, then drops the
 /// rest and remembers that it did: a log flood costs the guest its own fuel,

@@ -2,9 +2,9 @@
 
 use crate::artifacts::ArtifactCache;
 use crate::host::HostState;
-use crate::module_id::ModuleId;
 use crate::validate::{self, ExportShape, Manifest, ResultShape, ValidationError};
 use rulebox_abi::{Trigger, exports};
+use rulebox_runtime_api::ModuleId;
 use std::sync::Arc;
 use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 

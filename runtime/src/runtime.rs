@@ -7,13 +7,13 @@ use crate::gate::Gate;
 use crate::host::{self, Clock};
 use crate::invoke::{self, micros};
 use crate::js::{JsKind, JsLoader};
-use crate::limits::{Limits, TenantPolicy};
-use crate::module_id::ModuleId;
-use crate::outcome::{Outcome, OutcomeKind};
 use crate::registry::Registry;
 use crate::scheduler::CpuScheduler;
 use crate::validate::{Manifest, ValidationError};
 use rulebox_abi::Trigger;
+use rulebox_runtime_api::ModuleId;
+use rulebox_runtime_api::{Limits, TenantPolicy};
+use rulebox_runtime_api::{Outcome, OutcomeKind};
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::Engine;
@@ -245,5 +245,47 @@ impl Runtime {
             }
             Err(e) => Outcome::refused(e.kind(), e.to_string(), micros(start)),
         }
+    }
+}
+
+impl From<ValidationError> for rulebox_runtime_api::LoadError {
+    fn from(e: ValidationError) -> Self {
+        let (line, column) = match &e {
+            ValidationError::Script { line, column, .. } => (*line, *column),
+            _ => (None, None),
+        };
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+            line,
+            column,
+        }
+    }
+}
+
+/// The in-process sandbox: what `rulebox serve` hands auth-core.
+impl rulebox_runtime_api::Sandbox for Runtime {
+    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, rulebox_runtime_api::LoadError> {
+        self.load(bytes).map_err(Into::into)
+    }
+
+    fn load_js(
+        &self,
+        kind: &JsKind,
+        source: &str,
+    ) -> Result<ModuleId, rulebox_runtime_api::LoadError> {
+        Runtime::load_js(self, kind, source).map_err(Into::into)
+    }
+
+    fn is_loaded(&self, module: &ModuleId) -> bool {
+        Runtime::is_loaded(self, module)
+    }
+
+    fn invoke(&self, r: rulebox_runtime_api::InvokeRequest<'_>) -> Outcome {
+        let mut inv = Invocation::new(r.module, r.trigger, r.input, r.limits);
+        if let Some(at) = r.now {
+            inv.clock = Clock::Fixed(at);
+        }
+        Runtime::invoke(self, &inv)
     }
 }

@@ -1,7 +1,7 @@
 //! Upload-time checks: a module is refused with a reason before it can ever run.
 
-use crate::outcome::OutcomeKind;
 use rulebox_abi::{Trigger, exports, imports};
+use rulebox_runtime_api::OutcomeKind;
 use wasmtime::wasmparser::{self, Parser, Payload, TypeRef};
 
 /// WASI preview1 functions that language runtimes call while starting and

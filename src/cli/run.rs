@@ -222,7 +222,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 inv.clock = clock;
                 runtime.invoke(&inv)
             }
-            Err(e) => Outcome::refused_with(e.kind(), e.to_string()),
+            Err(e) => Outcome::refused(e.kind(), e.to_string(), 0),
         }
     } else {
         let trigger = parse_trigger(&args.trigger)?;

@@ -1,7 +1,6 @@
 //! The typed result of every invocation.
 
-use crate::logs::LogLine;
-use rulebox_abi::Output;
+use rulebox_abi::{LogLevel, Output};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -45,6 +44,13 @@ impl std::fmt::Display for OutcomeKind {
     }
 }
 
+/// One line a guest logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub kind: OutcomeKind,
@@ -68,13 +74,9 @@ impl Outcome {
         self.output.as_ref().map_or(&[], |o| &o.commands)
     }
 
-    /// An outcome for a call refused before any guest code ran (e.g. an upload
-    /// that failed validation).
-    pub fn refused_with(kind: OutcomeKind, error: String) -> Self {
-        Self::refused(kind, error, 0)
-    }
-
-    pub(crate) fn refused(kind: OutcomeKind, error: String, duration_us: u64) -> Self {
+    /// An outcome for a call refused before any guest code ran (an upload
+    /// that failed validation, an input over the limit, no free slot).
+    pub fn refused(kind: OutcomeKind, error: String, duration_us: u64) -> Self {
         Self {
             kind,
             output: None,

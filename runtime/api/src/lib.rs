@@ -1,0 +1,17 @@
+//! What callers of the sandbox see: module ids, limits, outcomes, and the
+//! [`Sandbox`] trait.
+//!
+//! This crate has no wasmtime in it on purpose: auth-core depends on it and
+//! nothing else of the runtime, so the login service cannot reach past the
+//! proxy into the engine (data flows auth-core → proxy → runtime).
+
+mod limits;
+mod module_id;
+mod outcome;
+mod sandbox;
+
+pub use limits::{Limits, TenantPolicy};
+pub use module_id::{ModuleId, ParseModuleIdError};
+pub use outcome::{LogLine, Outcome, OutcomeKind};
+pub use rulebox_abi::{Command, LogLevel, Output, Trigger};
+pub use sandbox::{InvokeRequest, JsKind, LoadError, Sandbox};

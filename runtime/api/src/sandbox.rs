@@ -1,0 +1,58 @@
+//! The one interface tenant code is reached through.
+
+use crate::{Limits, ModuleId, Outcome, OutcomeKind, Trigger};
+use serde::{Deserialize, Serialize};
+use std::time::SystemTime;
+
+/// The shape of a JavaScript source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum JsKind {
+    /// `exports.onExecutePostLogin = async (event, api) => {...}` and friends.
+    Action,
+    /// Legacy rule: `function (user, context, callback) {...}`.
+    Rule,
+    /// One custom-database script, e.g. `function login(email, password, callback) {...}`.
+    CustomDb { script: String },
+}
+
+/// Why code was refused before it could run (upload-time validation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct LoadError {
+    /// The outcome a call of this code would report (`invalid_module`,
+    /// `abi_violation`, `capability_denied`, `memory_limit`).
+    pub kind: OutcomeKind,
+    pub message: String,
+    /// Where a JavaScript syntax error is, 1-based.
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+/// One call.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest<'a> {
+    pub module: &'a ModuleId,
+    pub trigger: Trigger,
+    /// The event JSON.
+    pub input: &'a [u8],
+    pub limits: &'a Limits,
+    /// Fixes the guest's clock (replays, tests); `None` is the real clock.
+    pub now: Option<SystemTime>,
+}
+
+/// Validates, compiles and runs tenant code. Implemented by the runtime
+/// in-process and by the proxy in front of a pool of runtimes.
+///
+/// Calls are synchronous and CPU-bound; async callers run them on a
+/// blocking thread.
+pub trait Sandbox: Send + Sync + 'static {
+    /// Validates and compiles a WebAssembly module; its id is the SHA-256 of `bytes`.
+    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError>;
+    /// Validates a JavaScript source and pre-initialises the engine with it.
+    fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError>;
+    /// Whether `module` can be invoked without loading it again.
+    fn is_loaded(&self, module: &ModuleId) -> bool;
+    /// Runs one handler; every way it can end is an [`Outcome`].
+    fn invoke(&self, request: InvokeRequest<'_>) -> Outcome;
+}
