@@ -2,6 +2,8 @@
 
 mod bench;
 mod run;
+mod serve;
+mod tenants;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -32,6 +34,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Benchmark a rule: rulebox's invocation path against raw wasmtime.
     Bench(bench::BenchArgs),
+    /// The all-in-one server: auth-core with an in-process runtime, SQLite in --data-dir.
+    Serve(serve::ServeArgs),
+    /// Tenant administration.
+    Tenants(tenants::TenantsArgs),
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -50,5 +56,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Tenants(args) => tenants::tenants(args),
     }
 }

@@ -1,0 +1,104 @@
+//! Shared state of the auth-core service.
+
+use crate::crypto::jwt::Signer;
+use crate::crypto::keys::KeyPair;
+use crate::error::ApiError;
+use crate::store::Store;
+use rulebox_runtime_api::Sandbox;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Service-wide settings (per-tenant ones live in the store).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// bcrypt cost for new password hashes (Auth0 uses 10).
+    pub bcrypt_cost: u32,
+    /// Access-token lifetime.
+    pub access_token_ttl_secs: u64,
+    /// ID-token lifetime.
+    pub id_token_ttl_secs: u64,
+    /// Refresh-token lifetime.
+    pub refresh_token_ttl_secs: u64,
+    /// One deadline for all tenant code of one login.
+    pub pipeline_deadline_ms: u64,
+    /// Failed logins per user (or IP) within `brute_force_window_secs` before throttling.
+    pub brute_force_threshold: u32,
+    pub brute_force_window_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bcrypt_cost: 10,
+            access_token_ttl_secs: 86_400,
+            id_token_ttl_secs: 36_000,
+            refresh_token_ttl_secs: 30 * 86_400,
+            pipeline_deadline_ms: 20_000,
+            brute_force_threshold: 10,
+            brute_force_window_secs: 900,
+        }
+    }
+}
+
+/// A tenant's parsed signing keys: parsing PEM per token would dominate
+/// the refresh path.
+pub struct TenantKeys {
+    pub signer: Signer,
+    pub jwks: serde_json::Value,
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub sandbox: Arc<dyn Sandbox>,
+    pub settings: Settings,
+    keys: RwLock<HashMap<String, Arc<TenantKeys>>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, sandbox: Arc<dyn Sandbox>, settings: Settings) -> Self {
+        Self {
+            store,
+            sandbox,
+            settings,
+            keys: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The tenant's current signer and JWKS (cached; [`Self::forget_keys`] after rotation).
+    pub async fn keys(&self, tenant: &str) -> Result<Arc<TenantKeys>, ApiError> {
+        if let Some(k) = self.keys.read().ok().and_then(|m| m.get(tenant).cloned()) {
+            return Ok(k);
+        }
+        let stored = self
+            .store
+            .signing_keys(tenant)
+            .await
+            .map_err(|e| ApiError::server_error(format!("signing keys: {e}")))?;
+        let current = stored
+            .iter()
+            .find(|k| k.state == "current")
+            .ok_or_else(|| ApiError::server_error("the tenant has no signing key"))?;
+        let pair = KeyPair {
+            kid: current.kid.clone(),
+            alg: current
+                .alg
+                .parse()
+                .map_err(|_| ApiError::server_error("unknown signing algorithm"))?,
+            private_pem: current.private_pem.clone(),
+            public_jwk: current.public_jwk.clone(),
+        };
+        let signer = Signer::new(&pair).map_err(|e| ApiError::server_error(e.to_string()))?;
+        let jwks = serde_json::json!({"keys": stored.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()});
+        let keys = Arc::new(TenantKeys { signer, jwks });
+        if let Ok(mut m) = self.keys.write() {
+            m.insert(tenant.to_owned(), keys.clone());
+        }
+        Ok(keys)
+    }
+
+    pub fn forget_keys(&self, tenant: &str) {
+        if let Ok(mut m) = self.keys.write() {
+            m.remove(tenant);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Errors as Auth0 returns them.
+//!
+//! The Authentication API answers `{"error", "error_description"}` (OAuth
+//! style); the Management API answers `{"statusCode", "error", "message",
+//! "errorCode"}`. SDKs parse both, so both shapes are kept exactly.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// Authentication API (`/oauth/token`, `/dbconnections/*`, `/userinfo`, ...).
+    #[error("{error}: {description}")]
+    Auth {
+        status: StatusCode,
+        error: &'static str,
+        description: String,
+    },
+    /// Management API (`/api/v2/*`).
+    #[error("{message}")]
+    Mgmt {
+        status: StatusCode,
+        message: String,
+        error_code: Option<&'static str>,
+    },
+}
+
+impl ApiError {
+    fn auth(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self::Auth {
+            status,
+            error,
+            description: description.into(),
+        }
+    }
+
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::BAD_REQUEST, "invalid_request", d)
+    }
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::FORBIDDEN, "invalid_grant", d)
+    }
+    pub fn invalid_client(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::UNAUTHORIZED, "invalid_client", d)
+    }
+    pub fn unauthorized_client(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::FORBIDDEN, "unauthorized_client", d)
+    }
+    pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::FORBIDDEN, "unsupported_grant_type", d)
+    }
+    pub fn access_denied(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::FORBIDDEN, "access_denied", d)
+    }
+    pub fn mfa_required(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::FORBIDDEN, "mfa_required", d)
+    }
+    pub fn too_many_attempts(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", d)
+    }
+    pub fn invalid_token(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::UNAUTHORIZED, "invalid_token", d)
+    }
+    pub fn user_exists() -> Self {
+        Self::auth(
+            StatusCode::BAD_REQUEST,
+            "user_exists",
+            "The user already exists.",
+        )
+    }
+    pub fn server_error(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::INTERNAL_SERVER_ERROR, "server_error", d)
+    }
+    pub fn unknown_tenant(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::NOT_FOUND, "invalid_request", d)
+    }
+
+    fn mgmt(
+        status: StatusCode,
+        message: impl Into<String>,
+        error_code: Option<&'static str>,
+    ) -> Self {
+        Self::Mgmt {
+            status,
+            message: message.into(),
+            error_code,
+        }
+    }
+
+    pub fn bad_request(m: impl Into<String>) -> Self {
+        Self::mgmt(StatusCode::BAD_REQUEST, m, Some("invalid_body"))
+    }
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Self::mgmt(StatusCode::NOT_FOUND, m, Some("inexistent_resource"))
+    }
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Self::mgmt(StatusCode::CONFLICT, m, Some("conflict"))
+    }
+    pub fn unauthorized(m: impl Into<String>) -> Self {
+        Self::mgmt(StatusCode::UNAUTHORIZED, m, None)
+    }
+    pub fn insufficient_scope(needed: &str) -> Self {
+        Self::mgmt(
+            StatusCode::FORBIDDEN,
+            format!("Insufficient scope, expected any of: {needed}"),
+            Some("insufficient_scope"),
+        )
+    }
+    pub fn internal(m: impl Into<String>) -> Self {
+        Self::mgmt(StatusCode::INTERNAL_SERVER_ERROR, m, None)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Auth {
+                status,
+                error,
+                description,
+            } => (
+                status,
+                Json(json!({"error": error, "error_description": description})),
+            )
+                .into_response(),
+            ApiError::Mgmt {
+                status,
+                message,
+                error_code,
+            } => {
+                let mut body = json!({
+                    "statusCode": status.as_u16(),
+                    "error": status.canonical_reason().unwrap_or("Error"),
+                    "message": message,
+                });
+                if let Some(code) = error_code {
+                    body["errorCode"] = json!(code);
+                }
+                (status, Json(body)).into_response()
+            }
+        }
+    }
+}

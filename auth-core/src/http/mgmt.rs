@@ -1,0 +1,967 @@
+//! Management API v2 (the subset tenants and the Auth0 SDKs use):
+//! authorized by tenant-signed access tokens carrying scopes.
+
+use crate::app::AppState;
+use crate::crypto::random::{random_token, sha256_hex};
+use crate::error::ApiError;
+use crate::store::{NewClient, NewUser, StoreError};
+use crate::tenancy::TenantCtx;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use base64::Engine;
+use rulebox_runtime_api::{JsKind, LoadError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type Res<T> = Result<T, ApiError>;
+
+/// A verified Management API caller and the scopes its token carries.
+pub struct Caller {
+    scopes: Vec<String>,
+    pub subject: String,
+}
+
+impl Caller {
+    fn require(&self, scope: &str) -> Res<()> {
+        if self.scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(ApiError::insufficient_scope(scope))
+        }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Res<Self> {
+        let t = parts
+            .extensions
+            .get::<TenantCtx>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("unknown tenant"))?;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::unauthorized("Missing authentication"))?;
+        let keys = app.keys(t.id()).await?;
+        // A token from another tenant fails here: other keys, other issuer.
+        let claims =
+            crate::crypto::jwt::verify(token, &keys.jwks, &t.issuer, &t.management_audience())
+                .map_err(|e| ApiError::unauthorized(format!("Invalid token: {e}")))?;
+        let scopes = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        Ok(Self { scopes, subject })
+    }
+}
+
+fn store_err(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound(what) => ApiError::not_found(format!("The {what} does not exist.")),
+        StoreError::Conflict(m) => ApiError::conflict(m),
+        StoreError::Invalid(m) => ApiError::bad_request(m),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+fn json_body(body: &Bytes) -> Res<Value> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("Payload validation error: invalid JSON: {e}"))
+    })?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "Payload validation error: expected an object",
+        ));
+    }
+    Ok(v)
+}
+
+fn str_field<'a>(v: &'a Value, name: &str) -> Res<&'a str> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Payload validation error: Missing required property: {name}"
+            ))
+        })
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v2/clients", get(list_clients).post(create_client))
+        .route(
+            "/api/v2/clients/{id}",
+            get(get_client).patch(update_client).delete(delete_client),
+        )
+        .route(
+            "/api/v2/client-grants",
+            get(list_client_grants).post(create_client_grant),
+        )
+        .route(
+            "/api/v2/connections",
+            get(list_connections).post(create_connection),
+        )
+        .route(
+            "/api/v2/connections/{id}",
+            get(get_connection)
+                .patch(update_connection)
+                .delete(delete_connection),
+        )
+        .route("/api/v2/users", get(list_users).post(create_user))
+        .route("/api/v2/users-by-email", get(users_by_email))
+        .route(
+            "/api/v2/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route(
+            "/api/v2/actions/actions",
+            get(list_actions).post(create_action),
+        )
+        .route(
+            "/api/v2/actions/actions/{id}",
+            get(get_action).patch(update_action).delete(delete_action),
+        )
+        .route("/api/v2/actions/actions/{id}/deploy", post(deploy_action))
+        .route("/api/v2/actions/actions/{id}/test", post(test_action))
+        .route("/api/v2/actions/actions/{id}/versions", get(list_versions))
+        .route(
+            "/api/v2/actions/actions/{id}/versions/{version}",
+            get(get_version),
+        )
+        .route(
+            "/api/v2/actions/actions/{id}/versions/{version}/deploy",
+            post(rollback),
+        )
+        .route(
+            "/api/v2/actions/triggers/{trigger}/bindings",
+            get(get_bindings).patch(set_bindings),
+        )
+        .route("/api/v2/logs", get(list_logs))
+}
+
+// ---------------------------------------------------------------- clients
+
+async fn list_clients(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+) -> Res<Json<Value>> {
+    c.require("read:clients")?;
+    let clients = app.store.list_clients(t.id()).await.map_err(store_err)?;
+    Ok(Json(json!(clients)))
+}
+
+async fn create_client(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    body: Bytes,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("create:clients")?;
+    let v = json_body(&body)?;
+    let mut new: NewClient = serde_json::from_value(v.clone())
+        .map_err(|e| ApiError::bad_request(format!("Payload validation error: {e}")))?;
+    str_field(&v, "name")?;
+    new.client_id = None;
+    let secret = random_token(48);
+    let client = app
+        .store
+        .create_client(t.id(), new, &sha256_hex(&secret))
+        .await
+        .map_err(store_err)?;
+    let mut out = json!(client);
+    out["client_secret"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn get_client(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:clients")?;
+    Ok(Json(json!(
+        app.store.get_client(t.id(), &id).await.map_err(store_err)?
+    )))
+}
+
+async fn update_client(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("update:clients")?;
+    let patch = json_body(&body)?;
+    Ok(Json(json!(
+        app.store
+            .update_client(t.id(), &id, patch)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+async fn delete_client(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<StatusCode> {
+    c.require("delete:clients")?;
+    app.store
+        .delete_client(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_client_grants(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Res<Json<Value>> {
+    c.require("read:client_grants")?;
+    let grants = app
+        .store
+        .list_client_grants(
+            t.id(),
+            q.get("client_id").map(String::as_str),
+            q.get("audience").map(String::as_str),
+        )
+        .await
+        .map_err(store_err)?;
+    Ok(Json(json!(grants)))
+}
+
+async fn create_client_grant(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    body: Bytes,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("create:client_grants")?;
+    let v = json_body(&body)?;
+    let client_id = str_field(&v, "client_id")?;
+    let audience = str_field(&v, "audience")?;
+    let audience = if audience == t.management_audience() {
+        crate::bootstrap::MANAGEMENT_AUDIENCE
+    } else {
+        audience
+    };
+    let scope: Vec<String> = serde_json::from_value(v.get("scope").cloned().unwrap_or(json!([])))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    app.store
+        .get_client(t.id(), client_id)
+        .await
+        .map_err(store_err)?;
+    let grant = app
+        .store
+        .create_client_grant(t.id(), client_id, audience, scope)
+        .await
+        .map_err(store_err)?;
+    Ok((StatusCode::CREATED, Json(json!(grant))))
+}
+
+// ------------------------------------------------------------ connections
+
+async fn list_connections(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Res<Json<Value>> {
+    c.require("read:connections")?;
+    let mut all = app
+        .store
+        .list_connections(t.id())
+        .await
+        .map_err(store_err)?;
+    if let Some(s) = q.get("strategy") {
+        all.retain(|c| &c.strategy == s);
+    }
+    if let Some(n) = q.get("name") {
+        all.retain(|c| &c.name == n);
+    }
+    Ok(Json(json!(all)))
+}
+
+/// A connection with a custom database must have scripts that compile:
+/// refusing them at write time beats failing the first login.
+async fn validate_scripts(app: &Arc<AppState>, options: &Value) -> Res<()> {
+    let Some(scripts) = options.get("customScripts").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    for (name, source) in scripts {
+        let Some(source) = source.as_str() else {
+            return Err(ApiError::bad_request(format!(
+                "customScripts.{name} must be a string"
+            )));
+        };
+        let kind = JsKind::CustomDb {
+            script: if name == "get_user" {
+                "getUser".into()
+            } else {
+                name.clone()
+            },
+        };
+        let sandbox = app.sandbox.clone();
+        let src = source.to_owned();
+        tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(|e| {
+                ApiError::bad_request(format!("customScripts.{name}: {}", describe(&e)))
+            })?;
+    }
+    Ok(())
+}
+
+async fn create_connection(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    body: Bytes,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("create:connections")?;
+    let v = json_body(&body)?;
+    let name = str_field(&v, "name")?;
+    let strategy = v.get("strategy").and_then(Value::as_str).unwrap_or("auth0");
+    if strategy != "auth0" {
+        return Err(ApiError::bad_request(format!(
+            "strategy '{strategy}' is not supported (only 'auth0' database connections)"
+        )));
+    }
+    let options = v.get("options").cloned().unwrap_or(json!({}));
+    validate_scripts(&app, &options).await?;
+    let enabled: Vec<String> =
+        serde_json::from_value(v.get("enabled_clients").cloned().unwrap_or(json!([])))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let conn = app
+        .store
+        .create_connection(t.id(), name, strategy, options, enabled)
+        .await
+        .map_err(store_err)?;
+    Ok((StatusCode::CREATED, Json(json!(conn))))
+}
+
+async fn get_connection(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:connections")?;
+    Ok(Json(json!(
+        app.store
+            .get_connection(t.id(), &id)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+async fn update_connection(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("update:connections")?;
+    let patch = json_body(&body)?;
+    if let Some(options) = patch.get("options") {
+        validate_scripts(&app, options).await?;
+    }
+    Ok(Json(json!(
+        app.store
+            .update_connection(t.id(), &id, patch)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+async fn delete_connection(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<StatusCode> {
+    c.require("delete:connections")?;
+    app.store
+        .delete_connection(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+// ------------------------------------------------------------------ users
+
+#[derive(Deserialize)]
+struct ListQuery {
+    page: Option<u32>,
+    per_page: Option<u32>,
+    q: Option<String>,
+    include_totals: Option<bool>,
+    email: Option<String>,
+}
+
+async fn list_users(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Query(q): Query<ListQuery>,
+) -> Res<Json<Value>> {
+    c.require("read:users")?;
+    let (page, per_page) = (q.page.unwrap_or(0), q.per_page.unwrap_or(50).min(100));
+    let (users, total) = app
+        .store
+        .list_users(t.id(), page, per_page, q.q.as_deref())
+        .await
+        .map_err(store_err)?;
+    if q.include_totals.unwrap_or(false) {
+        Ok(Json(
+            json!({"users": users, "start": page * per_page, "limit": per_page, "length": users.len(), "total": total}),
+        ))
+    } else {
+        Ok(Json(json!(users)))
+    }
+}
+
+async fn users_by_email(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Query(q): Query<ListQuery>,
+) -> Res<Json<Value>> {
+    c.require("read:users")?;
+    let email = q.email.ok_or_else(|| {
+        ApiError::bad_request("Query validation error: Missing required property: email")
+    })?;
+    Ok(Json(json!(
+        app.store
+            .users_by_email(t.id(), &email)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+async fn create_user(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    body: Bytes,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("create:users")?;
+    let v = json_body(&body)?;
+    let connection = str_field(&v, "connection")?.to_owned();
+    let conn = app
+        .store
+        .connection_by_name(t.id(), &connection)
+        .await
+        .map_err(store_err)?;
+    let email = str_field(&v, "email")?.to_owned();
+    let password = str_field(&v, "password")?.to_owned();
+    let cost = conn
+        .options
+        .get("bcrypt_cost")
+        .and_then(Value::as_u64)
+        .and_then(|c| u32::try_from(c).ok())
+        .unwrap_or(app.settings.bcrypt_cost);
+    let hash = tokio::task::spawn_blocking(move || {
+        crate::crypto::password::hash_password(&password, cost)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let new = NewUser {
+        connection,
+        email: Some(email),
+        email_verified: v
+            .get("email_verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        username: v.get("username").and_then(Value::as_str).map(str::to_owned),
+        name: v.get("name").and_then(Value::as_str).map(str::to_owned),
+        given_name: v
+            .get("given_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        family_name: v
+            .get("family_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        nickname: v.get("nickname").and_then(Value::as_str).map(str::to_owned),
+        app_metadata: v.get("app_metadata").cloned(),
+        user_metadata: v.get("user_metadata").cloned(),
+        password_hash: Some(hash),
+        ..NewUser::default()
+    };
+    let user = app
+        .store
+        .create_user(t.id(), new)
+        .await
+        .map_err(store_err)?;
+    Ok((StatusCode::CREATED, Json(json!(user))))
+}
+
+async fn get_user(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:users")?;
+    Ok(Json(json!(
+        app.store.get_user(t.id(), &id).await.map_err(store_err)?
+    )))
+}
+
+async fn update_user(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("update:users")?;
+    let mut patch = json_body(&body)?;
+    if let Some(pw) = patch.as_object_mut().and_then(|m| m.remove("password")) {
+        let pw = pw
+            .as_str()
+            .ok_or_else(|| ApiError::bad_request("password must be a string"))?
+            .to_owned();
+        let cost = app.settings.bcrypt_cost;
+        let hash =
+            tokio::task::spawn_blocking(move || crate::crypto::password::hash_password(&pw, cost))
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+        app.store
+            .set_password_hash(t.id(), &id, &hash)
+            .await
+            .map_err(store_err)?;
+    }
+    Ok(Json(json!(
+        app.store
+            .update_user(t.id(), &id, patch)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+async fn delete_user(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<StatusCode> {
+    c.require("delete:users")?;
+    app.store
+        .delete_user(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- actions
+
+fn describe(e: &LoadError) -> String {
+    match (e.line, e.column) {
+        (Some(l), Some(c)) if !e.message.contains("(line ") => {
+            format!("{} (line {l}, column {c})", e.message)
+        }
+        _ => e.message.clone(),
+    }
+}
+
+/// Compiles an Action's code (JS) or module (wasm, base64 in `module`) in the
+/// sandbox; what is refused here never reaches a login.
+async fn validate_action_code(
+    app: &Arc<AppState>,
+    runtime: &str,
+    code: &str,
+    module: Option<&[u8]>,
+) -> Res<Option<String>> {
+    let sandbox = app.sandbox.clone();
+    let result = if runtime == "wasm" {
+        let bytes = module
+            .ok_or_else(|| ApiError::bad_request("a wasm Action needs a base64 `module`"))?
+            .to_vec();
+        tokio::task::spawn_blocking(move || sandbox.load_module(&bytes)).await
+    } else {
+        let code = code.to_owned();
+        tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Action, &code)).await
+    };
+    let id = result
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::bad_request(format!("Action code is invalid: {}", describe(&e))))?;
+    Ok(Some(id.to_string()))
+}
+
+fn decode_module(v: &Value) -> Res<Option<Vec<u8>>> {
+    match v.get("module").and_then(Value::as_str) {
+        None => Ok(None),
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("`module` is not base64: {e}"))),
+    }
+}
+
+async fn list_actions(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Res<Json<Value>> {
+    c.require("read:actions")?;
+    let actions = app
+        .store
+        .list_actions(
+            t.id(),
+            q.get("triggerId").map(String::as_str),
+            q.get("actionName").map(String::as_str),
+        )
+        .await
+        .map_err(store_err)?;
+    let n = actions.len();
+    Ok(Json(
+        json!({"actions": actions, "total": n, "page": 0, "per_page": n}),
+    ))
+}
+
+async fn create_action(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    body: Bytes,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("create:actions")?;
+    let mut v = json_body(&body)?;
+    str_field(&v, "name")?;
+    let module = decode_module(&v)?;
+    let runtime = if module.is_some() {
+        "wasm"
+    } else {
+        v.get("runtime").and_then(Value::as_str).unwrap_or("node18")
+    }
+    .to_owned();
+    let code = v
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    validate_action_code(&app, &runtime, &code, module.as_deref()).await?;
+    v["runtime"] = json!(runtime);
+    let action = app
+        .store
+        .create_action(t.id(), v, module)
+        .await
+        .map_err(store_err)?;
+    Ok((StatusCode::CREATED, Json(json!(action))))
+}
+
+async fn get_action(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:actions")?;
+    Ok(Json(json!(
+        app.store.get_action(t.id(), &id).await.map_err(store_err)?
+    )))
+}
+
+async fn update_action(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("update:actions")?;
+    let mut patch = json_body(&body)?;
+    let module = decode_module(&patch)?;
+    let current = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
+    if module.is_some() {
+        patch["runtime"] = json!("wasm");
+    }
+    if patch.get("code").is_some() || module.is_some() {
+        let runtime = patch
+            .get("runtime")
+            .and_then(Value::as_str)
+            .unwrap_or(&current.runtime)
+            .to_owned();
+        let code = patch
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or(&current.code)
+            .to_owned();
+        validate_action_code(&app, &runtime, &code, module.as_deref()).await?;
+    }
+    Ok(Json(json!(
+        app.store
+            .update_action(t.id(), &id, patch, module)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+async fn delete_action(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Res<StatusCode> {
+    c.require("delete:actions")?;
+    let force = q.get("force").is_some_and(|v| v == "true");
+    app.store
+        .delete_action(t.id(), &id, force)
+        .await
+        .map_err(store_err)?;
+    Ok(StatusCode::OK)
+}
+
+async fn deploy_action(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("update:actions")?;
+    let action = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
+    let module = app
+        .store
+        .action_module(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    // A failed compile leaves the previous version serving.
+    let module_ref =
+        validate_action_code(&app, &action.runtime, &action.code, module.as_deref()).await?;
+    let version = app
+        .store
+        .deploy_action(t.id(), &id, module_ref)
+        .await
+        .map_err(store_err)?;
+    Ok((StatusCode::OK, Json(json!(version))))
+}
+
+async fn list_versions(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:actions")?;
+    let versions = app
+        .store
+        .list_action_versions(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    let n = versions.len();
+    Ok(Json(
+        json!({"versions": versions, "total": n, "page": 0, "per_page": n}),
+    ))
+}
+
+async fn get_version(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path((id, version)): Path<(String, String)>,
+) -> Res<Json<Value>> {
+    c.require("read:actions")?;
+    Ok(Json(json!(
+        app.store
+            .get_action_version(t.id(), &id, &version)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+async fn rollback(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path((id, version)): Path<(String, String)>,
+) -> Res<Json<Value>> {
+    c.require("update:actions")?;
+    Ok(Json(json!(
+        app.store
+            .rollback_action(t.id(), &id, &version)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+/// `POST /actions/actions/{id}/test`: runs the draft against a payload and
+/// returns what it decided, its logs and its cost.
+async fn test_action(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("read:actions")?;
+    let v = json_body(&body)?;
+    let action = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
+    let module = app
+        .store
+        .action_module(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    let module_ref = validate_action_code(&app, &action.runtime, &action.code, module.as_deref())
+        .await?
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::internal("no module id"))?;
+    let trigger = action
+        .supported_triggers
+        .first()
+        .and_then(|tr| rulebox_runtime_api::Trigger::from_id(&tr.id))
+        .unwrap_or(rulebox_runtime_api::Trigger::PostLogin);
+    let payload = v.get("payload").cloned().unwrap_or(json!({}));
+    let input = serde_json::to_vec(&payload).map_err(|e| ApiError::internal(e.to_string()))?;
+    let limits = crate::pipeline::tenant_limits(&t.tenant.limits);
+    let sandbox = app.sandbox.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        sandbox.invoke(rulebox_runtime_api::InvokeRequest {
+            module: &module_ref,
+            trigger,
+            input: &input,
+            limits: &limits,
+            now: None,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Json(json!({"payload": outcome})))
+}
+
+#[derive(Deserialize)]
+struct BindingsBody {
+    bindings: Vec<BindingRef>,
+}
+
+#[derive(Deserialize)]
+struct BindingRef {
+    #[serde(rename = "ref")]
+    reference: RefValue,
+    #[allow(dead_code)]
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RefValue {
+    #[serde(rename = "type")]
+    kind: String,
+    value: String,
+}
+
+async fn get_bindings(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(trigger): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:actions")?;
+    let b = app
+        .store
+        .bindings(t.id(), &trigger)
+        .await
+        .map_err(store_err)?;
+    let n = b.len();
+    Ok(Json(
+        json!({"bindings": b, "total": n, "page": 0, "per_page": n}),
+    ))
+}
+
+async fn set_bindings(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(trigger): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("update:actions")?;
+    let _ = headers;
+    let body: BindingsBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Payload validation error: {e}")))?;
+    let mut ids = Vec::new();
+    for b in body.bindings {
+        let id = match b.reference.kind.as_str() {
+            "action_id" => b.reference.value,
+            "action_name" => {
+                let found = app
+                    .store
+                    .list_actions(t.id(), None, Some(&b.reference.value))
+                    .await
+                    .map_err(store_err)?;
+                found.into_iter().next().map(|a| a.id).ok_or_else(|| {
+                    ApiError::bad_request(format!("no action named '{}'", b.reference.value))
+                })?
+            }
+            other => return Err(ApiError::bad_request(format!("unknown ref type '{other}'"))),
+        };
+        ids.push(id);
+    }
+    let b = app
+        .store
+        .set_bindings(t.id(), &trigger, ids)
+        .await
+        .map_err(store_err)?;
+    Ok(Json(json!({"bindings": b})))
+}
+
+async fn list_logs(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Res<Json<Value>> {
+    c.require("read:logs")?;
+    let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let per_page = q
+        .get("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(50u32)
+        .min(100);
+    let logs = app
+        .store
+        .list_execution_logs(
+            t.id(),
+            page,
+            per_page,
+            q.get("action_id").map(String::as_str),
+        )
+        .await
+        .map_err(store_err)?;
+    Ok(Json(json!(logs)))
+}

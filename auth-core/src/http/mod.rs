@@ -1,0 +1,60 @@
+//! The HTTP surface: Authentication API, discovery and Management API,
+//! per tenant.
+
+pub mod mgmt;
+pub mod oidc;
+pub mod signup;
+pub mod token;
+
+use crate::app::AppState;
+use crate::tenancy;
+use axum::Router;
+use axum::extract::Request;
+use axum::routing::{get, post};
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// The router for one process; tenants are told apart per request.
+pub fn router(app: Arc<AppState>) -> Router {
+    let tenant_routes = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(oidc::jwks))
+        .route("/oauth/token", post(token::token))
+        .route("/dbconnections/signup", post(signup::signup))
+        .route("/userinfo", get(signup::userinfo))
+        .merge(mgmt::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            tenancy::resolve,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(tenant_routes)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+                tenant = tracing::field::Empty,
+                request_id = %uuid::Uuid::new_v4(),
+            )
+        }))
+        .with_state(app)
+}
+
+/// Serves until `shutdown` resolves. The `/t/{tenant}` prefix is stripped
+/// before routing, so both addressing styles reach the same routes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use tower::Layer;
+    let service = tower::util::MapRequestLayer::new(tenancy::rewrite).layer(router(app));
+    axum::serve(listener, tower::make::Shared::new(service))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,577 @@
+//! `POST /oauth/token`: the password, password-realm, client-credentials
+//! and refresh-token grants.
+
+use crate::app::AppState;
+use crate::bootstrap::MANAGEMENT_AUDIENCE;
+use crate::crypto::random::{constant_time_eq, random_token, sha256_hex};
+use crate::error::ApiError;
+use crate::pipeline::{self, RequestInfo};
+use crate::store::{Client, Connection, NewRefreshToken, StoreError, User};
+use crate::tenancy::TenantCtx;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::{Extension, Json};
+use base64::Engine;
+use rulebox_runtime_api::Trigger;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing::Instrument;
+
+const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub realm: Option<String>,
+    pub scope: Option<String>,
+    pub audience: Option<String>,
+    pub refresh_token: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+/// Auth0 accepts both JSON (its SDKs) and form bodies (OAuth libraries).
+pub fn parse_body<T: for<'de> Deserialize<'de> + Default>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::invalid_request(format!("malformed JSON body: {e}")))
+    } else {
+        serde_urlencoded::from_bytes(body)
+            .map_err(|e| ApiError::invalid_request(format!("malformed form body: {e}")))
+    }
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub fn request_info(headers: &HeaderMap, protocol: &str) -> RequestInfo {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let ip = h("x-forwarded-for")
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    RequestInfo {
+        ip: if ip.is_empty() {
+            "127.0.0.1".into()
+        } else {
+            ip
+        },
+        hostname: h("host"),
+        user_agent: h("user-agent"),
+        method: "POST".into(),
+        protocol: protocol.into(),
+        ..RequestInfo::default()
+    }
+}
+
+/// Authenticates the calling client (secret in the body or HTTP Basic).
+async fn authenticate_client(
+    app: &AppState,
+    t: &TenantCtx,
+    headers: &HeaderMap,
+    req: &TokenRequest,
+    require_secret: bool,
+) -> Result<Client, ApiError> {
+    let mut id = req.client_id.clone();
+    let mut secret = req.client_secret.clone();
+    if let Some(basic) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim())
+        && let Ok(text) = String::from_utf8(decoded)
+        && let Some((i, s)) = text.split_once(':')
+    {
+        id = Some(i.to_owned());
+        secret = Some(s.to_owned());
+    }
+    let id =
+        id.ok_or_else(|| ApiError::invalid_request("Missing required parameter: client_id"))?;
+    let client = app
+        .store
+        .get_client(t.id(), &id)
+        .await
+        .map_err(|_| ApiError::invalid_client("Unknown client."))?;
+    let stored = app
+        .store
+        .client_secret_hash(t.id(), &id)
+        .await
+        .ok()
+        .flatten();
+    let public = client.token_endpoint_auth_method == "none";
+    match (secret, stored) {
+        (Some(s), Some(h)) => {
+            if !constant_time_eq(sha256_hex(&s).as_bytes(), h.as_bytes()) {
+                return Err(ApiError::invalid_client("Unauthorized"));
+            }
+        }
+        (None, _) if require_secret || !public => {
+            return Err(ApiError::invalid_client(
+                "Client authentication is required",
+            ));
+        }
+        _ => {}
+    }
+    Ok(client)
+}
+
+fn scopes(s: Option<&str>) -> Vec<String> {
+    s.unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+pub async fn token(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: TokenRequest = parse_body(&headers, &body)?;
+    let grant = req
+        .grant_type
+        .clone()
+        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: grant_type"))?;
+    let span = tracing::info_span!("token", tenant = t.id(), grant = %grant);
+    async {
+        match grant.as_str() {
+            "password" | PASSWORD_REALM => password_grant(&app, &t, &headers, req, grant == PASSWORD_REALM).await,
+            "client_credentials" => client_credentials(&app, &t, &headers, req).await,
+            "refresh_token" => refresh_grant(&app, &t, &headers, req).await,
+            "authorization_code" => Err(ApiError::unsupported_grant_type(
+                "authorization_code is not available yet: /authorize and its hosted login page come next",
+            )),
+            other => Err(ApiError::unsupported_grant_type(format!("Unsupported grant type: {other}"))),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn grant_allowed(client: &Client, grant: &str) -> Result<(), ApiError> {
+    if client.grant_types.iter().any(|g| g == grant) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized_client(format!(
+            "Grant type '{grant}' not allowed for the client."
+        )))
+    }
+}
+
+/// The database connection a password login is for: the `realm`, else the
+/// first database connection enabled for the client.
+async fn login_connection(
+    app: &AppState,
+    t: &TenantCtx,
+    client: &Client,
+    realm: Option<&str>,
+) -> Result<Connection, ApiError> {
+    let all = app
+        .store
+        .list_connections(t.id())
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let enabled = |c: &Connection| {
+        c.enabled_clients.is_empty() || c.enabled_clients.iter().any(|id| id == &client.client_id)
+    };
+    let found = match realm {
+        Some(r) => all.into_iter().find(|c| c.name == r),
+        None => all
+            .into_iter()
+            .find(|c| c.strategy == "auth0" && enabled(c)),
+    };
+    let conn = found.ok_or_else(|| ApiError::invalid_request("connection not found"))?;
+    if !enabled(&conn) {
+        return Err(ApiError::unauthorized_client(
+            "the connection is not enabled for this client",
+        ));
+    }
+    Ok(conn)
+}
+
+async fn password_grant(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    headers: &HeaderMap,
+    req: TokenRequest,
+    realm_grant: bool,
+) -> Result<Json<Value>, ApiError> {
+    let client = authenticate_client(app, t, headers, &req, false).await?;
+    let grant_name = if realm_grant {
+        PASSWORD_REALM
+    } else {
+        "password"
+    };
+    grant_allowed(&client, grant_name)?;
+    let username = req
+        .username
+        .clone()
+        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: username"))?;
+    let password = req
+        .password
+        .clone()
+        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: password"))?;
+    if realm_grant && req.realm.is_none() {
+        return Err(ApiError::invalid_request(
+            "Missing required parameter: realm",
+        ));
+    }
+    let conn = login_connection(app, t, &client, req.realm.as_deref()).await?;
+    let mut info = request_info(headers, "oauth2-password");
+    info.requested_scopes = scopes(req.scope.as_deref());
+    info.audience = req.audience.clone();
+
+    let user = crate::login::authenticate(app, t, &conn, &username, &password, &info.ip).await?;
+    finish_login(app, t, &client, &conn, user, info, true).await
+}
+
+/// Everything after the user is known: the pipeline, then tokens.
+pub async fn finish_login(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    client: &Client,
+    conn: &Connection,
+    user: User,
+    info: RequestInfo,
+    count_login: bool,
+) -> Result<Json<Value>, ApiError> {
+    let user = if count_login {
+        app.store
+            .record_login(t.id(), &user.user_id, &info.ip)
+            .await
+            .map_err(|e| ApiError::server_error(e.to_string()))?;
+        app.store
+            .get_user(t.id(), &user.user_id)
+            .await
+            .unwrap_or(user)
+    } else {
+        user
+    };
+    let event = pipeline::post_login_event(t, client, conn, &user, &info, Map::new());
+    let decisions = pipeline::run(
+        app,
+        t,
+        Trigger::PostLogin,
+        event,
+        Some(&client.client_id),
+        Some(&user.user_id),
+    )
+    .await?;
+    if let Some(reason) = decisions.denied {
+        return Err(ApiError::access_denied(reason));
+    }
+    if decisions.mfa.is_some() {
+        return Err(ApiError::mfa_required(
+            "Multifactor authentication required",
+        ));
+    }
+    if decisions.redirect.is_some() {
+        return Err(ApiError::access_denied(
+            "A rule redirected the login, which this grant cannot follow; use /authorize",
+        ));
+    }
+    let user = if decisions.app_metadata.is_empty() && decisions.user_metadata.is_empty() {
+        user
+    } else {
+        app.store
+            .get_user(t.id(), &user.user_id)
+            .await
+            .unwrap_or(user)
+    };
+    let mut scope: Vec<String> = info.requested_scopes.clone();
+    if scope.is_empty() {
+        scope = vec!["openid".into(), "profile".into(), "email".into()];
+    }
+    scope.extend(decisions.add_scopes.iter().cloned());
+    scope.retain(|s| !decisions.remove_scopes.contains(s));
+    scope.dedup();
+    issue_user_tokens(
+        app,
+        t,
+        client,
+        &user,
+        &scope,
+        info.audience.as_deref(),
+        decisions.id_claims,
+        decisions.access_claims,
+        true,
+    )
+    .await
+}
+
+/// Signs the access token (and, with `openid`, the ID token; with
+/// `offline_access`, a rotating refresh token).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_user_tokens(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+    audience: Option<&str>,
+    id_claims: Map<String, Value>,
+    access_claims: Map<String, Value>,
+    allow_refresh: bool,
+) -> Result<Json<Value>, ApiError> {
+    let keys = app.keys(t.id()).await?;
+    let now = now_secs();
+    let aud_api = audience
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{}userinfo", t.issuer));
+    let mut access = json!({
+        "iss": t.issuer, "sub": user.user_id, "aud": [aud_api, format!("{}userinfo", t.issuer)],
+        "iat": now, "exp": now + app.settings.access_token_ttl_secs,
+        "scope": scope.join(" "), "azp": client.client_id,
+    });
+    if let Some(map) = access.as_object_mut() {
+        map.extend(access_claims);
+    }
+    let access_token = keys
+        .signer
+        .sign(&access)
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let mut out = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": app.settings.access_token_ttl_secs,
+        "scope": scope.join(" "),
+    });
+    if scope.iter().any(|s| s == "openid") {
+        let mut id = json!({
+            "iss": t.issuer, "sub": user.user_id, "aud": client.client_id,
+            "iat": now, "exp": now + app.settings.id_token_ttl_secs,
+            "email": user.email, "email_verified": user.email_verified,
+            "name": user.name, "nickname": user.nickname, "picture": user.picture,
+            "updated_at": user.updated_at,
+        });
+        if let Some(map) = id.as_object_mut() {
+            map.retain(|_, v| !v.is_null());
+            map.extend(id_claims);
+        }
+        out["id_token"] = json!(
+            keys.signer
+                .sign(&id)
+                .map_err(|e| ApiError::server_error(e.to_string()))?
+        );
+    }
+    if allow_refresh
+        && scope.iter().any(|s| s == "offline_access")
+        && client.grant_types.iter().any(|g| g == "refresh_token")
+    {
+        let token = random_token(48);
+        let hash = sha256_hex(&token);
+        let scope_text = scope.join(" ");
+        app.store
+            .insert_refresh_token(
+                t.id(),
+                NewRefreshToken {
+                    token_hash: &hash,
+                    client_id: &client.client_id,
+                    user_id: &user.user_id,
+                    scope: &scope_text,
+                    audience,
+                    expires_at: SystemTime::now()
+                        + Duration::from_secs(app.settings.refresh_token_ttl_secs),
+                    family_id: None,
+                },
+            )
+            .await
+            .map_err(|e| ApiError::server_error(e.to_string()))?;
+        out["refresh_token"] = json!(token);
+    }
+    Ok(Json(out))
+}
+
+async fn client_credentials(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    headers: &HeaderMap,
+    req: TokenRequest,
+) -> Result<Json<Value>, ApiError> {
+    let client = authenticate_client(app, t, headers, &req, true).await?;
+    grant_allowed(&client, "client_credentials")?;
+    let audience = req
+        .audience
+        .clone()
+        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: audience"))?;
+    let grant_audience = if audience == t.management_audience() {
+        MANAGEMENT_AUDIENCE
+    } else {
+        audience.as_str()
+    };
+    let grant = app
+        .store
+        .find_client_grant(t.id(), &client.client_id, grant_audience)
+        .await
+        .map_err(|_| {
+            ApiError::access_denied(format!("Client has not been granted scopes: {audience}"))
+        })?;
+    let requested = scopes(req.scope.as_deref());
+    let granted: Vec<String> = if requested.is_empty() {
+        grant.scope.clone()
+    } else {
+        requested
+            .into_iter()
+            .filter(|s| grant.scope.contains(s))
+            .collect()
+    };
+    // Credentials-exchange Actions see the client and may deny or add claims.
+    let event = json!({
+        "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},
+        "request": {"ip": request_info(headers, "oauth2-client-credentials").ip, "hostname": t.base()},
+        "resource_server": {"identifier": audience},
+        "accessToken": {"scope": granted},
+        "tenant": {"id": t.id()},
+        "transaction": {"requested_scopes": granted},
+    });
+    let decisions = pipeline::run(
+        app,
+        t,
+        Trigger::CredentialsExchange,
+        event,
+        Some(&client.client_id),
+        None,
+    )
+    .await?;
+    if let Some(reason) = decisions.denied {
+        return Err(ApiError::access_denied(reason));
+    }
+    let keys = app.keys(t.id()).await?;
+    let now = now_secs();
+    let mut claims = json!({
+        "iss": t.issuer, "sub": format!("{}@clients", client.client_id), "aud": audience,
+        "iat": now, "exp": now + app.settings.access_token_ttl_secs,
+        "scope": granted.join(" "), "gty": "client-credentials", "azp": client.client_id,
+    });
+    if let Some(map) = claims.as_object_mut() {
+        map.extend(decisions.access_claims);
+    }
+    let token = keys
+        .signer
+        .sign(&claims)
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    Ok(Json(json!({
+        "access_token": token, "token_type": "Bearer",
+        "expires_in": app.settings.access_token_ttl_secs, "scope": granted.join(" "),
+    })))
+}
+
+async fn refresh_grant(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    headers: &HeaderMap,
+    req: TokenRequest,
+) -> Result<Json<Value>, ApiError> {
+    let client = authenticate_client(app, t, headers, &req, false).await?;
+    grant_allowed(&client, "refresh_token")?;
+    let presented = req
+        .refresh_token
+        .clone()
+        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: refresh_token"))?;
+    let record = match app
+        .store
+        .take_refresh_token(t.id(), &sha256_hex(&presented))
+        .await
+    {
+        Ok(Some(r)) => r,
+        Ok(None) | Err(StoreError::NotFound(_)) => {
+            return Err(ApiError::invalid_grant("Unknown or invalid refresh token."));
+        }
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::invalid_grant("Unknown or invalid refresh token."));
+        }
+        Err(e) => return Err(ApiError::server_error(e.to_string())),
+    };
+    if record.client_id != client.client_id {
+        return Err(ApiError::invalid_grant("Unknown or invalid refresh token."));
+    }
+    let user = app
+        .store
+        .get_user(t.id(), &record.user_id)
+        .await
+        .map_err(|_| ApiError::invalid_grant("Unknown or invalid refresh token."))?;
+    let conn = app
+        .store
+        .connection_by_name(t.id(), &user.connection)
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let mut info = request_info(headers, "oauth2-refresh-token");
+    info.requested_scopes = scopes(Some(&record.scope));
+    info.audience = record.audience.clone();
+    let event = pipeline::post_login_event(t, &client, &conn, &user, &info, Map::new());
+    let decisions = pipeline::run(
+        app,
+        t,
+        Trigger::PostLogin,
+        event,
+        Some(&client.client_id),
+        Some(&user.user_id),
+    )
+    .await?;
+    if let Some(reason) = decisions.denied {
+        return Err(ApiError::access_denied(reason));
+    }
+    let mut out = issue_user_tokens(
+        app,
+        t,
+        &client,
+        &user,
+        &info.requested_scopes,
+        record.audience.as_deref(),
+        decisions.id_claims,
+        decisions.access_claims,
+        false,
+    )
+    .await?;
+    // Rotation: a new refresh token in the same family replaces the used one.
+    let next = random_token(48);
+    let hash = sha256_hex(&next);
+    app.store
+        .insert_refresh_token(
+            t.id(),
+            NewRefreshToken {
+                token_hash: &hash,
+                client_id: &client.client_id,
+                user_id: &user.user_id,
+                scope: &record.scope,
+                audience: record.audience.as_deref(),
+                expires_at: SystemTime::now()
+                    + Duration::from_secs(app.settings.refresh_token_ttl_secs),
+                family_id: Some(&record.family_id),
+            },
+        )
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    out.0["refresh_token"] = json!(next);
+    Ok(out)
+}

@@ -1,0 +1,281 @@
+//! Checking a username and password against a connection: the local user
+//! store (bcrypt), or a custom database's `login` script in the sandbox with
+//! optional lazy migration. Repeated failures per user and per IP are
+//! throttled and logged.
+
+use crate::app::AppState;
+use crate::crypto::password::{hash_password, verify_password};
+use crate::error::ApiError;
+use crate::store::{Connection, NewUser, StoreError, User};
+use crate::tenancy::TenantCtx;
+use rulebox_runtime_api::{InvokeRequest, JsKind, OutcomeKind, Trigger};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+const WRONG: &str = "Wrong email or password.";
+
+fn brute_force_keys(conn: &Connection, username: &str, ip: &str) -> [String; 2] {
+    [
+        format!("user:{}:{}", conn.name, username.to_ascii_lowercase()),
+        format!("ip:{ip}"),
+    ]
+}
+
+/// `options.customScripts.<name>` when the connection uses a custom database.
+pub fn custom_script<'a>(conn: &'a Connection, name: &str) -> Option<&'a str> {
+    let enabled = conn
+        .options
+        .get("enabledDatabaseCustomization")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if !enabled {
+        return None;
+    }
+    conn.options
+        .get("customScripts")
+        .and_then(|s| s.get(name))
+        .and_then(Value::as_str)
+}
+
+fn import_mode(conn: &Connection) -> bool {
+    conn.options
+        .get("import_mode")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn bcrypt_cost(app: &AppState, conn: &Connection) -> u32 {
+    conn.options
+        .get("bcrypt_cost")
+        .and_then(Value::as_u64)
+        .and_then(|c| u32::try_from(c).ok())
+        .unwrap_or(app.settings.bcrypt_cost)
+}
+
+pub async fn authenticate(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    conn: &Connection,
+    username: &str,
+    password: &str,
+    ip: &str,
+) -> Result<User, ApiError> {
+    let keys = brute_force_keys(conn, username, ip);
+    let since = SystemTime::now() - Duration::from_secs(app.settings.brute_force_window_secs);
+    for key in &keys {
+        let failures = app
+            .store
+            .failed_logins_since(t.id(), key, since)
+            .await
+            .unwrap_or(0);
+        if failures >= app.settings.brute_force_threshold {
+            tracing::warn!(tenant = t.id(), key = %key, failures, "login throttled (brute-force protection)");
+            return Err(ApiError::too_many_attempts(
+                "Your account has been blocked after multiple consecutive login attempts.",
+            ));
+        }
+    }
+    let result = check(app, t, conn, username, password).await;
+    match &result {
+        Err(ApiError::Auth {
+            error: "invalid_grant",
+            ..
+        }) => {
+            for key in &keys {
+                let _ = app
+                    .store
+                    .record_failed_login(t.id(), key, SystemTime::now())
+                    .await;
+            }
+            tracing::info!(tenant = t.id(), connection = %conn.name, "failed login");
+        }
+        Ok(_) => {
+            let _ = app.store.clear_failed_logins(t.id(), &keys[0]).await;
+        }
+        Err(_) => {}
+    }
+    result
+}
+
+async fn check(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    conn: &Connection,
+    username: &str,
+    password: &str,
+) -> Result<User, ApiError> {
+    let local = match app.store.user_by_email(t.id(), &conn.name, username).await {
+        Ok(u) => Some(u),
+        Err(StoreError::NotFound(_)) => None,
+        Err(e) => return Err(ApiError::server_error(e.to_string())),
+    };
+    let script = custom_script(conn, "login");
+    // A custom database without import mode is the source of truth: the
+    // script decides every login. With import mode, local users win.
+    if let Some(user) = local
+        && (script.is_none() || import_mode(conn))
+    {
+        let hash = app
+            .store
+            .password_hash(t.id(), &user.user_id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let pw = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+            .await
+            .unwrap_or(false);
+        if user.blocked {
+            return Err(ApiError::unauthorized_client("user is blocked"));
+        }
+        return if ok {
+            Ok(user)
+        } else {
+            Err(ApiError::invalid_grant(WRONG))
+        };
+    }
+    let Some(source) = script else {
+        return Err(ApiError::invalid_grant(WRONG));
+    };
+    let profile = run_login_script(app, t, conn, source, username, password).await?;
+    let user_id = profile
+        .get("user_id")
+        .or_else(|| profile.get("id"))
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .ok_or_else(|| {
+            ApiError::access_denied("the login script returned a profile without user_id")
+        })?;
+    let user_id = if user_id.contains('|') {
+        user_id
+    } else {
+        format!("auth0|{user_id}")
+    };
+    let email = profile
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or(username)
+        .to_owned();
+    if import_mode(conn) {
+        // Lazy migration: the user now lives here, same id, our own hash of
+        // the password that just proved valid; the script is not asked again.
+        let cost = bcrypt_cost(app, conn);
+        let pw = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&pw, cost))
+            .await
+            .map_err(|e| ApiError::server_error(e.to_string()))?
+            .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let new = NewUser {
+            connection: conn.name.clone(),
+            user_id: Some(user_id.clone()),
+            email: Some(email.clone()),
+            email_verified: profile
+                .get("email_verified")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            name: profile
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            nickname: profile
+                .get("nickname")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            app_metadata: profile.get("app_metadata").cloned(),
+            user_metadata: profile.get("user_metadata").cloned(),
+            password_hash: Some(hash),
+            ..NewUser::default()
+        };
+        return match app.store.create_user(t.id(), new).await {
+            Ok(u) => {
+                tracing::info!(tenant = t.id(), user = %u.user_id, "user migrated from the custom database");
+                Ok(u)
+            }
+            Err(StoreError::Conflict(_)) => app
+                .store
+                .get_user(t.id(), &user_id)
+                .await
+                .map_err(|e| ApiError::server_error(e.to_string())),
+            Err(e) => Err(ApiError::server_error(e.to_string())),
+        };
+    }
+    // Not imported: a transient profile for this login.
+    let mut user: User = serde_json::from_value(json!({
+        "user_id": user_id, "email": email,
+        "email_verified": profile.get("email_verified").and_then(Value::as_bool).unwrap_or(false),
+        "name": profile.get("name"), "nickname": profile.get("nickname"),
+        "app_metadata": profile.get("app_metadata").cloned().unwrap_or(json!({})),
+        "user_metadata": profile.get("user_metadata").cloned().unwrap_or(json!({})),
+    }))
+    .map_err(|e| ApiError::server_error(format!("profile: {e}")))?;
+    user.connection = conn.name.clone();
+    Ok(user)
+}
+
+/// Runs the connection's `login` script; the profile, or the login's error.
+async fn run_login_script(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    conn: &Connection,
+    source: &str,
+    username: &str,
+    password: &str,
+) -> Result<Value, ApiError> {
+    let sandbox = app.sandbox.clone();
+    let src = source.to_owned();
+    let kind = JsKind::CustomDb {
+        script: "login".into(),
+    };
+    let module = tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src))
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?
+        .map_err(|e| {
+            ApiError::access_denied(format!("the connection's login script is invalid: {e}"))
+        })?;
+    let configuration = conn
+        .options
+        .get("configuration")
+        .cloned()
+        .unwrap_or(json!({}));
+    let input =
+        serde_json::to_vec(&json!({"args": [username, password], "configuration": configuration}))
+            .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let limits = crate::pipeline::tenant_limits(&t.tenant.limits);
+    let sandbox = app.sandbox.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        sandbox.invoke(InvokeRequest {
+            module: &module,
+            trigger: Trigger::CustomDb,
+            input: &input,
+            limits: &limits,
+            now: None,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::server_error(e.to_string()))?;
+    if outcome.kind != OutcomeKind::Ok {
+        tracing::warn!(tenant = t.id(), connection = %conn.name, outcome = %outcome.kind, "login script failed");
+        return Err(ApiError::access_denied(format!(
+            "the login script failed ({}): {}",
+            outcome.kind,
+            outcome.error.unwrap_or_default()
+        )));
+    }
+    let result = outcome.output.and_then(|o| o.result).unwrap_or(Value::Null);
+    if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
+        let kind = err.get("type").and_then(Value::as_str).unwrap_or("Error");
+        let message = err.get("message").and_then(Value::as_str).unwrap_or(WRONG);
+        return Err(match kind {
+            "WrongUsernameOrPasswordError" => ApiError::invalid_grant(message.to_owned()),
+            _ => ApiError::access_denied(message.to_owned()),
+        });
+    }
+    match result.get("profile") {
+        Some(p) if p.is_object() => Ok(p.clone()),
+        _ => Err(ApiError::invalid_grant(WRONG)),
+    }
+}

@@ -1,0 +1,271 @@
+//! The post-login pipeline: the tenant's bound Actions, in binding order,
+//! each a sandbox call under the tenant's limits and one shared deadline.
+//! Their commands are collected and applied as Auth0 applies them.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::{Action, ActionVersion, Client, Connection, ExecutionLogInput, User};
+use crate::tenancy::TenantCtx;
+use rulebox_abi::Command;
+use rulebox_runtime_api::{
+    InvokeRequest, JsKind, Limits, ModuleId, OutcomeKind, TenantPolicy, Trigger,
+};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the login is, as the event describes it.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    pub ip: String,
+    pub hostname: String,
+    pub user_agent: String,
+    pub method: String,
+    pub protocol: String,
+    pub requested_scopes: Vec<String>,
+    pub audience: Option<String>,
+    pub redirect_uri: Option<String>,
+}
+
+/// The decisions of all Actions of one login, to apply to its tokens.
+#[derive(Debug, Clone, Default)]
+pub struct Decisions {
+    pub denied: Option<String>,
+    pub id_claims: Map<String, Value>,
+    pub access_claims: Map<String, Value>,
+    pub add_scopes: Vec<String>,
+    pub remove_scopes: Vec<String>,
+    pub app_metadata: Map<String, Value>,
+    pub user_metadata: Map<String, Value>,
+    pub mfa: Option<String>,
+    pub redirect: Option<String>,
+}
+
+impl Decisions {
+    fn apply(&mut self, cmd: &Command) {
+        match cmd {
+            Command::Deny { reason, .. } => {
+                if self.denied.is_none() {
+                    self.denied = Some(reason.clone());
+                }
+            }
+            Command::SetIdTokenClaim { name, value } => {
+                self.id_claims.insert(name.clone(), value.clone());
+            }
+            Command::SetAccessTokenClaim { name, value } => {
+                self.access_claims.insert(name.clone(), value.clone());
+            }
+            Command::AddScope { scope } => self.add_scopes.push(scope.clone()),
+            Command::RemoveScope { scope } => self.remove_scopes.push(scope.clone()),
+            Command::SetAppMetadata { name, value } => {
+                self.app_metadata.insert(name.clone(), value.clone());
+            }
+            Command::SetUserMetadata { name, value } => {
+                self.user_metadata.insert(name.clone(), value.clone());
+            }
+            Command::EnableMfa { provider, .. } => self.mfa = Some(provider.clone()),
+            Command::Redirect { url, .. } => self.redirect = Some(url.clone()),
+            // Transaction metadata and cache writes have no effect on tokens.
+            Command::SetTransactionMetadata { .. }
+            | Command::CacheSet { .. }
+            | Command::CacheDelete { .. } => {}
+        }
+    }
+}
+
+/// The tenant's limits: its stored policy over the platform defaults.
+pub fn tenant_limits(tenant_limits: &Value) -> Limits {
+    let policy: TenantPolicy = serde_json::from_value(tenant_limits.clone()).unwrap_or_default();
+    Limits::resolve(&Limits::default(), &policy, &Limits::ceiling(128 << 20))
+}
+
+/// Auth0's post-login `event`.
+pub fn post_login_event(
+    t: &TenantCtx,
+    client: &Client,
+    connection: &Connection,
+    user: &User,
+    req: &RequestInfo,
+    secrets: Map<String, Value>,
+) -> Value {
+    let user_json = serde_json::to_value(user).unwrap_or(Value::Null);
+    let roles = user
+        .app_metadata
+        .get("roles")
+        .cloned()
+        .unwrap_or_else(|| json!([]));
+    json!({
+        "user": user_json,
+        "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},
+        "connection": {"id": connection.id, "name": connection.name, "strategy": connection.strategy, "metadata": {}},
+        "request": {
+            "ip": req.ip, "hostname": req.hostname, "method": req.method,
+            "user_agent": req.user_agent, "query": {}, "body": {}, "language": "en",
+        },
+        "transaction": {
+            "protocol": req.protocol,
+            "requested_scopes": req.requested_scopes,
+            "redirect_uri": req.redirect_uri,
+            "metadata": {},
+        },
+        "authentication": {"methods": [{"name": "pwd", "timestamp": crate::store::now_rfc3339()}]},
+        "authorization": {"roles": roles},
+        "stats": {"logins_count": user.logins_count},
+        "tenant": {"id": t.id()},
+        "resource_server": req.audience.as_ref().map(|a| json!({"identifier": a})),
+        "secrets": secrets,
+    })
+}
+
+/// Makes sure the sandbox has the deployed version's code compiled.
+pub async fn ensure_loaded(
+    app: &Arc<AppState>,
+    tenant: &str,
+    action: &Action,
+    version: &ActionVersion,
+) -> Result<ModuleId, String> {
+    if let Some(id) = version
+        .module_hash
+        .as_deref()
+        .and_then(|h| h.parse::<ModuleId>().ok())
+        && app.sandbox.is_loaded(&id)
+    {
+        return Ok(id);
+    }
+    let sandbox = app.sandbox.clone();
+    if version.runtime == "wasm" {
+        let bytes = app
+            .store
+            .action_version_module(tenant, &action.id, &version.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the deployed version has no module")?;
+        tokio::task::spawn_blocking(move || sandbox.load_module(&bytes))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    } else {
+        let code = version.code.clone();
+        tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Action, &code))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Runs the bound Actions of `trigger`. A sandbox failure fails the login
+/// closed (`access_denied` naming the Action) and is logged for the tenant.
+pub async fn run(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    trigger: Trigger,
+    mut event: Value,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+) -> Result<Decisions, ApiError> {
+    let tenant = t.id();
+    let bound = app
+        .store
+        .bound_deployed_versions(tenant, trigger.id())
+        .await
+        .map_err(|e| ApiError::server_error(format!("bindings: {e}")))?;
+    let mut decisions = Decisions::default();
+    let limits = tenant_limits(&t.tenant.limits);
+    let deadline = Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms);
+    for (action, version) in bound {
+        let module = ensure_loaded(app, tenant, &action, &version)
+            .await
+            .map_err(|e| {
+                ApiError::access_denied(format!(
+                    "Action '{}' could not be loaded: {e}",
+                    action.name
+                ))
+            })?;
+        let secrets: Map<String, Value> = app
+            .store
+            .action_secrets(tenant, &action.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        event["secrets"] = Value::Object(secrets);
+        let input =
+            serde_json::to_vec(&event).map_err(|e| ApiError::server_error(e.to_string()))?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let call_limits = Limits {
+            timeout_ms: limits.timeout_ms.min(remaining.as_millis() as u64).max(1),
+            ..limits.clone()
+        };
+        let sandbox = app.sandbox.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            sandbox.invoke(InvokeRequest {
+                module: &module,
+                trigger,
+                input: &input,
+                limits: &call_limits,
+                now: None,
+            })
+        })
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let log = ExecutionLogInput {
+            kind: "action".into(),
+            action_id: Some(action.id.clone()),
+            rule_id: None,
+            name: action.name.clone(),
+            trigger_id: trigger.id().into(),
+            outcome: outcome.kind.as_str().into(),
+            error: outcome.error.clone(),
+            duration_us: outcome.duration_us,
+            fuel_used: outcome.fuel_used,
+            peak_memory_bytes: outcome.peak_memory_bytes,
+            logs: serde_json::to_value(&outcome.logs).unwrap_or(Value::Null),
+            client_id: client_id.map(str::to_owned),
+            user_id: user_id.map(str::to_owned),
+        };
+        if let Err(e) = app.store.insert_execution_log(tenant, log).await {
+            tracing::warn!(error = %e, "could not store an execution log");
+        }
+        if outcome.kind != OutcomeKind::Ok {
+            tracing::warn!(tenant, action = %action.name, outcome = %outcome.kind, "action failed; login fails closed");
+            return Err(ApiError::access_denied(format!(
+                "Action '{}' failed ({}): {}",
+                action.name,
+                outcome.kind,
+                outcome.error.unwrap_or_default()
+            )));
+        }
+        for cmd in outcome.commands() {
+            decisions.apply(cmd);
+            // Later Actions see metadata set by earlier ones, as in Auth0.
+            match cmd {
+                Command::SetAppMetadata { name, value } => {
+                    event["user"]["app_metadata"][name] = value.clone()
+                }
+                Command::SetUserMetadata { name, value } => {
+                    event["user"]["user_metadata"][name] = value.clone()
+                }
+                _ => {}
+            }
+        }
+        if decisions.denied.is_some() {
+            break;
+        }
+    }
+    // Metadata is persisted once, at the end of the flow, even when denied.
+    if let Some(uid) = user_id
+        && (!decisions.app_metadata.is_empty() || !decisions.user_metadata.is_empty())
+    {
+        app.store
+            .merge_metadata(
+                tenant,
+                uid,
+                decisions.app_metadata.clone(),
+                decisions.user_metadata.clone(),
+            )
+            .await
+            .map_err(|e| ApiError::server_error(format!("metadata: {e}")))?;
+    }
+    Ok(decisions)
+}

@@ -1,0 +1,188 @@
+//! Token signing keys. Several keys per tenant coexist so tokens signed before a rotation stay
+//! verifiable: the `current` key signs, `next` and `previous` keys are only published in the
+//! JWKS, `revoked` keys are kept for the record but never returned.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::SqliteConnection;
+
+use super::json::{decode, encode};
+use super::time::{now_ms, rfc3339_from_ms};
+use super::{Store, StoreError, StoreResult};
+
+const STATES: [&str; 3] = ["current", "next", "previous"];
+
+/// A signing key pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SigningKey {
+    pub kid: String,
+    /// `RS256` or `ES256`.
+    pub alg: String,
+    /// PKCS#8 PEM of the private key. Never serialized, so a key list can be returned or
+    /// logged without leaking it.
+    #[serde(skip_serializing, default)]
+    pub private_pem: String,
+    /// The public JWK published at `/.well-known/jwks.json`.
+    pub public_jwk: Value,
+    /// `current`, `next` or `previous`.
+    pub state: String,
+    pub created_at: String,
+}
+
+/// A key to store, as produced by the crypto module (for [`Store::rotate_signing_keys`]).
+#[derive(Debug, Clone)]
+pub struct NewSigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_pem: String,
+    pub public_jwk: Value,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    kid: String,
+    alg: String,
+    private_pem: String,
+    public_jwk: String,
+    state: String,
+    created_at: i64,
+}
+
+impl KeyRow {
+    fn into_key(self) -> StoreResult<SigningKey> {
+        Ok(SigningKey {
+            public_jwk: decode(&self.public_jwk, "public JWK")?,
+            kid: self.kid,
+            alg: self.alg,
+            private_pem: self.private_pem,
+            state: self.state,
+            created_at: rfc3339_from_ms(self.created_at),
+        })
+    }
+}
+
+async fn insert(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    key: &NewSigningKey,
+    state: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO signing_keys (tenant_id, kid, alg, private_pem, public_jwk, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tenant)
+    .bind(&key.kid)
+    .bind(&key.alg)
+    .bind(&key.private_pem)
+    .bind(encode(&key.public_jwk)?)
+    .bind(state)
+    .bind(now_ms())
+    .execute(conn)
+    .await
+    .map_err(|e| {
+        StoreError::from_insert(e, "tenant", |msg| {
+            if msg.contains("kid") {
+                format!("a signing key with kid {} already exists", key.kid)
+            } else {
+                "the tenant already has a current signing key".to_string()
+            }
+        })
+    })?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores a key in the given state. `Conflict` if the kid exists or if a second `current`
+    /// key is inserted (use [`Store::rotate_signing_keys`] to replace the current key).
+    pub async fn insert_signing_key(
+        &self,
+        tenant: &str,
+        kid: &str,
+        alg: &str,
+        private_pem: &str,
+        public_jwk: &Value,
+        state: &str,
+    ) -> StoreResult<SigningKey> {
+        if !STATES.contains(&state) {
+            return Err(StoreError::Invalid(format!(
+                "signing key state must be current, next or previous (got {state})"
+            )));
+        }
+        let key = NewSigningKey {
+            kid: kid.to_string(),
+            alg: alg.to_string(),
+            private_pem: private_pem.to_string(),
+            public_jwk: public_jwk.clone(),
+        };
+        let mut conn = self.conn().await?;
+        insert(&mut conn, tenant, &key, state).await?;
+        fetch_key(&mut conn, tenant, kid).await
+    }
+
+    /// All non-revoked keys: the current key first, then next, then previous keys newest first.
+    pub async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<SigningKey>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT kid, alg, private_pem, public_jwk, state, created_at FROM signing_keys
+             WHERE tenant_id = $1 AND state <> 'revoked'
+             ORDER BY CASE state WHEN 'current' THEN 0 WHEN 'next' THEN 1 ELSE 2 END,
+                      created_at DESC, kid",
+        )
+        .bind(tenant)
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter().map(KeyRow::into_key).collect()
+    }
+
+    /// Makes `new_key` the current key and demotes the old current key to `previous` (it stays
+    /// in the JWKS so tokens it signed still verify). Atomic: there is never a moment without,
+    /// or with two, current keys.
+    pub async fn rotate_signing_keys(
+        &self,
+        tenant: &str,
+        new_key: &NewSigningKey,
+    ) -> StoreResult<SigningKey> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE signing_keys SET state = 'previous' WHERE tenant_id = $1 AND state = 'current'",
+        )
+        .bind(tenant)
+        .execute(tx.conn())
+        .await?;
+        insert(tx.conn(), tenant, new_key, "current").await?;
+        let key = fetch_key(tx.conn(), tenant, &new_key.kid).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// Retires a key for good: it disappears from [`Store::signing_keys`] and thus the JWKS.
+    pub async fn revoke_signing_key(&self, tenant: &str, kid: &str) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET state = 'revoked' WHERE tenant_id = $1 AND kid = $2",
+        )
+        .bind(tenant)
+        .bind(kid)
+        .execute(&mut *self.conn().await?)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("signing key"));
+        }
+        Ok(())
+    }
+}
+
+async fn fetch_key(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    kid: &str,
+) -> StoreResult<SigningKey> {
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT kid, alg, private_pem, public_jwk, state, created_at FROM signing_keys
+             WHERE tenant_id = $1 AND kid = $2",
+    )
+    .bind(tenant)
+    .bind(kid)
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or(StoreError::NotFound("signing key"))?.into_key()
+}

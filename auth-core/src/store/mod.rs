@@ -1,0 +1,239 @@
+//! Persistent storage for auth-core: tenants, keys, clients, connections, users, Actions, Rules,
+//! tokens, execution logs and brute-force counters.
+//!
+//! Design rules, each of which exists for a reason:
+//! * **Tenant scoping everywhere.** Every table has `tenant_id`, every key starts with it, and
+//!   every public operation (except the tenant operations themselves) takes `tenant: &str` first
+//!   and filters by it. Asking for another tenant's row by id is indistinguishable from asking
+//!   for a row that does not exist (`StoreError::NotFound`).
+//! * **Portable SQL.** Runtime queries with `$n` placeholders, TEXT/BIGINT/BOOLEAN/BLOB columns,
+//!   JSON as TEXT, timestamps as BIGINT milliseconds; a PostgreSQL backend can reuse the queries.
+//! * **Serialized read-modify-write.** Operations that read a row and write a value derived from
+//!   it (metadata merges, version numbering, binding replacement, token rotation) run inside
+//!   `Store::write_tx`, which takes an in-process write gate and opens the transaction with
+//!   `BEGIN IMMEDIATE`, so concurrent writers queue instead of losing updates or failing with
+//!   `SQLITE_BUSY_SNAPSHOT`.
+//! * **API shapes.** Public structs serialize to Auth0 Management API v2 JSON; secrets (client
+//!   secret hashes, password hashes, Action secret values, private keys) live in columns that the
+//!   structs do not carry and are read through dedicated accessors.
+
+mod actions;
+mod attempts;
+mod clients;
+mod connections;
+mod grants;
+pub mod ids;
+mod json;
+mod keys;
+mod logs;
+mod rules;
+mod tenants;
+pub mod time;
+mod tokens;
+mod users;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use actions::{
+    Action, ActionVersion, Binding, BindingAction, SecretInput, SecretMeta, TriggerRef,
+};
+pub use clients::{Client, JwtConfiguration, NewClient};
+pub use connections::Connection;
+pub use grants::ClientGrant;
+pub use keys::{NewSigningKey, SigningKey};
+pub use logs::{ExecutionLog, ExecutionLogInput, LogLine};
+pub use rules::{NewRule, Rule, RulesConfigKey};
+pub use tenants::Tenant;
+pub use time::now_rfc3339;
+pub use tokens::{AuthCodeRecord, NewAuthCode, NewRefreshToken, PurgeStats, RefreshTokenRecord};
+pub use users::{Identity, NewUser, User};
+
+/// Everything a storage operation can fail with. HTTP handlers map these to Auth0 status codes:
+/// `NotFound` → 404, `Conflict` → 409, `Invalid` → 400, the rest → 500.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The named resource does not exist *for this tenant*.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was violated (duplicate name, email, ...), or a refresh token was
+    /// reused. The message is meant for API clients.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is well-formed JSON but not acceptable (unknown field, wrong type, value out
+    /// of range, binding an undeployed Action, ...). The message is meant for API clients.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed, or a stored value could not be decoded.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Embedded migrations could not be applied.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result alias used by every store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// Maps a failed write: unique violations become `Conflict(message)`, foreign-key violations
+    /// become `Invalid` (a referenced row is missing), anything else stays a database error.
+    pub(crate) fn from_write(
+        err: sqlx::Error,
+        conflict_message: impl FnOnce(&str) -> String,
+    ) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            if db.is_unique_violation() {
+                return StoreError::Conflict(conflict_message(db.message()));
+            }
+            if db.is_foreign_key_violation() {
+                return StoreError::Invalid("a referenced resource does not exist".into());
+            }
+        }
+        StoreError::Database(err)
+    }
+
+    /// Like [`StoreError::from_write`] for inserts whose only possible foreign-key failure is a
+    /// missing `parent` (e.g. the tenant), which is reported as `NotFound(parent)`.
+    pub(crate) fn from_insert(
+        err: sqlx::Error,
+        parent: &'static str,
+        conflict_message: impl FnOnce(&str) -> String,
+    ) -> Self {
+        match StoreError::from_write(err, conflict_message) {
+            StoreError::Invalid(_) => StoreError::NotFound(parent),
+            other => other,
+        }
+    }
+
+    /// A stored value that cannot be decoded (corrupt JSON, out-of-range integer) is a database
+    /// problem, not a caller problem; wrapping it keeps `unwrap()` out of row decoding.
+    pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> Self {
+        StoreError::Database(sqlx::Error::Decode(
+            format!("stored {what} is invalid: {detail}").into(),
+        ))
+    }
+}
+
+/// Connections kept open for a file database. Readers run concurrently under WAL; writers
+/// queue on the write gate, so more connections than this buys nothing on small machines.
+const MAX_FILE_CONNECTIONS: u32 = 8;
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The storage handle. Cheap to clone; all clones share one pool and one write gate.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    /// Serializes this process's write transactions. SQLite allows one writer at a time anyway;
+    /// queueing here instead of in SQLite's busy handler avoids its sleep-and-retry latency.
+    write_gate: Arc<Mutex<()>>,
+}
+
+/// A write transaction opened with `BEGIN IMMEDIATE` while holding the write gate. Dropping it
+/// without [`WriteTx::commit`] rolls back.
+pub(crate) struct WriteTx {
+    // Field order matters: the transaction must be dropped (rolled back) before the gate opens.
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _gate: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    /// The connection all statements of this transaction must use.
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens (creating it and its directory if missing) the database file at `path`, enables
+    /// WAL, foreign keys and a busy timeout, and applies the embedded migrations.
+    pub async fn open(path: &Path) -> StoreResult<Store> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            // Startup-only, so the blocking call is acceptable.
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable across application crashes in WAL mode and much faster than FULL.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_FILE_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        Self::from_pool(pool).await
+    }
+
+    /// Opens a private in-memory database (for tests and throwaway dev servers). It uses a
+    /// single connection that never expires, because each SQLite in-memory connection is its own
+    /// database.
+    pub async fn open_in_memory() -> StoreResult<Store> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::from_pool(pool).await
+    }
+
+    async fn from_pool(pool: SqlitePool) -> StoreResult<Store> {
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store {
+            pool,
+            write_gate: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Closes every pooled connection (checkpointing the WAL). Further calls on any clone fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Borrows a pooled connection for a read or a single-statement write.
+    pub(crate) async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Starts a read-only transaction: a consistent snapshot across several SELECTs (WAL
+    /// readers never block writers). Commit or drop it when done.
+    pub(crate) async fn read_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Starts a serialized write transaction (see the module docs). Every statement inside must
+    /// go through [`WriteTx::conn`]; touching `self.pool` inside would deadlock the in-memory
+    /// store and escape the transaction on a file store.
+    pub(crate) async fn write_tx(&self) -> StoreResult<WriteTx> {
+        let gate = Arc::clone(&self.write_gate).lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _gate: gate })
+    }
+}

@@ -1,0 +1,400 @@
+//! Refresh tokens, authorization codes and brute-force counters.
+
+use std::time::{Duration, SystemTime};
+
+use super::super::{NewAuthCode, NewRefreshToken, StoreError};
+use super::*;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    client_id: String,
+    user_id: String,
+}
+
+async fn fixture() -> Fixture {
+    let (dir, store) = store_with_tenant().await;
+    let client_id = client(&store, "acme", "app").await.client_id;
+    let user_id = user(&store, "acme", DB, "a@example.com").await.user_id;
+    Fixture {
+        _dir: dir,
+        store,
+        client_id,
+        user_id,
+    }
+}
+
+fn in_an_hour() -> SystemTime {
+    SystemTime::now() + Duration::from_secs(3600)
+}
+
+fn refresh<'a>(f: &'a Fixture, hash: &'a str, family: Option<&'a str>) -> NewRefreshToken<'a> {
+    NewRefreshToken {
+        token_hash: hash,
+        client_id: &f.client_id,
+        user_id: &f.user_id,
+        scope: "openid offline_access",
+        audience: Some("https://api.example.com/"),
+        expires_at: in_an_hour(),
+        family_id: family,
+    }
+}
+
+#[tokio::test]
+async fn refresh_token_rotation_detects_reuse() {
+    let f = fixture().await;
+    let first = f
+        .store
+        .insert_refresh_token("acme", refresh(&f, "h1", None))
+        .await
+        .expect("insert");
+    assert_eq!(first.scope, "openid offline_access");
+    assert_eq!(first.audience.as_deref(), Some("https://api.example.com/"));
+
+    // Rotation: take h1, issue h2 in the same family.
+    let taken = f
+        .store
+        .take_refresh_token("acme", "h1")
+        .await
+        .expect("take")
+        .expect("known token");
+    assert_eq!(taken.family_id, first.family_id);
+    assert_eq!(taken.user_id, f.user_id);
+    let second = f
+        .store
+        .insert_refresh_token("acme", refresh(&f, "h2", Some(&taken.family_id)))
+        .await
+        .expect("rotate");
+    assert_eq!(second.family_id, first.family_id);
+
+    // Replaying h1 is detected and revokes the family, including h2.
+    let err = f
+        .store
+        .take_refresh_token("acme", "h1")
+        .await
+        .expect_err("reuse");
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m == "refresh token reuse"),
+        "{err:?}"
+    );
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "h2")
+            .await
+            .expect("revoked"),
+        None
+    );
+    // The family cannot be continued after revocation.
+    let err = f
+        .store
+        .insert_refresh_token("acme", refresh(&f, "h3", Some(&first.family_id)))
+        .await
+        .expect_err("revoked family");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // Further replays are just unknown, not new reuse events.
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "h1")
+            .await
+            .expect("replay"),
+        None
+    );
+
+    // Other families are unaffected.
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "other", None))
+        .await
+        .expect("other family");
+    assert!(
+        f.store
+            .take_refresh_token("acme", "other")
+            .await
+            .expect("take")
+            .is_some()
+    );
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "unknown")
+            .await
+            .expect("unknown"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_expire_and_revoke() {
+    let f = fixture().await;
+    let expired = NewRefreshToken {
+        expires_at: SystemTime::now() - Duration::from_secs(1),
+        ..refresh(&f, "old", None)
+    };
+    f.store
+        .insert_refresh_token("acme", expired)
+        .await
+        .expect("insert expired");
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "old")
+            .await
+            .expect("expired"),
+        None
+    );
+
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "r1", None))
+        .await
+        .expect("insert");
+    assert!(
+        f.store
+            .revoke_refresh_token("acme", "r1")
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !f.store
+            .revoke_refresh_token("acme", "nope")
+            .await
+            .expect("unknown")
+    );
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "r1")
+            .await
+            .expect("revoked"),
+        None
+    );
+
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "r2", None))
+        .await
+        .expect("insert");
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "r3", None))
+        .await
+        .expect("insert");
+    // r2, r3 and the expired "old" token; r1 was already revoked.
+    assert_eq!(
+        f.store
+            .revoke_user_refresh_tokens("acme", &f.user_id)
+            .await
+            .expect("revoke all"),
+        3
+    );
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "r2")
+            .await
+            .expect("revoked"),
+        None
+    );
+
+    assert_conflict(
+        f.store
+            .insert_refresh_token("acme", refresh(&f, "r2", None))
+            .await,
+    );
+    let unknown_user = NewRefreshToken {
+        user_id: "auth0|missing",
+        ..refresh(&f, "r4", None)
+    };
+    assert_invalid(f.store.insert_refresh_token("acme", unknown_user).await);
+
+    let stats = f
+        .store
+        .purge_expired("acme", SystemTime::now(), SystemTime::now())
+        .await
+        .expect("purge");
+    assert_eq!(stats.refresh_tokens, 1);
+
+    // Deleting the user deletes their tokens.
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "r5", None))
+        .await
+        .expect("insert");
+    f.store
+        .delete_user("acme", &f.user_id)
+        .await
+        .expect("delete user");
+    assert!(
+        !f.store
+            .revoke_refresh_token("acme", "r5")
+            .await
+            .expect("gone")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refresh_takes_have_one_winner() {
+    let f = fixture().await;
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "race", None))
+        .await
+        .expect("insert");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.take_refresh_token("acme", "race").await
+        }));
+    }
+    let (mut wins, mut reuse) = (0, 0);
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(Some(_)) => wins += 1,
+            Err(StoreError::Conflict(_)) => reuse += 1,
+            Ok(None) => {}
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert!(reuse >= 1);
+}
+
+fn code<'a>(f: &'a Fixture, hash: &'a str, expires_at: SystemTime) -> NewAuthCode<'a> {
+    NewAuthCode {
+        code_hash: hash,
+        client_id: &f.client_id,
+        user_id: &f.user_id,
+        redirect_uri: "https://app.example.com/cb",
+        scope: "openid profile",
+        audience: None,
+        nonce: Some("n-0S6_WzA2Mj"),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        code_challenge_method: Some("S256"),
+        expires_at,
+    }
+}
+
+#[tokio::test]
+async fn auth_codes_are_single_use() {
+    let f = fixture().await;
+    f.store
+        .insert_auth_code("acme", code(&f, "c1", in_an_hour()))
+        .await
+        .expect("insert");
+    let record = f
+        .store
+        .take_auth_code("acme", "c1")
+        .await
+        .expect("take")
+        .expect("record");
+    assert_eq!(record.redirect_uri, "https://app.example.com/cb");
+    assert_eq!(record.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
+    assert_eq!(record.code_challenge_method.as_deref(), Some("S256"));
+    assert_eq!(record.audience, None);
+    assert_eq!(
+        f.store
+            .take_auth_code("acme", "c1")
+            .await
+            .expect("second take"),
+        None
+    );
+    assert_eq!(
+        f.store
+            .take_auth_code("other", "c1")
+            .await
+            .expect("other tenant"),
+        None
+    );
+
+    f.store
+        .insert_auth_code(
+            "acme",
+            code(&f, "stale", SystemTime::now() - Duration::from_secs(1)),
+        )
+        .await
+        .expect("insert expired");
+    assert_eq!(
+        f.store
+            .take_auth_code("acme", "stale")
+            .await
+            .expect("expired"),
+        None
+    );
+    assert_conflict(
+        f.store
+            .insert_auth_code("acme", code(&f, "c1", in_an_hour()))
+            .await,
+    );
+
+    f.store
+        .insert_auth_code("acme", code(&f, "race", in_an_hour()))
+        .await
+        .expect("insert");
+    let (a, b) = tokio::join!(
+        f.store.take_auth_code("acme", "race"),
+        f.store.take_auth_code("acme", "race")
+    );
+    let winners = [a.expect("a"), b.expect("b")]
+        .iter()
+        .filter(|r| r.is_some())
+        .count();
+    assert_eq!(winners, 1);
+
+    let stats = f
+        .store
+        .purge_expired("acme", SystemTime::now(), SystemTime::now())
+        .await
+        .expect("purge");
+    assert_eq!(stats.auth_codes, 1);
+}
+
+#[tokio::test]
+async fn failed_login_counters() {
+    let (_dir, store) = store_with_tenant().await;
+    let now = SystemTime::now();
+    let key = "user:a@example.com";
+    for minutes in [30, 10, 5, 1] {
+        store
+            .record_failed_login("acme", key, now - Duration::from_secs(60 * minutes))
+            .await
+            .expect("record");
+    }
+    store
+        .record_failed_login("acme", "ip:10.0.0.1", now)
+        .await
+        .expect("record ip");
+    assert_eq!(
+        store
+            .failed_logins_since("acme", key, now - Duration::from_secs(15 * 60))
+            .await
+            .expect("count"),
+        3
+    );
+    assert_eq!(
+        store
+            .failed_logins_since("acme", key, now - Duration::from_secs(3600))
+            .await
+            .expect("count"),
+        4
+    );
+    assert_eq!(
+        store
+            .failed_logins_since("other", key, now - Duration::from_secs(3600))
+            .await
+            .expect("count"),
+        0
+    );
+
+    let stats = store
+        .purge_expired("acme", now, now - Duration::from_secs(20 * 60))
+        .await
+        .expect("purge");
+    assert_eq!(stats.login_attempts, 1);
+
+    store.clear_failed_logins("acme", key).await.expect("clear");
+    assert_eq!(
+        store
+            .failed_logins_since("acme", key, now - Duration::from_secs(3600))
+            .await
+            .expect("count"),
+        0
+    );
+    assert_eq!(
+        store
+            .failed_logins_since("acme", "ip:10.0.0.1", now)
+            .await
+            .expect("ip untouched"),
+        1
+    );
+}

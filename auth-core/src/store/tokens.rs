@@ -1,0 +1,336 @@
+//! Refresh tokens and authorization codes. Only SHA-256 hex digests are stored, so a database
+//! leak does not leak usable credentials. Both are single-use: taking one is a conditional
+//! UPDATE whose affected-row count decides the race between two concurrent redemptions.
+
+use std::time::SystemTime;
+
+use sqlx::SqliteConnection;
+
+use super::time::{now_ms, rfc3339_from_ms, system_time_ms};
+use super::{Store, StoreError, StoreResult, ids};
+
+/// A refresh token to store. `family_id: None` starts a new family (a fresh login);
+/// `Some(family)` continues one (rotation of a token from that family).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRefreshToken<'a> {
+    pub token_hash: &'a str,
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    /// Space-separated scopes.
+    pub scope: &'a str,
+    pub audience: Option<&'a str>,
+    pub expires_at: SystemTime,
+    pub family_id: Option<&'a str>,
+}
+
+/// A stored refresh token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    pub token_hash: String,
+    /// Shared by a token and every token it was rotated into.
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub audience: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    token_hash: String,
+    family_id: String,
+    client_id: String,
+    user_id: String,
+    scope: String,
+    audience: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl From<RefreshRow> for RefreshTokenRecord {
+    fn from(r: RefreshRow) -> Self {
+        RefreshTokenRecord {
+            token_hash: r.token_hash,
+            family_id: r.family_id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            scope: r.scope,
+            audience: r.audience,
+            created_at: rfc3339_from_ms(r.created_at),
+            expires_at: rfc3339_from_ms(r.expires_at),
+        }
+    }
+}
+
+const REFRESH_COLUMNS: &str =
+    "token_hash, family_id, client_id, user_id, scope, audience, created_at, expires_at";
+
+/// An authorization code to store (the `/authorize` → `/oauth/token` hand-over).
+#[derive(Debug, Clone, Copy)]
+pub struct NewAuthCode<'a> {
+    pub code_hash: &'a str,
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub redirect_uri: &'a str,
+    /// Space-separated scopes.
+    pub scope: &'a str,
+    pub audience: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub code_challenge: Option<&'a str>,
+    pub code_challenge_method: Option<&'a str>,
+    pub expires_at: SystemTime,
+}
+
+/// A redeemed authorization code.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuthCodeRecord {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub audience: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// What [`Store::purge_expired`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeStats {
+    pub refresh_tokens: u64,
+    pub auth_codes: u64,
+    pub login_attempts: u64,
+}
+
+/// Revokes every live token of a family (inside the caller's transaction).
+async fn revoke_family(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    family_id: &str,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND family_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(tenant)
+    .bind(family_id)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+impl Store {
+    /// Stores a refresh token. Continuing a family that has been revoked (reuse was detected
+    /// while this rotation was in flight) is refused with `Conflict("refresh token reuse")`,
+    /// so a revoked family can never grow a live token.
+    pub async fn insert_refresh_token(
+        &self,
+        tenant: &str,
+        token: NewRefreshToken<'_>,
+    ) -> StoreResult<RefreshTokenRecord> {
+        let family_id = token.family_id.map_or_else(ids::uuid, str::to_string);
+        let mut tx = self.write_tx().await?;
+        if token.family_id.is_some() {
+            let (revoked,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM refresh_tokens WHERE tenant_id = $1 AND family_id = $2 AND revoked_at IS NOT NULL",
+            )
+            .bind(tenant)
+            .bind(&family_id)
+            .fetch_one(tx.conn())
+            .await?;
+            if revoked > 0 {
+                return Err(StoreError::Conflict("refresh token reuse".into()));
+            }
+        }
+        let sql = format!(
+            "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
+                 audience, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             RETURNING {REFRESH_COLUMNS}"
+        );
+        let row: RefreshRow = sqlx::query_as(&sql)
+            .bind(tenant)
+            .bind(token.token_hash)
+            .bind(&family_id)
+            .bind(token.client_id)
+            .bind(token.user_id)
+            .bind(token.scope)
+            .bind(token.audience)
+            .bind(now_ms())
+            .bind(system_time_ms(token.expires_at))
+            .fetch_one(tx.conn())
+            .await
+            .map_err(|e| StoreError::from_write(e, |_| "refresh token already exists".into()))?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Redeems a refresh token exactly once (rotation). `Ok(None)` if unknown, expired or
+    /// revoked. A token that was already redeemed is a replay: its whole family is revoked
+    /// and `Conflict("refresh token reuse")` returned, so neither the thief nor the victim
+    /// can continue the chain.
+    pub async fn take_refresh_token(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        let now = now_ms();
+        let mut tx = self.write_tx().await?;
+        let sql = format!(
+            "UPDATE refresh_tokens SET used_at = $3
+             WHERE tenant_id = $1 AND token_hash = $2
+               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
+             RETURNING {REFRESH_COLUMNS}"
+        );
+        let taken: Option<RefreshRow> = sqlx::query_as(&sql)
+            .bind(tenant)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(tx.conn())
+            .await?;
+        if let Some(row) = taken {
+            tx.commit().await?;
+            return Ok(Some(row.into()));
+        }
+        let state: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2",
+        )
+        .bind(tenant)
+        .bind(token_hash)
+        .fetch_optional(tx.conn())
+        .await?;
+        match state {
+            Some((family_id, Some(_used), None)) => {
+                revoke_family(tx.conn(), tenant, &family_id).await?;
+                tx.commit().await?;
+                Err(StoreError::Conflict("refresh token reuse".into()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Revokes the token's whole family (`/oauth/revoke`: revoking a refresh token revokes the
+    /// grant). Returns whether the token was known.
+    pub async fn revoke_refresh_token(&self, tenant: &str, token_hash: &str) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let family: Option<(String,)> = sqlx::query_as(
+            "SELECT family_id FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2",
+        )
+        .bind(tenant)
+        .bind(token_hash)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some((family_id,)) = family else {
+            return Ok(false);
+        };
+        revoke_family(tx.conn(), tenant, &family_id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Revokes every refresh token of a user (password change, block). Returns how many.
+    pub async fn revoke_user_refresh_tokens(
+        &self,
+        tenant: &str,
+        user_id: &str,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(&mut *self.conn().await?)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Stores an authorization code.
+    pub async fn insert_auth_code(&self, tenant: &str, code: NewAuthCode<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO auth_codes (tenant_id, code_hash, client_id, user_id, redirect_uri, scope,
+                 audience, nonce, code_challenge, code_challenge_method, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(tenant)
+        .bind(code.code_hash)
+        .bind(code.client_id)
+        .bind(code.user_id)
+        .bind(code.redirect_uri)
+        .bind(code.scope)
+        .bind(code.audience)
+        .bind(code.nonce)
+        .bind(code.code_challenge)
+        .bind(code.code_challenge_method)
+        .bind(now_ms())
+        .bind(system_time_ms(code.expires_at))
+        .execute(&mut *self.conn().await?)
+        .await
+        .map_err(|e| StoreError::from_write(e, |_| "authorization code already exists".into()))?;
+        Ok(())
+    }
+
+    /// Redeems an authorization code exactly once: one conditional UPDATE, so of two
+    /// concurrent redemptions only one gets the record. `Ok(None)` if unknown, expired or
+    /// already used.
+    pub async fn take_auth_code(
+        &self,
+        tenant: &str,
+        code_hash: &str,
+    ) -> StoreResult<Option<AuthCodeRecord>> {
+        let now = now_ms();
+        let record: Option<AuthCodeRecord> = sqlx::query_as(
+            "UPDATE auth_codes SET used_at = $3
+             WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3
+             RETURNING code_hash, client_id, user_id, redirect_uri, scope, audience, nonce,
+                       code_challenge, code_challenge_method",
+        )
+        .bind(tenant)
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.conn().await?)
+        .await?;
+        Ok(record)
+    }
+
+    /// Housekeeping: deletes refresh tokens and codes that expired before `now`, and failed
+    /// login attempts recorded before `attempts_before` (older than any brute-force window).
+    pub async fn purge_expired(
+        &self,
+        tenant: &str,
+        now: SystemTime,
+        attempts_before: SystemTime,
+    ) -> StoreResult<PurgeStats> {
+        let now = system_time_ms(now);
+        let mut conn = self.conn().await?;
+        let refresh_tokens =
+            sqlx::query("DELETE FROM refresh_tokens WHERE tenant_id = $1 AND expires_at <= $2")
+                .bind(tenant)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        let auth_codes =
+            sqlx::query("DELETE FROM auth_codes WHERE tenant_id = $1 AND expires_at <= $2")
+                .bind(tenant)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        let login_attempts =
+            sqlx::query("DELETE FROM login_attempts WHERE tenant_id = $1 AND at < $2")
+                .bind(tenant)
+                .bind(system_time_ms(attempts_before))
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        Ok(PurgeStats {
+            refresh_tokens,
+            auth_codes,
+            login_attempts,
+        })
+    }
+}

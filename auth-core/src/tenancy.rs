@@ -1,0 +1,122 @@
+//! Which tenant a request is for: its `Host` header (custom domains), or the
+//! path prefix `/t/{tenant}` for single-host set-ups and local development
+//! (an SDK given `localhost:8080/t/acme` as its domain works unchanged).
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::Tenant;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// How the request named its tenant, found before routing.
+#[derive(Debug, Clone)]
+enum TenantHint {
+    Path(String),
+    Host(String),
+}
+
+/// The resolved tenant of a request, with the issuer URL its tokens carry.
+#[derive(Debug, Clone)]
+pub struct TenantCtx {
+    pub tenant: Tenant,
+    /// `http://localhost:8080/t/acme/` or `https://login.example.com/`; always ends in `/`.
+    pub issuer: String,
+}
+
+impl TenantCtx {
+    pub fn id(&self) -> &str {
+        &self.tenant.id
+    }
+
+    /// The issuer without its trailing slash, for building endpoint URLs.
+    pub fn base(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    /// The Management API audience of this tenant.
+    pub fn management_audience(&self) -> String {
+        format!("{}api/v2/", self.issuer)
+    }
+}
+
+fn host(headers: &HeaderMap) -> String {
+    headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_ascii_lowercase()
+}
+
+fn scheme(headers: &HeaderMap) -> &'static str {
+    match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    }
+}
+
+/// Strips a `/t/{tenant}` prefix before routing, so the same routes serve
+/// both addressing styles.
+pub fn rewrite(mut req: Request) -> Request {
+    let path = req.uri().path();
+    let hint = match path.strip_prefix("/t/") {
+        Some(rest) => {
+            let (tenant, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            let tenant = tenant.to_owned();
+            let mut new_path = format!("/{tail}");
+            if let Some(q) = req.uri().query() {
+                new_path.push('?');
+                new_path.push_str(q);
+            }
+            if let Ok(uri) = new_path.parse::<Uri>() {
+                *req.uri_mut() = uri;
+            }
+            TenantHint::Path(tenant)
+        }
+        None => TenantHint::Host(host(req.headers())),
+    };
+    req.extensions_mut().insert(hint);
+    req
+}
+
+/// Resolves the hint to a stored tenant; unknown tenants get a 404 before any handler runs.
+pub async fn resolve(State(app): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let headers = req.headers().clone();
+    let hint = req.extensions().get::<TenantHint>().cloned();
+    let found = match &hint {
+        Some(TenantHint::Path(id)) => app.store.get_tenant(id).await.ok().map(|t| {
+            let issuer = format!("{}://{}/t/{}/", scheme(&headers), host(&headers), t.id);
+            (t, issuer)
+        }),
+        Some(TenantHint::Host(h)) => {
+            let domain = h.split(':').next().unwrap_or(h);
+            let by_domain = match app.store.tenant_by_domain(h).await {
+                Ok(t) => Some(t),
+                Err(_) => app.store.tenant_by_domain(domain).await.ok(),
+            };
+            by_domain.map(|t| {
+                let issuer = format!("{}://{}/", scheme(&headers), h);
+                (t, issuer)
+            })
+        }
+        None => None,
+    };
+    match found {
+        Some((tenant, issuer)) => {
+            let span = tracing::Span::current();
+            span.record("tenant", tenant.id.as_str());
+            req.extensions_mut().insert(TenantCtx { tenant, issuer });
+            next.run(req).await
+        }
+        None => ApiError::unknown_tenant(
+            "unknown tenant: use a tenant's domain or the /t/{tenant} prefix",
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,412 @@
+//! End to end over real HTTP against a real `rulebox serve` process:
+//! tenant → client → database connection → users → an Action that adds a
+//! claim and denies one email domain → deploy and bind → password logins.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server {
+    child: Child,
+    base: String,
+    creds: Value,
+    data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--bcrypt-cost",
+            "4",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rulebox serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut creds = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut creds)
+        .expect("bootstrap credentials");
+    let mut base = None;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("stderr line");
+        if let Some(rest) = line.split("rulebox listening on ").nth(1) {
+            base = Some(rest.trim().to_owned());
+            break;
+        }
+    }
+    let base = base.expect("server announced its address");
+    let creds: Value = serde_json::from_str(&creds).expect("credentials are JSON");
+    Server {
+        child,
+        base,
+        creds,
+        data,
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+fn mgmt_token(base: &str, tenant: &str, client_id: &str, secret: &str) -> String {
+    let r = http()
+        .post(format!("{base}/t/{tenant}/oauth/token"))
+        .json(&json!({
+            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
+            "audience": format!("{base}/t/{tenant}/api/v2/"),
+        }))
+        .send()
+        .expect("token request");
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().expect("json")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
+fn api(method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = http().request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().expect("api request");
+    let status = r.status().as_u16();
+    (status, r.json::<Value>().unwrap_or(Value::Null))
+}
+
+const ACTION: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  if (event.user.email.endsWith('@evil.com')) {
+    api.access.deny('Access denied: evil.com is not welcome');
+  }
+  api.idToken.setCustomClaim('https://example.com/claim', 'from-action');
+  api.accessToken.setCustomClaim('https://example.com/plan', 'pro');
+};
+"#;
+
+#[test]
+fn password_login_runs_the_bound_action_and_tokens_verify_against_jwks() {
+    let s = start();
+    let tenant = s.creds["tenant"].as_str().expect("tenant");
+    assert_eq!(tenant, "default");
+    assert_eq!(s.creds["issuer"], json!(format!("{}/t/default/", s.base)));
+    let t = format!("{}/t/{tenant}", s.base);
+    let token = mgmt_token(
+        &s.base,
+        tenant,
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("secret"),
+    );
+    let post = reqwest::Method::POST;
+
+    let (st, client) = api(
+        post.clone(),
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({
+            "name": "My App", "app_type": "regular_web",
+            "grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm", "refresh_token"],
+        })),
+    );
+    assert_eq!(st, 201, "{client}");
+    let (client_id, client_secret) = (
+        client["client_id"].as_str().expect("id").to_owned(),
+        client["client_secret"].as_str().expect("secret").to_owned(),
+    );
+
+    let (st, conn) = api(
+        post.clone(),
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({
+            "name": "Username-Password-Authentication", "strategy": "auth0", "enabled_clients": [client_id],
+        })),
+    );
+    assert_eq!(st, 201, "{conn}");
+    for email in ["alice@example.com", "eve@evil.com"] {
+        let (st, u) = api(
+            post.clone(),
+            format!("{t}/api/v2/users"),
+            &token,
+            Some(json!({
+                "connection": "Username-Password-Authentication", "email": email, "password": "correct horse battery",
+            })),
+        );
+        assert_eq!(st, 201, "{u}");
+    }
+
+    // Bad code is refused with the place of the error; nothing is created.
+    let (st, err) = api(
+        post.clone(),
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(json!({
+            "name": "broken", "supported_triggers": [{"id": "post-login", "version": "v3"}],
+            "code": "exports.onExecutePostLogin = async (event, api) => {\n  let x = ;\n};",
+        })),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert!(
+        err["message"].as_str().unwrap_or("").contains("line 2"),
+        "{err}"
+    );
+
+    let (st, action) = api(
+        post.clone(),
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(json!({
+            "name": "claims-and-deny", "supported_triggers": [{"id": "post-login", "version": "v3"}], "code": ACTION,
+        })),
+    );
+    assert_eq!(st, 201, "{action}");
+    let action_id = action["id"].as_str().expect("action id");
+    let (st, v) = api(
+        post,
+        format!("{t}/api/v2/actions/actions/{action_id}/deploy"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    let (st, b) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/actions/triggers/post-login/bindings"),
+        &token,
+        Some(json!({
+            "bindings": [{"ref": {"type": "action_id", "value": action_id}, "display_name": "claims"}],
+        })),
+    );
+    assert_eq!(st, 200, "{b}");
+
+    let login = |email: &str| {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .form(&[
+                (
+                    "grant_type",
+                    "http://auth0.com/oauth/grant-type/password-realm",
+                ),
+                ("realm", "Username-Password-Authentication"),
+                ("username", email),
+                ("password", "correct horse battery"),
+                ("client_id", &client_id),
+                ("client_secret", &client_secret),
+                ("scope", "openid profile email offline_access"),
+            ])
+            .send()
+            .expect("login")
+    };
+    let r = login("alice@example.com");
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("json");
+    let jwks: Value = http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json");
+    let issuer = format!("{t}/");
+    let id = rulebox_auth_core::crypto::jwt::verify(
+        tokens["id_token"].as_str().expect("id_token"),
+        &jwks,
+        &issuer,
+        &client_id,
+    )
+    .expect("ID token verifies against the published JWKS");
+    assert_eq!(id["https://example.com/claim"], "from-action");
+    assert_eq!(id["email"], "alice@example.com");
+    let at = rulebox_auth_core::crypto::jwt::verify(
+        tokens["access_token"].as_str().expect("at"),
+        &jwks,
+        &issuer,
+        &format!("{issuer}userinfo"),
+    )
+    .expect("access token verifies");
+    assert_eq!(at["https://example.com/plan"], "pro");
+    let info: Value = http()
+        .get(format!("{t}/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().expect("at"))
+        .send()
+        .expect("userinfo")
+        .json()
+        .expect("json");
+    assert_eq!(info["email"], "alice@example.com");
+
+    // Refresh: rotates, and the old token cannot be used again.
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned();
+    let again = |rt: &str| {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .json(&json!({"grant_type": "refresh_token", "refresh_token": rt, "client_id": client_id, "client_secret": client_secret}))
+            .send()
+            .expect("refresh")
+    };
+    let r = again(&refresh);
+    assert_eq!(r.status(), 200);
+    let rotated: Value = r.json().expect("json");
+    assert_ne!(rotated["refresh_token"], json!(refresh));
+    assert_eq!(
+        again(&refresh).status(),
+        403,
+        "a used refresh token is refused"
+    );
+
+    let r = login("eve@evil.com");
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().expect("json");
+    assert_eq!(
+        body,
+        json!({"error": "access_denied", "error_description": "Access denied: evil.com is not welcome"})
+    );
+
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(&json!({"grant_type": "password", "username": "alice@example.com", "password": "wrong", "client_id": client_id, "client_secret": client_secret}))
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().expect("json")["error"], "invalid_grant");
+
+    // The execution is in the tenant's logs with its outcome and cost.
+    let (st, logs) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/logs"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200);
+    let text = logs.to_string();
+    assert!(
+        text.contains("claims-and-deny") && text.contains("\"ok\""),
+        "{text}"
+    );
+    let _ = &s.data;
+}
+
+#[test]
+fn another_tenants_token_reaches_nothing() {
+    let s = start();
+    let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "tenants",
+            "create",
+            "other",
+            "--json",
+            "--public-url",
+            &s.base,
+            "--data-dir",
+        ])
+        .arg(s.data.path())
+        .output()
+        .expect("tenants create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let other: Value = serde_json::from_slice(&out.stdout).expect("json");
+    for key in ["tenant", "domain", "issuer", "client_id", "client_secret"] {
+        assert!(other.get(key).is_some(), "{key} in {other}");
+    }
+    let default_token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("s"),
+    );
+    let other_token = mgmt_token(
+        &s.base,
+        "other",
+        other["client_id"].as_str().expect("id"),
+        other["client_secret"].as_str().expect("s"),
+    );
+    let d = format!("{}/t/default", s.base);
+    let (st, conn) = api(
+        reqwest::Method::POST,
+        format!("{d}/api/v2/connections"),
+        &default_token,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    assert_eq!(st, 201);
+    let (st, user) = api(
+        reqwest::Method::POST,
+        format!("{d}/api/v2/users"),
+        &default_token,
+        Some(json!({"connection": "db", "email": "a@b.c", "password": "long enough pw"})),
+    );
+    assert_eq!(st, 201);
+    let uid = user["user_id"].as_str().expect("uid").to_owned();
+    let cid = conn["id"].as_str().expect("cid").to_owned();
+
+    // Other's token on default's API: not this tenant's token.
+    for path in ["clients", "connections", "users", "actions/actions", "logs"] {
+        let (st, _) = api(
+            reqwest::Method::GET,
+            format!("{d}/api/v2/{path}"),
+            &other_token,
+            None,
+        );
+        assert_eq!(st, 401, "{path}");
+    }
+    // Other's own API, default's ids: nothing there.
+    let o = format!("{}/t/other", s.base);
+    let (st, _) = api(
+        reqwest::Method::GET,
+        format!("{o}/api/v2/users/{uid}"),
+        &other_token,
+        None,
+    );
+    assert_eq!(st, 404);
+    let (st, _) = api(
+        reqwest::Method::DELETE,
+        format!("{o}/api/v2/users/{uid}"),
+        &other_token,
+        None,
+    );
+    assert_eq!(st, 404);
+    let (st, _) = api(
+        reqwest::Method::PATCH,
+        format!("{o}/api/v2/connections/{cid}"),
+        &other_token,
+        Some(json!({"options": {}})),
+    );
+    assert_eq!(st, 404);
+    // ...and default's data is unchanged.
+    let (st, still) = api(
+        reqwest::Method::GET,
+        format!("{d}/api/v2/users/{uid}"),
+        &default_token,
+        None,
+    );
+    assert_eq!(st, 200);
+    assert_eq!(still["email"], "a@b.c");
+    // An unknown tenant is a clean 404.
+    let r = http()
+        .get(format!("{}/t/nope/.well-known/jwks.json", s.base))
+        .send()
+        .expect("request");
+    assert_eq!(r.status(), 404);
+}
