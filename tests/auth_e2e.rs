@@ -101,6 +101,7 @@ exports.onExecutePostLogin = async (event, api) => {
   }
   api.idToken.setCustomClaim('https://example.com/claim', 'from-action');
   api.accessToken.setCustomClaim('https://example.com/plan', 'pro');
+  api.user.setAppMetadata('seen_by_action', event.stats.logins_count);
 };
 "#;
 
@@ -290,6 +291,31 @@ fn password_login_runs_the_bound_action_and_tokens_verify_against_jwks() {
     assert_eq!(r.status(), 403);
     assert_eq!(r.json::<Value>().expect("json")["error"], "invalid_grant");
 
+    // Metadata set by the Action is persisted, for the denied login too.
+    let (_, found) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/users-by-email?email=eve@evil.com"),
+        &token,
+        None,
+    );
+    assert!(
+        found[0]["app_metadata"]["seen_by_action"].is_number(),
+        "{found}"
+    );
+    let (_, found) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/users-by-email?email=alice@example.com"),
+        &token,
+        None,
+    );
+    assert!(
+        found[0]["app_metadata"]["seen_by_action"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{found}"
+    );
+
     // The execution is in the tenant's logs with its outcome and cost.
     let (st, logs) = api(
         reqwest::Method::GET,
@@ -409,4 +435,166 @@ fn another_tenants_token_reaches_nothing() {
         .send()
         .expect("request");
     assert_eq!(r.status(), 404);
+}
+
+/// The legacy store of `rules-examples/js/custom-db/legacy`, as its test table configures it.
+fn legacy_configuration() -> Value {
+    let cases: Value =
+        serde_json::from_str(include_str!("../rules-examples/js/cases.json")).expect("cases.json");
+    cases
+        .as_array()
+        .and_then(|files| {
+            files.iter().find(|f| {
+                f["file"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("legacy/login.js"))
+            })
+        })
+        .map(|f| f["cases"][0]["input"]["configuration"].clone())
+        .expect("the legacy login cases configure a store")
+}
+
+#[test]
+fn custom_database_lazy_migration_and_legacy_rules() {
+    let s = start();
+    let t = format!("{}/t/default", s.base);
+    let token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("s"),
+    );
+    let post = reqwest::Method::POST;
+    let (_, client) = api(
+        post.clone(),
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({
+            "name": "Legacy app", "grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm"],
+        })),
+    );
+    let (client_id, secret) = (
+        client["client_id"].as_str().expect("id").to_owned(),
+        client["client_secret"].as_str().expect("s").to_owned(),
+    );
+    let login_script = include_str!("../rules-examples/js/custom-db/legacy/login.js");
+    let (st, conn) = api(
+        post.clone(),
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({
+            "name": "legacy-db", "strategy": "auth0", "enabled_clients": [client_id],
+            "options": {
+                "enabledDatabaseCustomization": true, "import_mode": true,
+                "customScripts": {"login": login_script}, "configuration": legacy_configuration(),
+            },
+        })),
+    );
+    assert_eq!(st, 201, "{conn}");
+    // A script that does not compile is refused before it can break logins.
+    let (st, err) = api(
+        reqwest::Method::PATCH,
+        format!(
+            "{t}/api/v2/connections/{}",
+            conn["id"].as_str().expect("id")
+        ),
+        &token,
+        Some(json!({
+            "options": {"enabledDatabaseCustomization": true, "customScripts": {"login": "function login(email, password, callback) {"}},
+        })),
+    );
+    assert_eq!(st, 400, "{err}");
+
+    // A legacy Rule with rules-configs adds a claim.
+    let (st, _) = api(
+        reqwest::Method::PUT,
+        format!("{t}/api/v2/rules-configs/PLAN_CLAIM"),
+        &token,
+        Some(json!({"value": "https://example.com/legacy"})),
+    );
+    assert_eq!(st, 200);
+    let (st, rule) = api(
+        post,
+        format!("{t}/api/v2/rules"),
+        &token,
+        Some(json!({
+            "name": "legacy-claim",
+            "script": "function (user, context, callback) { context.idToken[configuration.PLAN_CLAIM] = (user.app_metadata || {}).plan || 'none'; callback(null, user, context); }",
+        })),
+    );
+    assert_eq!(st, 201, "{rule}");
+    let (_, configs) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/rules-configs"),
+        &token,
+        None,
+    );
+    assert_eq!(
+        configs,
+        json!([{"key": "PLAN_CLAIM"}]),
+        "values are never returned"
+    );
+
+    let login = |password: &str| {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .json(&json!({
+                "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "realm": "legacy-db",
+                "username": "ada@legacy.example", "password": password,
+                "client_id": client_id, "client_secret": secret, "scope": "openid email",
+            }))
+            .send()
+            .expect("login")
+    };
+    assert_eq!(login("not her password").status(), 403);
+    let r = login("correct horse battery staple");
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("json");
+    let jwks: Value = http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json");
+    let id = rulebox_auth_core::crypto::jwt::verify(
+        tokens["id_token"].as_str().expect("id_token"),
+        &jwks,
+        &format!("{t}/"),
+        &client_id,
+    )
+    .expect("verifies");
+    assert_eq!(id["sub"], "legacy|1001", "the legacy id is kept");
+    assert_eq!(
+        id["https://example.com/legacy"], "gold",
+        "the rule ran with configuration: {id}"
+    );
+
+    // Migrated: the user lives here now, with the same id.
+    let (st, users) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/users-by-email?email=ada@legacy.example"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200);
+    assert_eq!(users[0]["user_id"], "legacy|1001");
+    // Take the legacy store away: the next login no longer needs it.
+    let (st, _) = api(
+        reqwest::Method::PATCH,
+        format!(
+            "{t}/api/v2/connections/{}",
+            conn["id"].as_str().expect("id")
+        ),
+        &token,
+        Some(json!({
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true, "customScripts": {"login": login_script}, "configuration": {"LEGACY_USERS": "[]"}},
+        })),
+    );
+    assert_eq!(st, 200);
+    assert_eq!(
+        login("correct horse battery staple").status(),
+        200,
+        "served from the local store"
+    );
+    assert_eq!(login("wrong").status(), 403);
 }

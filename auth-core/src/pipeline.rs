@@ -253,6 +253,145 @@ pub async fn run(
             break;
         }
     }
+    Ok(decisions)
+}
+
+/// The Rules `context` Auth0 builds for a login.
+pub fn rule_context(
+    t: &TenantCtx,
+    client: &Client,
+    connection: &Connection,
+    user: &User,
+    req: &RequestInfo,
+) -> Value {
+    json!({
+        "tenant": t.id(),
+        "clientID": client.client_id,
+        "clientName": client.name,
+        "clientMetadata": client.client_metadata,
+        "connection": connection.name,
+        "connectionID": connection.id,
+        "connectionStrategy": connection.strategy,
+        "protocol": req.protocol,
+        "stats": {"loginsCount": user.logins_count},
+        "request": {"ip": req.ip, "hostname": req.hostname, "userAgent": req.user_agent, "query": {}, "body": {}},
+        "authentication": {"methods": [{"name": "pwd"}]},
+        "idToken": {},
+        "accessToken": {},
+        "sessionID": crate::crypto::random::random_id(24),
+    })
+}
+
+/// Legacy Rules, after the Actions, in `order`: each gets the `user` and the
+/// `context` the previous one left. Same fail-closed rule as Actions.
+pub async fn run_rules(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    decisions: &mut Decisions,
+    mut user: Value,
+    mut context: Value,
+    client_id: &str,
+    user_id: &str,
+) -> Result<(), ApiError> {
+    let tenant = t.id();
+    let rules: Vec<_> = app
+        .store
+        .list_rules(tenant)
+        .await
+        .map_err(|e| ApiError::server_error(format!("rules: {e}")))?
+        .into_iter()
+        .filter(|r| r.enabled)
+        .collect();
+    if rules.is_empty() || decisions.denied.is_some() {
+        return Ok(());
+    }
+    let configuration = app
+        .store
+        .rules_config_values(tenant)
+        .await
+        .unwrap_or_default();
+    let limits = tenant_limits(&t.tenant.limits);
+    for rule in rules {
+        let sandbox = app.sandbox.clone();
+        let script = rule.script.clone();
+        let module = tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Rule, &script))
+            .await
+            .map_err(|e| ApiError::server_error(e.to_string()))?
+            .map_err(|e| {
+                ApiError::access_denied(format!("Rule '{}' could not be loaded: {e}", rule.name))
+            })?;
+        let input = serde_json::to_vec(
+            &json!({"user": user, "context": context, "configuration": configuration}),
+        )
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let sandbox = app.sandbox.clone();
+        let call_limits = limits.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            sandbox.invoke(InvokeRequest {
+                module: &module,
+                trigger: Trigger::PostLogin,
+                input: &input,
+                limits: &call_limits,
+                now: None,
+            })
+        })
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let log = ExecutionLogInput {
+            kind: "rule".into(),
+            action_id: None,
+            rule_id: Some(rule.id.clone()),
+            name: rule.name.clone(),
+            trigger_id: "post-login".into(),
+            outcome: outcome.kind.as_str().into(),
+            error: outcome.error.clone(),
+            duration_us: outcome.duration_us,
+            fuel_used: outcome.fuel_used,
+            peak_memory_bytes: outcome.peak_memory_bytes,
+            logs: serde_json::to_value(&outcome.logs).unwrap_or(Value::Null),
+            client_id: Some(client_id.to_owned()),
+            user_id: Some(user_id.to_owned()),
+        };
+        if let Err(e) = app.store.insert_execution_log(tenant, log).await {
+            tracing::warn!(error = %e, "could not store an execution log");
+        }
+        if outcome.kind != OutcomeKind::Ok {
+            return Err(ApiError::access_denied(format!(
+                "Rule '{}' failed ({}): {}",
+                rule.name,
+                outcome.kind,
+                outcome.error.unwrap_or_default()
+            )));
+        }
+        for cmd in outcome.commands() {
+            decisions.apply(cmd);
+        }
+        if decisions.denied.is_some() {
+            break;
+        }
+        if let Some(result) = outcome.output.and_then(|o| o.result) {
+            if let Some(u) = result.get("user") {
+                user = u.clone();
+            }
+            if let Some(c) = result.get("context") {
+                // Claims already became commands; the next rule starts clean.
+                context = c.clone();
+                context["idToken"] = json!({});
+                context["accessToken"] = json!({});
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Persists the metadata the pipeline batched, once, at the end of the flow.
+pub async fn persist_metadata(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    decisions: &Decisions,
+    user_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let tenant = t.id();
     // Metadata is persisted once, at the end of the flow, even when denied.
     if let Some(uid) = user_id
         && (!decisions.app_metadata.is_empty() || !decisions.user_metadata.is_empty())
@@ -267,5 +406,5 @@ pub async fn run(
             .await
             .map_err(|e| ApiError::server_error(format!("metadata: {e}")))?;
     }
-    Ok(decisions)
+    Ok(())
 }

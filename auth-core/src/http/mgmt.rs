@@ -4,7 +4,7 @@
 use crate::app::AppState;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
-use crate::store::{NewClient, NewUser, StoreError};
+use crate::store::{NewClient, NewRule, NewUser, StoreError};
 use crate::tenancy::TenantCtx;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -157,6 +157,16 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/api/v2/actions/triggers/{trigger}/bindings",
             get(get_bindings).patch(set_bindings),
+        )
+        .route("/api/v2/rules", get(list_rules).post(create_rule))
+        .route(
+            "/api/v2/rules/{id}",
+            get(get_rule).patch(update_rule).delete(delete_rule),
+        )
+        .route("/api/v2/rules-configs", get(list_rules_configs))
+        .route(
+            "/api/v2/rules-configs/{key}",
+            axum::routing::put(set_rules_config).delete(delete_rules_config),
         )
         .route("/api/v2/logs", get(list_logs))
 }
@@ -964,4 +974,144 @@ async fn list_logs(
         .await
         .map_err(store_err)?;
     Ok(Json(json!(logs)))
+}
+
+// ------------------------------------------------------------------ rules
+
+async fn validate_rule(app: &Arc<AppState>, script: &str) -> Res<()> {
+    let sandbox = app.sandbox.clone();
+    let src = script.to_owned();
+    tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Rule, &src))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::bad_request(format!("Rule script is invalid: {}", describe(&e))))?;
+    Ok(())
+}
+
+async fn list_rules(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+) -> Res<Json<Value>> {
+    c.require("read:rules")?;
+    Ok(Json(json!(
+        app.store.list_rules(t.id()).await.map_err(store_err)?
+    )))
+}
+
+async fn create_rule(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    body: Bytes,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("create:rules")?;
+    let v = json_body(&body)?;
+    let name = str_field(&v, "name")?.to_owned();
+    let script = str_field(&v, "script")?.to_owned();
+    validate_rule(&app, &script).await?;
+    let new = NewRule {
+        name,
+        script,
+        order: v.get("order").and_then(Value::as_i64),
+        enabled: v.get("enabled").and_then(Value::as_bool),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(
+            app.store
+                .create_rule(t.id(), new)
+                .await
+                .map_err(store_err)?
+        )),
+    ))
+}
+
+async fn get_rule(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:rules")?;
+    Ok(Json(json!(
+        app.store.get_rule(t.id(), &id).await.map_err(store_err)?
+    )))
+}
+
+async fn update_rule(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("update:rules")?;
+    let patch = json_body(&body)?;
+    if let Some(script) = patch.get("script").and_then(Value::as_str) {
+        validate_rule(&app, script).await?;
+    }
+    Ok(Json(json!(
+        app.store
+            .update_rule(t.id(), &id, patch)
+            .await
+            .map_err(store_err)?
+    )))
+}
+
+async fn delete_rule(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<StatusCode> {
+    c.require("delete:rules")?;
+    app.store
+        .delete_rule(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_rules_configs(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+) -> Res<Json<Value>> {
+    c.require("read:rules_configs")?;
+    Ok(Json(json!(
+        app.store.rules_configs(t.id()).await.map_err(store_err)?
+    )))
+}
+
+async fn set_rules_config(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("update:rules_configs")?;
+    let v = json_body(&body)?;
+    let value = str_field(&v, "value")?;
+    app.store
+        .set_rules_config(t.id(), &key, value)
+        .await
+        .map_err(store_err)?;
+    // The value is write-only: echo the key, never the secret.
+    Ok(Json(json!({"key": key})))
+}
+
+async fn delete_rules_config(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(key): Path<String>,
+) -> Res<StatusCode> {
+    c.require("delete:rules_configs")?;
+    app.store
+        .delete_rules_config(t.id(), &key)
+        .await
+        .map_err(store_err)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -277,16 +277,7 @@ pub async fn finish_login(
     } else {
         user
     };
-    let event = pipeline::post_login_event(t, client, conn, &user, &info, Map::new());
-    let decisions = pipeline::run(
-        app,
-        t,
-        Trigger::PostLogin,
-        event,
-        Some(&client.client_id),
-        Some(&user.user_id),
-    )
-    .await?;
+    let decisions = post_login(app, t, client, conn, &user, &info).await?;
     if let Some(reason) = decisions.denied {
         return Err(ApiError::access_denied(reason));
     }
@@ -327,6 +318,42 @@ pub async fn finish_login(
         true,
     )
     .await
+}
+
+/// Actions, then legacy Rules, then the batched metadata write.
+pub async fn post_login(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    client: &Client,
+    conn: &Connection,
+    user: &User,
+    info: &RequestInfo,
+) -> Result<pipeline::Decisions, ApiError> {
+    let event = pipeline::post_login_event(t, client, conn, user, info, Map::new());
+    let user_json = event["user"].clone();
+    let mut decisions = pipeline::run(
+        app,
+        t,
+        Trigger::PostLogin,
+        event,
+        Some(&client.client_id),
+        Some(&user.user_id),
+    )
+    .await?;
+    let context = pipeline::rule_context(t, client, conn, user, info);
+    let rules = pipeline::run_rules(
+        app,
+        t,
+        &mut decisions,
+        user_json,
+        context,
+        &client.client_id,
+        &user.user_id,
+    )
+    .await;
+    pipeline::persist_metadata(app, t, &decisions, Some(&user.user_id)).await?;
+    rules?;
+    Ok(decisions)
 }
 
 /// Signs the access token (and, with `openid`, the ID token; with
@@ -528,16 +555,7 @@ async fn refresh_grant(
     let mut info = request_info(headers, "oauth2-refresh-token");
     info.requested_scopes = scopes(Some(&record.scope));
     info.audience = record.audience.clone();
-    let event = pipeline::post_login_event(t, &client, &conn, &user, &info, Map::new());
-    let decisions = pipeline::run(
-        app,
-        t,
-        Trigger::PostLogin,
-        event,
-        Some(&client.client_id),
-        Some(&user.user_id),
-    )
-    .await?;
+    let decisions = post_login(app, t, &client, &conn, &user, &info).await?;
     if let Some(reason) = decisions.denied {
         return Err(ApiError::access_denied(reason));
     }
