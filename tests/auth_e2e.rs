@@ -598,3 +598,281 @@ fn custom_database_lazy_migration_and_legacy_rules() {
     );
     assert_eq!(login("wrong").status(), 403);
 }
+
+/// Reads the hosted login page the way a browser would: its form's action
+/// and hidden inputs.
+fn form_fields(html: &str) -> (String, Vec<(String, String)>) {
+    let action = html
+        .split("<form method=\"post\" action=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a login form")
+        .replace("&amp;", "&");
+    let mut fields = Vec::new();
+    for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
+        let name = part.split('"').next().unwrap_or("").to_owned();
+        let value = part
+            .split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or("")
+            .replace("&amp;", "&");
+        fields.push((name, value));
+    }
+    (action, fields)
+}
+
+fn query_param(url: &str, key: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+#[test]
+fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_action() {
+    let s = start();
+    let t = format!("{}/t/default", s.base);
+    let token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("s"),
+    );
+    let post = reqwest::Method::POST;
+    let callback = "https://app.example.com/callback";
+    let (_, client) = api(
+        post.clone(),
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({
+            "name": "SPA", "app_type": "spa", "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"], "callbacks": [callback],
+        })),
+    );
+    let client_id = client["client_id"].as_str().expect("id").to_owned();
+    api(
+        post.clone(),
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    api(
+        post.clone(),
+        format!("{t}/api/v2/users"),
+        &token,
+        Some(json!({"connection": "db", "email": "pat@example.com", "password": "long enough pw"})),
+    );
+    let (st, action) = api(
+        post.clone(),
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(json!({
+            "name": "verify-identity", "supported_triggers": [{"id": "post-login", "version": "v3"}],
+            "code": "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/step', 'started');\n  api.redirect.sendUserTo('https://idv.example/start', { query: { u: event.user.user_id } });\n};\nexports.onContinuePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/verified', true);\n};",
+        })),
+    );
+    assert_eq!(st, 201, "{action}");
+    let id = action["id"].as_str().expect("id");
+    api(
+        post,
+        format!("{t}/api/v2/actions/actions/{id}/deploy"),
+        &token,
+        None,
+    );
+    api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/actions/triggers/post-login/bindings"),
+        &token,
+        Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
+    );
+
+    let browser = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let page = browser
+        .get(format!("{t}/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", &client_id),
+            ("redirect_uri", callback),
+            ("scope", "openid email"),
+            ("state", "xyz"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+            ("nonce", "n1"),
+        ])
+        .send()
+        .expect("authorize");
+    assert_eq!(page.status(), 200);
+    let (action_url, mut fields) = form_fields(&page.text().expect("html"));
+    let bad = {
+        let mut f = fields.clone();
+        f.push(("username".into(), "pat@example.com".into()));
+        f.push(("password".into(), "nope".into()));
+        browser.post(&action_url).form(&f).send().expect("post")
+    };
+    assert_eq!(bad.status(), 401, "a wrong password shows the form again");
+    assert!(
+        bad.text()
+            .expect("html")
+            .contains("Wrong email or password.")
+    );
+    fields.push(("username".into(), "pat@example.com".into()));
+    fields.push(("password".into(), "long enough pw".into()));
+    let r = browser
+        .post(&action_url)
+        .form(&fields)
+        .send()
+        .expect("post");
+    assert_eq!(r.status(), 303, "redirected to the Action's page");
+    let to = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(to.starts_with("https://idv.example/start?u="), "{to}");
+    let state = query_param(&to, "state").expect("state to come back with");
+
+    // The user comes back: onContinuePostLogin runs, then the code is issued.
+    let r = browser
+        .get(format!("{t}/continue"))
+        .query(&[("state", &state)])
+        .send()
+        .expect("continue");
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(to.starts_with(callback), "{to}");
+    assert_eq!(query_param(&to, "state").as_deref(), Some("xyz"));
+    let code = query_param(&to, "code").expect("code");
+    let exchange = |verifier: &str| {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", &client_id),
+                ("code", &code),
+                ("redirect_uri", callback),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .expect("exchange")
+    };
+    let r = exchange(verifier);
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("json");
+    let jwks: Value = http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json");
+    let claims = rulebox_auth_core::crypto::jwt::verify(
+        tokens["id_token"].as_str().expect("id"),
+        &jwks,
+        &format!("{t}/"),
+        &client_id,
+    )
+    .expect("verifies");
+    assert_eq!(claims["https://example.com/step"], "started");
+    assert_eq!(claims["https://example.com/verified"], true);
+    assert_eq!(claims["nonce"], "n1");
+    assert_eq!(exchange(verifier).status(), 403, "a code is single-use");
+    // A state that was already used is refused.
+    let r = browser
+        .get(format!("{t}/continue"))
+        .query(&[("state", &state)])
+        .send()
+        .expect("continue");
+    assert_eq!(r.status(), 400);
+}
+
+#[test]
+fn pkce_mismatch_is_invalid_grant() {
+    let s = start();
+    let t = format!("{}/t/default", s.base);
+    let token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("s"),
+    );
+    let callback = "http://localhost:3000/cb";
+    let (_, client) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({
+            "name": "native", "token_endpoint_auth_method": "none", "grant_types": ["authorization_code"], "callbacks": [callback],
+        })),
+    );
+    let client_id = client["client_id"].as_str().expect("id").to_owned();
+    api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/users"),
+        &token,
+        Some(json!({"connection": "db", "email": "q@example.com", "password": "long enough pw"})),
+    );
+    let browser = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = browser
+        .post(format!("{t}/authorize"))
+        .form(&[
+            ("response_type", "code"),
+            ("client_id", &client_id),
+            ("redirect_uri", callback),
+            ("scope", "openid"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+            ("username", "q@example.com"),
+            ("password", "long enough pw"),
+        ])
+        .send()
+        .expect("post");
+    assert_eq!(r.status(), 303);
+    let code = query_param(r.headers()["location"].to_str().expect("loc"), "code").expect("code");
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", &code),
+            (
+                "code_verifier",
+                "a-wrong-verifier-that-is-long-enough-to-be-valid-0123",
+            ),
+        ])
+        .send()
+        .expect("exchange");
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().expect("json")["error"], "invalid_grant");
+    // An unregistered redirect_uri never receives anything.
+    let r = browser
+        .get(format!("{t}/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", &client_id),
+            ("redirect_uri", "https://evil.example/cb"),
+        ])
+        .send()
+        .expect("authorize");
+    assert_eq!(r.status(), 400);
+}

@@ -6,7 +6,8 @@ use crate::error::ApiError;
 use crate::store::Store;
 use rulebox_runtime_api::Sandbox;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// Service-wide settings (per-tenant ones live in the store).
 #[derive(Debug, Clone)]
@@ -47,11 +48,33 @@ pub struct TenantKeys {
     pub jwks: serde_json::Value,
 }
 
+/// A login paused by an Action's redirect, waiting for `/continue`.
+#[derive(Debug, Clone)]
+pub struct PendingLogin {
+    /// The original `/authorize` parameters.
+    pub params: serde_json::Value,
+    pub client_id: String,
+    pub user_id: String,
+    pub connection: String,
+    pub redirect_uri: String,
+    /// Binding position of the Action that redirected.
+    pub resume_at: Option<usize>,
+    /// Claims decided before the pause.
+    pub id_claims: serde_json::Map<String, serde_json::Value>,
+    pub access_claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How long a paused login waits for its `/continue`.
+const PARK_TTL: Duration = Duration::from_secs(600);
+
 pub struct AppState {
     pub store: Store,
     pub sandbox: Arc<dyn Sandbox>,
     pub settings: Settings,
     keys: RwLock<HashMap<String, Arc<TenantKeys>>>,
+    /// Paused logins of this node. (A multi-node deployment keeps them in
+    /// the shared database instead; see issue 5.)
+    parked: Mutex<HashMap<String, (Instant, PendingLogin)>>,
 }
 
 impl AppState {
@@ -61,7 +84,23 @@ impl AppState {
             sandbox,
             settings,
             keys: RwLock::new(HashMap::new()),
+            parked: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn park(&self, key: String, login: PendingLogin) {
+        if let Ok(mut m) = self.parked.lock() {
+            let now = Instant::now();
+            m.retain(|_, (at, _)| now.duration_since(*at) < PARK_TTL);
+            m.insert(key, (now, login));
+        }
+    }
+
+    /// Takes a paused login (once).
+    pub fn unpark(&self, key: &str) -> Option<PendingLogin> {
+        let mut m = self.parked.lock().ok()?;
+        let (at, login) = m.remove(key)?;
+        (at.elapsed() < PARK_TTL).then_some(login)
     }
 
     /// The tenant's current signer and JWKS (cached; [`Self::forget_keys`] after rotation).

@@ -39,6 +39,8 @@ pub struct Decisions {
     pub user_metadata: Map<String, Value>,
     pub mfa: Option<String>,
     pub redirect: Option<String>,
+    /// Binding position of the Action whose redirect paused the flow.
+    pub redirect_at: Option<usize>,
 }
 
 impl Decisions {
@@ -64,7 +66,25 @@ impl Decisions {
                 self.user_metadata.insert(name.clone(), value.clone());
             }
             Command::EnableMfa { provider, .. } => self.mfa = Some(provider.clone()),
-            Command::Redirect { url, .. } => self.redirect = Some(url.clone()),
+            Command::Redirect { url, query } => {
+                let mut target = url.clone();
+                if let Some(q) = query.as_ref().and_then(Value::as_object) {
+                    let pairs: Vec<(String, String)> = q
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                            )
+                        })
+                        .collect();
+                    if let Ok(encoded) = serde_urlencoded::to_string(&pairs) {
+                        target.push(if target.contains('?') { '&' } else { '?' });
+                        target.push_str(&encoded);
+                    }
+                }
+                self.redirect = Some(target);
+            }
             // Transaction metadata and cache writes have no effect on tokens.
             Command::SetTransactionMetadata { .. }
             | Command::CacheSet { .. }
@@ -159,9 +179,27 @@ pub async fn run(
     app: &Arc<AppState>,
     t: &TenantCtx,
     trigger: Trigger,
+    event: Value,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+) -> Result<Decisions, ApiError> {
+    run_from(app, t, trigger, event, client_id, user_id, 0, false).await
+}
+
+/// Runs the bound Actions from position `start_at`. With `resume`, the
+/// Action at `start_at` gets `onContinuePostLogin` (the return from its
+/// redirect) and the rest of the flow continues as usual. A redirect pauses
+/// the flow after the Action that asked for it (`Decisions::redirect_at`).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_from(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    trigger: Trigger,
     mut event: Value,
     client_id: Option<&str>,
     user_id: Option<&str>,
+    start_at: usize,
+    resume: bool,
 ) -> Result<Decisions, ApiError> {
     let tenant = t.id();
     let bound = app
@@ -172,7 +210,12 @@ pub async fn run(
     let mut decisions = Decisions::default();
     let limits = tenant_limits(&t.tenant.limits);
     let deadline = Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms);
-    for (action, version) in bound {
+    for (index, (action, version)) in bound.into_iter().enumerate().skip(start_at) {
+        let trigger = if resume && index == start_at {
+            Trigger::ContinuePostLogin
+        } else {
+            trigger
+        };
         let module = ensure_loaded(app, tenant, &action, &version)
             .await
             .map_err(|e| {
@@ -250,6 +293,10 @@ pub async fn run(
             }
         }
         if decisions.denied.is_some() {
+            break;
+        }
+        if decisions.redirect.is_some() && trigger != Trigger::ContinuePostLogin {
+            decisions.redirect_at = Some(index);
             break;
         }
     }

@@ -1,6 +1,7 @@
 //! The HTTP surface: Authentication API, discovery and Management API,
 //! per tenant.
 
+pub mod authorize;
 pub mod mgmt;
 pub mod oidc;
 pub mod signup;
@@ -23,6 +24,11 @@ pub fn router(app: Arc<AppState>) -> Router {
         )
         .route("/.well-known/jwks.json", get(oidc::jwks))
         .route("/oauth/token", post(token::token))
+        .route(
+            "/authorize",
+            get(authorize::authorize_page).post(authorize::authorize_submit),
+        )
+        .route("/continue", get(authorize::continue_login))
         .route("/dbconnections/signup", post(signup::signup))
         .route("/userinfo", get(signup::userinfo))
         .merge(mgmt::routes())

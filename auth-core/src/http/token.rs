@@ -94,12 +94,15 @@ pub fn request_info(headers: &HeaderMap, protocol: &str) -> RequestInfo {
 }
 
 /// Authenticates the calling client (secret in the body or HTTP Basic).
-async fn authenticate_client(
+/// `pkce`: the grant is already bound to a PKCE challenge, which is how a
+/// public client (no secret) proves itself.
+pub(crate) async fn authenticate_client(
     app: &AppState,
     t: &TenantCtx,
     headers: &HeaderMap,
     req: &TokenRequest,
     require_secret: bool,
+    pkce: bool,
 ) -> Result<Client, ApiError> {
     let mut id = req.client_id.clone();
     let mut secret = req.client_secret.clone();
@@ -129,12 +132,10 @@ async fn authenticate_client(
         .flatten();
     let public = client.token_endpoint_auth_method == "none";
     match (secret, stored) {
-        (Some(s), Some(h)) => {
-            if !constant_time_eq(sha256_hex(&s).as_bytes(), h.as_bytes()) {
-                return Err(ApiError::invalid_client("Unauthorized"));
-            }
+        (Some(s), Some(h)) if !constant_time_eq(sha256_hex(&s).as_bytes(), h.as_bytes()) => {
+            return Err(ApiError::invalid_client("Unauthorized"));
         }
-        (None, _) if require_secret || !public => {
+        (None, _) if require_secret || !(public || pkce) => {
             return Err(ApiError::invalid_client(
                 "Client authentication is required",
             ));
@@ -165,13 +166,15 @@ pub async fn token(
     let span = tracing::info_span!("token", tenant = t.id(), grant = %grant);
     async {
         match grant.as_str() {
-            "password" | PASSWORD_REALM => password_grant(&app, &t, &headers, req, grant == PASSWORD_REALM).await,
+            "password" | PASSWORD_REALM => {
+                password_grant(&app, &t, &headers, req, grant == PASSWORD_REALM).await
+            }
             "client_credentials" => client_credentials(&app, &t, &headers, req).await,
             "refresh_token" => refresh_grant(&app, &t, &headers, req).await,
-            "authorization_code" => Err(ApiError::unsupported_grant_type(
-                "authorization_code is not available yet: /authorize and its hosted login page come next",
-            )),
-            other => Err(ApiError::unsupported_grant_type(format!("Unsupported grant type: {other}"))),
+            "authorization_code" => super::authorize::code_grant(&app, &t, &headers, req).await,
+            other => Err(ApiError::unsupported_grant_type(format!(
+                "Unsupported grant type: {other}"
+            ))),
         }
     }
     .instrument(span)
@@ -190,7 +193,7 @@ fn grant_allowed(client: &Client, grant: &str) -> Result<(), ApiError> {
 
 /// The database connection a password login is for: the `realm`, else the
 /// first database connection enabled for the client.
-async fn login_connection(
+pub(crate) async fn login_connection(
     app: &AppState,
     t: &TenantCtx,
     client: &Client,
@@ -226,7 +229,7 @@ async fn password_grant(
     req: TokenRequest,
     realm_grant: bool,
 ) -> Result<Json<Value>, ApiError> {
-    let client = authenticate_client(app, t, headers, &req, false).await?;
+    let client = authenticate_client(app, t, headers, &req, false, false).await?;
     let grant_name = if realm_grant {
         PASSWORD_REALM
     } else {
@@ -316,8 +319,93 @@ pub async fn finish_login(
         decisions.id_claims,
         decisions.access_claims,
         true,
+        None,
     )
     .await
+}
+
+/// The code flow's token issue: the claims were decided at `/authorize`.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_tokens(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+    audience: Option<&str>,
+    id_claims: Map<String, Value>,
+    access_claims: Map<String, Value>,
+    nonce: Option<&str>,
+) -> Result<Json<Value>, ApiError> {
+    issue_user_tokens(
+        app,
+        t,
+        client,
+        user,
+        scope,
+        audience,
+        id_claims,
+        access_claims,
+        true,
+        nonce,
+    )
+    .await
+}
+
+/// The post-login flow of an `/authorize` login, or its resumption after
+/// an Action's redirect. Rules run once the Actions have all finished.
+pub async fn post_login_resume(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    pending: &crate::app::PendingLogin,
+    info: &RequestInfo,
+) -> Result<pipeline::Decisions, ApiError> {
+    let client = app
+        .store
+        .get_client(t.id(), &pending.client_id)
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let conn = login_connection(app, t, &client, Some(&pending.connection)).await?;
+    let user = app
+        .store
+        .get_user(t.id(), &pending.user_id)
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let event = pipeline::post_login_event(t, &client, &conn, &user, info, Map::new());
+    let user_json = event["user"].clone();
+    let (start, resume) = match pending.resume_at {
+        Some(at) => (at, true),
+        None => (0, false),
+    };
+    let mut decisions = pipeline::run_from(
+        app,
+        t,
+        Trigger::PostLogin,
+        event,
+        Some(&client.client_id),
+        Some(&user.user_id),
+        start,
+        resume,
+    )
+    .await?;
+    if decisions.redirect_at.is_none() {
+        let context = pipeline::rule_context(t, &client, &conn, &user, info);
+        let rules = pipeline::run_rules(
+            app,
+            t,
+            &mut decisions,
+            user_json,
+            context,
+            &client.client_id,
+            &user.user_id,
+        )
+        .await;
+        pipeline::persist_metadata(app, t, &decisions, Some(&user.user_id)).await?;
+        rules?;
+    } else {
+        pipeline::persist_metadata(app, t, &decisions, Some(&user.user_id)).await?;
+    }
+    Ok(decisions)
 }
 
 /// Actions, then legacy Rules, then the batched metadata write.
@@ -369,6 +457,7 @@ pub async fn issue_user_tokens(
     id_claims: Map<String, Value>,
     access_claims: Map<String, Value>,
     allow_refresh: bool,
+    nonce: Option<&str>,
 ) -> Result<Json<Value>, ApiError> {
     let keys = app.keys(t.id()).await?;
     let now = now_secs();
@@ -403,6 +492,9 @@ pub async fn issue_user_tokens(
         });
         if let Some(map) = id.as_object_mut() {
             map.retain(|_, v| !v.is_null());
+            if let Some(n) = nonce {
+                map.insert("nonce".into(), json!(n));
+            }
             map.extend(id_claims);
         }
         out["id_token"] = json!(
@@ -445,7 +537,7 @@ async fn client_credentials(
     headers: &HeaderMap,
     req: TokenRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let client = authenticate_client(app, t, headers, &req, true).await?;
+    let client = authenticate_client(app, t, headers, &req, true, false).await?;
     grant_allowed(&client, "client_credentials")?;
     let audience = req
         .audience
@@ -519,7 +611,7 @@ async fn refresh_grant(
     headers: &HeaderMap,
     req: TokenRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let client = authenticate_client(app, t, headers, &req, false).await?;
+    let client = authenticate_client(app, t, headers, &req, false, false).await?;
     grant_allowed(&client, "refresh_token")?;
     let presented = req
         .refresh_token
@@ -569,6 +661,7 @@ async fn refresh_grant(
         decisions.id_claims,
         decisions.access_claims,
         false,
+        None,
     )
     .await?;
     // Rotation: a new refresh token in the same family replaces the used one.

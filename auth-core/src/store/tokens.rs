@@ -81,6 +81,8 @@ pub struct NewAuthCode<'a> {
     pub code_challenge: Option<&'a str>,
     pub code_challenge_method: Option<&'a str>,
     pub expires_at: SystemTime,
+    /// JSON `{"id": {...}, "access": {...}}` of pipeline-decided claims.
+    pub claims: Option<&'a str>,
 }
 
 /// A redeemed authorization code.
@@ -95,6 +97,7 @@ pub struct AuthCodeRecord {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    pub claims: Option<String>,
 }
 
 /// What [`Store::purge_expired`] removed.
@@ -252,8 +255,8 @@ impl Store {
     pub async fn insert_auth_code(&self, tenant: &str, code: NewAuthCode<'_>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO auth_codes (tenant_id, code_hash, client_id, user_id, redirect_uri, scope,
-                 audience, nonce, code_challenge, code_challenge_method, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 audience, nonce, code_challenge, code_challenge_method, created_at, expires_at, claims)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(tenant)
         .bind(code.code_hash)
@@ -267,6 +270,7 @@ impl Store {
         .bind(code.code_challenge_method)
         .bind(now_ms())
         .bind(system_time_ms(code.expires_at))
+        .bind(code.claims)
         .execute(&mut *self.conn().await?)
         .await
         .map_err(|e| StoreError::from_write(e, |_| "authorization code already exists".into()))?;
@@ -286,7 +290,7 @@ impl Store {
             "UPDATE auth_codes SET used_at = $3
              WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > $3
              RETURNING code_hash, client_id, user_id, redirect_uri, scope, audience, nonce,
-                       code_challenge, code_challenge_method",
+                       code_challenge, code_challenge_method, claims",
         )
         .bind(tenant)
         .bind(code_hash)

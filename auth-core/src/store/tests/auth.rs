@@ -262,6 +262,7 @@ fn code<'a>(f: &'a Fixture, hash: &'a str, expires_at: SystemTime) -> NewAuthCod
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
         code_challenge_method: Some("S256"),
         expires_at,
+        claims: Some(r#"{"id":{"https://x/c":1},"access":{}}"#),
     }
 }
 
@@ -282,6 +283,10 @@ async fn auth_codes_are_single_use() {
     assert_eq!(record.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
     assert_eq!(record.code_challenge_method.as_deref(), Some("S256"));
     assert_eq!(record.audience, None);
+    assert_eq!(
+        record.claims.as_deref(),
+        Some(r#"{"id":{"https://x/c":1},"access":{}}"#)
+    );
     assert_eq!(
         f.store
             .take_auth_code("acme", "c1")

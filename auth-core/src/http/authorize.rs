@@ -1,0 +1,422 @@
+//! The authorization-code flow: `GET /authorize` (hosted login page),
+//! `POST /authorize` (the form), `GET /continue` (the return from an
+//! Action's redirect) and the `authorization_code` grant with PKCE.
+
+use super::token::{
+    TokenRequest, finish_tokens, login_connection, post_login_resume, request_info,
+};
+use crate::app::{AppState, PendingLogin};
+use crate::crypto::pkce::verify_pkce;
+use crate::crypto::random::{random_token, sha256_hex};
+use crate::error::ApiError;
+use crate::store::{Client, NewAuthCode};
+use crate::tenancy::TenantCtx;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// How long an authorization code stays redeemable.
+const CODE_TTL: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub audience: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub connection: Option<String>,
+    #[serde(skip_serializing)]
+    pub username: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn error_page(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><title>Error</title><h1>Login error</h1><p id=\"error\">{}</p>",
+        escape(message)
+    );
+    (status, Html(body)).into_response()
+}
+
+fn login_page(
+    t: &TenantCtx,
+    p: &AuthorizeParams,
+    client: &Client,
+    error: Option<&str>,
+) -> Response {
+    let hidden: String = serde_json::to_value(p)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.as_str().map(|s| {
+                format!(
+                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                    escape(&k),
+                    escape(s)
+                )
+            })
+        })
+        .collect();
+    let err = error
+        .map(|e| format!("<p id=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Log in to {app}</title></head><body>\
+         <h1>Log in to {app}</h1>{err}\
+         <form method=\"post\" action=\"{base}/authorize\">{hidden}\
+         <label>Email <input id=\"username\" name=\"username\" type=\"email\" autocomplete=\"username\" required></label>\
+         <label>Password <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <button id=\"submit\" type=\"submit\">Continue</button></form></body></html>",
+        app = escape(&client.name),
+        base = escape(t.base()),
+    );
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    (status, Html(body)).into_response()
+}
+
+/// Checks what must hold before anything may be sent to `redirect_uri`.
+async fn client_and_redirect(
+    app: &AppState,
+    t: &TenantCtx,
+    p: &AuthorizeParams,
+) -> Result<(Client, String), Response> {
+    let Some(client_id) = p.client_id.as_deref() else {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Missing required parameter: client_id",
+        ));
+    };
+    let Ok(client) = app.store.get_client(t.id(), client_id).await else {
+        return Err(error_page(StatusCode::BAD_REQUEST, "Unknown client"));
+    };
+    let redirect = p
+        .redirect_uri
+        .clone()
+        .or_else(|| client.callbacks.first().cloned());
+    let Some(redirect) = redirect.filter(|r| client.callbacks.iter().any(|c| c == r)) else {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "The redirect_uri is not in the client's allowed callback URLs",
+        ));
+    };
+    if p.response_type.as_deref() != Some("code") {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Only response_type=code is supported",
+        ));
+    }
+    if let Some(method) = p.code_challenge_method.as_deref()
+        && method != "S256"
+        && method != "plain"
+    {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "code_challenge_method must be S256 or plain",
+        ));
+    }
+    Ok((client, redirect))
+}
+
+fn redirect_with(uri: &str, params: &[(&str, Option<&str>)]) -> Response {
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| (*k, v)))
+        .collect();
+    let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{uri}{sep}{q}")).into_response()
+}
+
+pub async fn authorize_page(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    Query(p): Query<AuthorizeParams>,
+) -> Response {
+    match client_and_redirect(&app, &t, &p).await {
+        Ok((client, _)) => login_page(&t, &p, &client, None),
+        Err(r) => r,
+    }
+}
+
+pub async fn authorize_submit(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p: AuthorizeParams = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let (client, redirect) = match client_and_redirect(&app, &t, &p).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (Some(username), Some(password)) = (p.username.clone(), p.password.clone()) else {
+        return login_page(&t, &p, &client, Some("Enter your email and password."));
+    };
+    let conn = match login_connection(&app, &t, &client, p.connection.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let mut info = request_info(&headers, "oidc-basic-profile");
+    info.requested_scopes = p
+        .scope
+        .as_deref()
+        .unwrap_or("openid")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    info.audience = p.audience.clone();
+    info.redirect_uri = Some(redirect.clone());
+    let user =
+        match crate::login::authenticate(&app, &t, &conn, &username, &password, &info.ip).await {
+            Ok(u) => u,
+            Err(ApiError::Auth {
+                error: "invalid_grant",
+                description,
+                ..
+            }) => return login_page(&t, &p, &client, Some(&description)),
+            Err(ApiError::Auth { description, .. }) => {
+                return login_page(&t, &p, &client, Some(&description));
+            }
+            Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        };
+    if let Err(e) = app
+        .store
+        .record_login(t.id(), &user.user_id, &info.ip)
+        .await
+    {
+        return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    }
+    let pending = PendingLogin {
+        params: serde_json::to_value(&p).unwrap_or(Value::Null),
+        client_id: client.client_id.clone(),
+        user_id: user.user_id.clone(),
+        connection: conn.name.clone(),
+        redirect_uri: redirect,
+        resume_at: None,
+        id_claims: Map::new(),
+        access_claims: Map::new(),
+    };
+    complete(&app, &t, pending, info).await
+}
+
+/// Runs (or resumes) the post-login flow, then redirects with a code, an
+/// error, or to the URL an Action asked for.
+async fn complete(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    mut pending: PendingLogin,
+    info: crate::pipeline::RequestInfo,
+) -> Response {
+    let state = pending
+        .params
+        .get("state")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let result = post_login_resume(app, t, &pending, &info).await;
+    let decisions = match result {
+        Ok(d) => d,
+        Err(ApiError::Auth {
+            error, description, ..
+        }) => {
+            return redirect_with(
+                &pending.redirect_uri,
+                &[
+                    ("error", Some(error)),
+                    ("error_description", Some(&description)),
+                    ("state", state.as_deref()),
+                ],
+            );
+        }
+        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    pending.id_claims.extend(decisions.id_claims.clone());
+    pending
+        .access_claims
+        .extend(decisions.access_claims.clone());
+    if let Some(reason) = &decisions.denied {
+        return redirect_with(
+            &pending.redirect_uri,
+            &[
+                ("error", Some("access_denied")),
+                ("error_description", Some(reason)),
+                ("state", state.as_deref()),
+            ],
+        );
+    }
+    if let (Some(url), Some(at)) = (&decisions.redirect, decisions.redirect_at) {
+        // Paused: the user visits the Action's URL, which sends them back
+        // to /continue?state=... to finish the flow.
+        pending.resume_at = Some(at);
+        let key = random_token(24);
+        app.park(key.clone(), pending);
+        return redirect_with(url, &[("state", Some(&key))]);
+    }
+    if decisions.mfa.is_some() {
+        return redirect_with(
+            &pending.redirect_uri,
+            &[
+                ("error", Some("mfa_required")),
+                (
+                    "error_description",
+                    Some("Multifactor authentication required"),
+                ),
+                ("state", state.as_deref()),
+            ],
+        );
+    }
+    let code = random_token(32);
+    let hash = sha256_hex(&code);
+    let p = &pending.params;
+    let get = |k: &str| p.get(k).and_then(Value::as_str);
+    let scope = get("scope").unwrap_or("openid").to_owned();
+    let claims = json!({"id": pending.id_claims, "access": pending.access_claims}).to_string();
+    let stored = app
+        .store
+        .insert_auth_code(
+            t.id(),
+            NewAuthCode {
+                code_hash: &hash,
+                client_id: &pending.client_id,
+                user_id: &pending.user_id,
+                redirect_uri: &pending.redirect_uri,
+                scope: &scope,
+                audience: get("audience"),
+                nonce: get("nonce"),
+                code_challenge: get("code_challenge"),
+                code_challenge_method: get("code_challenge_method")
+                    .or(get("code_challenge").map(|_| "plain")),
+                expires_at: SystemTime::now() + CODE_TTL,
+                claims: Some(&claims),
+            },
+        )
+        .await;
+    if let Err(e) = stored {
+        return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    }
+    redirect_with(
+        &pending.redirect_uri,
+        &[("code", Some(&code)), ("state", state.as_deref())],
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContinueParams {
+    state: Option<String>,
+}
+
+pub async fn continue_login(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    headers: HeaderMap,
+    Query(q): Query<ContinueParams>,
+) -> Response {
+    let Some(pending) = q.state.as_deref().and_then(|s| app.unpark(s)) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown or expired login transaction",
+        );
+    };
+    let mut info = request_info(&headers, "oidc-basic-profile");
+    info.redirect_uri = Some(pending.redirect_uri.clone());
+    complete(&app, &t, pending, info).await
+}
+
+/// `grant_type=authorization_code` (with PKCE when the code was bound to a challenge).
+pub async fn code_grant(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    headers: &HeaderMap,
+    req: TokenRequest,
+) -> Result<Json<Value>, ApiError> {
+    let code = req
+        .code
+        .clone()
+        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: code"))?;
+    let record = app
+        .store
+        .take_auth_code(t.id(), &sha256_hex(&code))
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?
+        .ok_or_else(|| ApiError::invalid_grant("Invalid authorization code"))?;
+    let client = super::token::authenticate_client(
+        app,
+        t,
+        headers,
+        &req,
+        false,
+        record.code_challenge.is_some(),
+    )
+    .await?;
+    if client.client_id != record.client_id {
+        return Err(ApiError::invalid_grant("Invalid authorization code"));
+    }
+    if req
+        .redirect_uri
+        .as_deref()
+        .is_some_and(|r| r != record.redirect_uri)
+    {
+        return Err(ApiError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    if let Some(challenge) = &record.code_challenge {
+        let verifier = req
+            .code_verifier
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid_grant("Missing code_verifier"))?;
+        let method = record.code_challenge_method.as_deref().unwrap_or("plain");
+        if !verify_pkce(verifier, challenge, method) {
+            return Err(ApiError::invalid_grant("Failed to verify code verifier"));
+        }
+    }
+    let user = app
+        .store
+        .get_user(t.id(), &record.user_id)
+        .await
+        .map_err(|_| ApiError::invalid_grant("Invalid authorization code"))?;
+    let claims: Value = record
+        .claims
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_else(|| json!({}));
+    let as_map = |v: &Value| v.as_object().cloned().unwrap_or_default();
+    let scope: Vec<String> = record.scope.split_whitespace().map(str::to_owned).collect();
+    finish_tokens(
+        app,
+        t,
+        &client,
+        &user,
+        &scope,
+        record.audience.as_deref(),
+        as_map(&claims["id"]),
+        as_map(&claims["access"]),
+        record.nonce.as_deref(),
+    )
+    .await
+}
