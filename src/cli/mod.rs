@@ -1,6 +1,7 @@
 //! Command-line surface: one subcommand per module.
 
 mod bench;
+mod bench_logins;
 mod run;
 mod serve;
 mod tenants;
@@ -34,6 +35,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Benchmark a rule: rulebox's invocation path against raw wasmtime.
     Bench(bench::BenchArgs),
+    /// Logins per second over HTTP against an in-process server (3 JS Actions bound).
+    BenchLogins(bench_logins::BenchLoginsArgs),
     /// The all-in-one server: auth-core with an in-process runtime, SQLite in --data-dir.
     Serve(serve::ServeArgs),
     /// Tenant administration.
@@ -57,6 +60,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::bench(args),
         Command::Serve(args) => serve::serve(args),
+        Command::BenchLogins(args) => bench_logins::bench_logins(args),
         Command::Tenants(args) => tenants::tenants(args),
     }
 }

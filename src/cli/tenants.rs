@@ -28,6 +28,9 @@ pub enum TenantsCommand {
         /// Print one JSON object {tenant, domain, issuer, client_id, client_secret}.
         #[arg(long)]
         json: bool,
+        /// Token signing algorithm: RS256 (default) or ES256.
+        #[arg(long, default_value = "RS256")]
+        signing_alg: String,
     },
     /// List tenants.
     List {
@@ -48,10 +51,20 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
                 domain,
                 public_url,
                 json,
+                signing_alg,
             } => {
+                let alg = signing_alg
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--signing-alg must be RS256 or ES256"))?;
                 let store = open_store(&data_dir).await?;
-                let creds =
-                    bootstrap::create_tenant(&store, &name, domain.as_deref(), &public_url).await?;
+                let creds = bootstrap::create_tenant_with(
+                    &store,
+                    &name,
+                    domain.as_deref(),
+                    &public_url,
+                    alg,
+                )
+                .await?;
                 if json {
                     println!("{}", serde_json::to_string(&creds)?);
                 } else {
