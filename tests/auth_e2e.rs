@@ -876,3 +876,127 @@ fn pkce_mismatch_is_invalid_grant() {
         .expect("authorize");
     assert_eq!(r.status(), 400);
 }
+
+/// Starts `rulebox serve` on an existing data directory (no first-run output).
+fn restart(data: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--bcrypt-cost",
+            "4",
+            "--data-dir",
+        ])
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rulebox serve restarts");
+    let stderr = child.stderr.take().expect("stderr");
+    let base = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("rulebox listening on ")
+                .nth(1)
+                .map(|b| b.trim().to_owned())
+        })
+        .expect("server announced its address");
+    (child, base)
+}
+
+#[test]
+fn a_killed_server_restarts_with_everything_it_had() {
+    let mut s = start();
+    let t = format!("{}/t/default", s.base);
+    let (cid, secret) = (
+        s.creds["client_id"].as_str().expect("id").to_owned(),
+        s.creds["client_secret"].as_str().expect("s").to_owned(),
+    );
+    let token = mgmt_token(&s.base, "default", &cid, &secret);
+    let (_, client) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({"name": "app", "grant_types": ["password"]})),
+    );
+    let app_id = client["client_id"].as_str().expect("id").to_owned();
+    let app_secret = client["client_secret"].as_str().expect("secret").to_owned();
+    api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/users"),
+        &token,
+        Some(json!({"connection": "db", "email": "k@example.com", "password": "long enough pw"})),
+    );
+    let (_, action) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(json!({
+            "name": "claim", "supported_triggers": [{"id": "post-login", "version": "v3"}],
+            "code": "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('https://example.com/after-restart', true); };",
+        })),
+    );
+    let id = action["id"].as_str().expect("id");
+    api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/actions/actions/{id}/deploy"),
+        &token,
+        None,
+    );
+    api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/actions/triggers/post-login/bindings"),
+        &token,
+        Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
+    );
+    let jwks_before: Value = http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json");
+
+    // kill -9: no graceful shutdown.
+    s.child.kill().expect("kill");
+    let _ = s.child.wait();
+    let (child, base) = restart(s.data.path());
+    s.child = child;
+    let t = format!("{base}/t/default");
+    let jwks_after: Value = http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json");
+    assert_eq!(jwks_before, jwks_after, "same signing keys");
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(&json!({"grant_type": "password", "username": "k@example.com", "password": "long enough pw", "client_id": app_id, "client_secret": app_secret, "scope": "openid"}))
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("json");
+    let claims = rulebox_auth_core::crypto::jwt::verify(
+        tokens["id_token"].as_str().expect("id"),
+        &jwks_after,
+        &format!("{t}/"),
+        &app_id,
+    )
+    .expect("verifies");
+    assert_eq!(
+        claims["https://example.com/after-restart"], true,
+        "the deployed, bound Action survived"
+    );
+    assert!(
+        mgmt_token(&base, "default", &cid, &secret).len() > 20,
+        "the management client survived"
+    );
+}
