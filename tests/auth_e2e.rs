@@ -1000,3 +1000,97 @@ fn a_killed_server_restarts_with_everything_it_had() {
         "the management client survived"
     );
 }
+
+#[test]
+fn signup_runs_pre_and_post_user_registration_actions() {
+    let s = start();
+    let t = format!("{}/t/default", s.base);
+    let token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("s"),
+    );
+    let post = reqwest::Method::POST;
+    let (_, client) = api(
+        post.clone(),
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({"name": "signup app"})),
+    );
+    let client_id = client["client_id"].as_str().expect("id").to_owned();
+    api(
+        post.clone(),
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    for (name, trigger, code) in [
+        (
+            "gate",
+            "pre-user-registration",
+            "exports.onExecutePreUserRegistration = async (event, api) => {\n  if (event.user.email.endsWith('@spam.test')) api.access.deny('no_spam', 'Signups from this domain are closed.');\n  api.user.setUserMetadata('plan', 'trial');\n};",
+        ),
+        (
+            "welcome",
+            "post-user-registration",
+            "exports.onExecutePostUserRegistration = async (event) => { console.log('welcome', event.user.email); };",
+        ),
+    ] {
+        let (st, a) = api(
+            post.clone(),
+            format!("{t}/api/v2/actions/actions"),
+            &token,
+            Some(
+                json!({"name": name, "supported_triggers": [{"id": trigger, "version": "v2"}], "code": code}),
+            ),
+        );
+        assert_eq!(st, 201, "{a}");
+        let id = a["id"].as_str().expect("id");
+        api(
+            post.clone(),
+            format!("{t}/api/v2/actions/actions/{id}/deploy"),
+            &token,
+            None,
+        );
+        let (st, b) = api(
+            reqwest::Method::PATCH,
+            format!("{t}/api/v2/actions/triggers/{trigger}/bindings"),
+            &token,
+            Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
+        );
+        assert_eq!(st, 200, "{b}");
+    }
+    let signup = |email: &str| {
+        http()
+            .post(format!("{t}/dbconnections/signup"))
+            .json(&json!({"client_id": client_id, "email": email, "password": "long enough pw", "connection": "db"}))
+            .send()
+            .expect("signup")
+    };
+    let r = signup("bot@spam.test");
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().expect("json"),
+        json!({"error": "invalid_signup", "error_description": "Signups from this domain are closed."})
+    );
+    let r = signup("new@example.com");
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().expect("json");
+    assert_eq!(body["user_metadata"]["plan"], "trial", "{body}");
+    assert_eq!(
+        signup("new@example.com").status(),
+        400,
+        "the user already exists"
+    );
+    let (_, logs) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/logs"),
+        &token,
+        None,
+    );
+    assert!(
+        logs.to_string().contains("welcome new@example.com"),
+        "post-user-registration ran: {logs}"
+    );
+}

@@ -70,6 +70,10 @@ impl ApiError {
             "The user already exists.",
         )
     }
+    /// A pre-user-registration Action refused the signup.
+    pub fn invalid_signup(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::BAD_REQUEST, "invalid_signup", d)
+    }
     pub fn server_error(d: impl Into<String>) -> Self {
         Self::auth(StatusCode::INTERNAL_SERVER_ERROR, "server_error", d)
     }

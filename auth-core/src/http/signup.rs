@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::{Extension, Json};
+use rulebox_runtime_api::Trigger;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -77,11 +78,68 @@ pub async fn signup(
         password_hash: Some(hash),
         ..NewUser::default()
     };
+    // pre-user-registration Actions may refuse the signup or add metadata
+    // before anything is stored.
+    let client = app
+        .store
+        .get_client(t.id(), &client_id)
+        .await
+        .map_err(|_| ApiError::invalid_client("Unknown client."))?;
+    let info = super::token::request_info(&headers, "oauth2-resource-owner");
+    let pre_event = json!({
+        "user": {"email": new.email, "username": new.username, "name": new.name, "user_metadata": new.user_metadata.clone().unwrap_or(json!({})), "app_metadata": {}},
+        "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},
+        "connection": {"id": conn.id, "name": conn.name, "strategy": conn.strategy},
+        "request": {"ip": info.ip, "hostname": info.hostname, "user_agent": info.user_agent},
+        "tenant": {"id": t.id()},
+        "transaction": {"protocol": "oauth2-resource-owner"},
+    });
+    let pre = crate::pipeline::run(
+        &app,
+        &t,
+        Trigger::PreUserRegistration,
+        pre_event.clone(),
+        Some(&client.client_id),
+        None,
+    )
+    .await?;
+    if let Some(reason) = pre.denied {
+        return Err(ApiError::invalid_signup(reason));
+    }
+    let mut new = new;
+    if !pre.user_metadata.is_empty() {
+        let mut md = new
+            .user_metadata
+            .take()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        md.extend(pre.user_metadata);
+        new.user_metadata = Some(Value::Object(md));
+    }
+    if !pre.app_metadata.is_empty() {
+        new.app_metadata = Some(Value::Object(pre.app_metadata));
+    }
     let user = match app.store.create_user(t.id(), new).await {
         Ok(u) => u,
         Err(StoreError::Conflict(_)) => return Err(ApiError::user_exists()),
         Err(e) => return Err(ApiError::server_error(e.to_string())),
     };
+    // post-user-registration: notifications only; a failure is logged, the
+    // user already exists.
+    let mut post_event = pre_event;
+    post_event["user"] = serde_json::to_value(&user).unwrap_or(Value::Null);
+    if let Err(e) = crate::pipeline::run(
+        &app,
+        &t,
+        Trigger::PostUserRegistration,
+        post_event,
+        Some(&client.client_id),
+        Some(&user.user_id),
+    )
+    .await
+    {
+        tracing::warn!(tenant = t.id(), error = %e, "post-user-registration action failed");
+    }
     Ok(Json(json!({
         "_id": user.user_id.trim_start_matches("auth0|"),
         "email": user.email,
