@@ -1094,3 +1094,117 @@ fn signup_runs_pre_and_post_user_registration_actions() {
         "post-user-registration ran: {logs}"
     );
 }
+
+#[test]
+fn a_compiled_rust_action_runs_in_the_login_and_revoked_refresh_tokens_stop_working() {
+    let s = start();
+    let t = format!("{}/t/default", s.base);
+    let token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("s"),
+    );
+    let post = reqwest::Method::POST;
+    let (_, client) = api(
+        post.clone(),
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({"name": "app", "grant_types": ["password", "refresh_token"]})),
+    );
+    let (client_id, secret) = (
+        client["client_id"].as_str().expect("id").to_owned(),
+        client["client_secret"].as_str().expect("s").to_owned(),
+    );
+    api(
+        post.clone(),
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    api(
+        post.clone(),
+        format!("{t}/api/v2/users"),
+        &token,
+        Some(json!({"connection": "db", "email": "w@example.com", "password": "long enough pw"})),
+    );
+    let (st, action) = api(
+        post.clone(),
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(json!({
+            "name": "rust-rule", "supported_triggers": [{"id": "post-login", "version": "v3"}],
+            "code": "exports.onExecutePostLogin = async () => {};",
+        })),
+    );
+    assert_eq!(st, 201, "{action}");
+    let id = action["id"].as_str().expect("id");
+    // Garbage is refused with the reason; the module built from rules-examples/rust is taken.
+    let upload = |bytes: Vec<u8>| {
+        http()
+            .post(format!("{t}/api/v2/actions/actions/{id}/versions"))
+            .bearer_auth(&token)
+            .header("content-type", "application/wasm")
+            .body(bytes)
+            .send()
+            .expect("upload")
+    };
+    let r = upload(b"\0asm\x01\0\0\0junk".to_vec());
+    assert_eq!(r.status(), 400);
+    let r = upload(std::fs::read(rulebox_test_guests::TRIVIAL).expect("trivial.wasm built"));
+    assert_eq!(r.status(), 201);
+    let (st, v) = api(
+        post.clone(),
+        format!("{t}/api/v2/actions/actions/{id}/deploy"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/actions/triggers/post-login/bindings"),
+        &token,
+        Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
+    );
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(&json!({"grant_type": "password", "username": "w@example.com", "password": "long enough pw", "client_id": client_id, "client_secret": secret, "scope": "openid offline_access"}))
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("json");
+    let jwks: Value = http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json");
+    let claims = rulebox_auth_core::crypto::jwt::verify(
+        tokens["id_token"].as_str().expect("id"),
+        &jwks,
+        &format!("{t}/"),
+        &client_id,
+    )
+    .expect("verifies");
+    assert_eq!(
+        claims["https://example.com/trivial"], true,
+        "the Rust module's claim"
+    );
+
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    let r = http()
+        .post(format!("{t}/oauth/revoke"))
+        .json(&json!({"client_id": client_id, "client_secret": secret, "token": refresh}))
+        .send()
+        .expect("revoke");
+    assert_eq!(r.status(), 200);
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(&json!({"grant_type": "refresh_token", "refresh_token": refresh, "client_id": client_id, "client_secret": secret}))
+        .send()
+        .expect("refresh");
+    assert_eq!(r.status(), 403, "a revoked refresh token is refused");
+}

@@ -145,7 +145,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/api/v2/actions/actions/{id}/deploy", post(deploy_action))
         .route("/api/v2/actions/actions/{id}/test", post(test_action))
-        .route("/api/v2/actions/actions/{id}/versions", get(list_versions))
+        .route(
+            "/api/v2/actions/actions/{id}/versions",
+            get(list_versions).post(upload_module),
+        )
         .route(
             "/api/v2/actions/actions/{id}/versions/{version}",
             get(get_version),
@@ -1114,4 +1117,34 @@ async fn delete_rules_config(
         .await
         .map_err(store_err)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /actions/actions/{id}/versions` with an `application/wasm` body:
+/// replaces the draft with a compiled module (any language built with the
+/// SDK), validated first; deploy it like any draft.
+async fn upload_module(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("update:actions")?;
+    let is_wasm = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/wasm"));
+    if !is_wasm {
+        return Err(ApiError::bad_request(
+            "send the module as an application/wasm body",
+        ));
+    }
+    validate_action_code(&app, "wasm", "", Some(&body)).await?;
+    let action = app
+        .store
+        .update_action(t.id(), &id, json!({"runtime": "wasm"}), Some(body.to_vec()))
+        .await
+        .map_err(store_err)?;
+    Ok((StatusCode::CREATED, Json(json!(action))))
 }

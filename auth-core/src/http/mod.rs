@@ -24,6 +24,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         )
         .route("/.well-known/jwks.json", get(oidc::jwks))
         .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(token::revoke))
         .route(
             "/authorize",
             get(authorize::authorize_page).post(authorize::authorize_submit),

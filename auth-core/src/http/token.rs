@@ -686,3 +686,36 @@ async fn refresh_grant(
     out.0["refresh_token"] = json!(next);
     Ok(out)
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RevokeRequest {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    token: Option<String>,
+}
+
+/// `POST /oauth/revoke`: revokes a refresh token and every token rotated
+/// from it. Answers 200 for unknown tokens too (RFC 7009), so it cannot be
+/// used to probe which tokens exist.
+pub async fn revoke(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: RevokeRequest = parse_body(&headers, &body)?;
+    let token = req
+        .token
+        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: token"))?;
+    let as_token_request = TokenRequest {
+        client_id: req.client_id,
+        client_secret: req.client_secret,
+        ..TokenRequest::default()
+    };
+    authenticate_client(&app, &t, &headers, &as_token_request, false, false).await?;
+    app.store
+        .revoke_refresh_token(t.id(), &sha256_hex(&token))
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    Ok(Json(json!({})))
+}
