@@ -1,0 +1,123 @@
+//! A real `rulebox serve` process for end-to-end tests, and small HTTP helpers.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub creds: Value,
+    pub data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start() -> Server {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--bcrypt-cost",
+            "4",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rulebox serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut creds = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut creds)
+        .expect("bootstrap credentials");
+    let mut base = None;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("stderr line");
+        if let Some(rest) = line.split("rulebox listening on ").nth(1) {
+            base = Some(rest.trim().to_owned());
+            break;
+        }
+    }
+    let base = base.expect("server announced its address");
+    let creds: Value = serde_json::from_str(&creds).expect("credentials are JSON");
+    Server {
+        child,
+        base,
+        creds,
+        data,
+    }
+}
+
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+pub fn mgmt_token(base: &str, tenant: &str, client_id: &str, secret: &str) -> String {
+    let r = http()
+        .post(format!("{base}/t/{tenant}/oauth/token"))
+        .json(&json!({
+            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
+            "audience": format!("{base}/t/{tenant}/api/v2/"),
+        }))
+        .send()
+        .expect("token request");
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().expect("json")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
+pub fn api(method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = http().request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().expect("api request");
+    let status = r.status().as_u16();
+    (status, r.json::<Value>().unwrap_or(Value::Null))
+}
+
+/// Starts `rulebox serve` on an existing data directory (no first-run output).
+pub fn restart(data: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--bcrypt-cost",
+            "4",
+            "--data-dir",
+        ])
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rulebox serve restarts");
+    let stderr = child.stderr.take().expect("stderr");
+    let base = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("rulebox listening on ")
+                .nth(1)
+                .map(|b| b.trim().to_owned())
+        })
+        .expect("server announced its address");
+    (child, base)
+}
