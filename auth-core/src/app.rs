@@ -3,7 +3,7 @@
 use crate::crypto::jwt::Signer;
 use crate::crypto::keys::KeyPair;
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{Action, ActionVersion, Store};
 use rulebox_runtime_api::Sandbox;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -67,10 +67,26 @@ pub struct PendingLogin {
 /// How long a paused login waits for its `/continue`.
 const PARK_TTL: Duration = Duration::from_secs(600);
 
+/// One trigger's bound, deployed Actions with their secrets, in order.
+pub type FlowPlan = Arc<
+    Vec<(
+        Action,
+        ActionVersion,
+        serde_json::Map<String, serde_json::Value>,
+    )>,
+>;
+
+/// How long a node may serve a cached flow plan: a deploy on another node
+/// is visible here within this time (this node's own changes at once).
+pub const PLAN_TTL: Duration = Duration::from_secs(1);
+
 pub struct AppState {
     pub store: Store,
     pub sandbox: Arc<dyn Sandbox>,
     pub settings: Settings,
+    /// Flow plans by (tenant, trigger): the login path reads them on every
+    /// login, management writes are rare.
+    plans: moka::sync::Cache<(String, String), FlowPlan>,
     keys: RwLock<HashMap<String, Arc<TenantKeys>>>,
     /// Paused logins of this node. (A multi-node deployment keeps them in
     /// the shared database instead; see issue 5.)
@@ -85,7 +101,46 @@ impl AppState {
             settings,
             keys: RwLock::new(HashMap::new()),
             parked: Mutex::new(HashMap::new()),
+            plans: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(PLAN_TTL)
+                .build(),
         }
+    }
+
+    /// The bound, deployed Actions of `trigger` with their secrets.
+    pub async fn flow_plan(&self, tenant: &str, trigger: &str) -> Result<FlowPlan, ApiError> {
+        let key = (tenant.to_owned(), trigger.to_owned());
+        if let Some(p) = self.plans.get(&key) {
+            return Ok(p);
+        }
+        let bound = self
+            .store
+            .bound_deployed_versions(tenant, trigger)
+            .await
+            .map_err(|e| ApiError::server_error(format!("bindings: {e}")))?;
+        let mut plan = Vec::with_capacity(bound.len());
+        for (action, version) in bound {
+            let secrets = self
+                .store
+                .action_secrets(tenant, &action.id)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::Value::String(v)))
+                .collect();
+            plan.push((action, version, secrets));
+        }
+        let plan = Arc::new(plan);
+        self.plans.insert(key, plan.clone());
+        Ok(plan)
+    }
+
+    /// Drops the tenant's cached flow plans after a management change.
+    pub fn forget_plans(&self, tenant: &str) {
+        let tenant = tenant.to_owned();
+        let _ = self.plans.invalidate_entries_if(move |k, _| k.0 == tenant);
+        self.plans.run_pending_tasks();
     }
 
     pub fn park(&self, key: String, login: PendingLogin) {

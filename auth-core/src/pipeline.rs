@@ -202,21 +202,23 @@ pub async fn run_from(
     resume: bool,
 ) -> Result<Decisions, ApiError> {
     let tenant = t.id();
-    let bound = app
-        .store
-        .bound_deployed_versions(tenant, trigger.id())
-        .await
-        .map_err(|e| ApiError::server_error(format!("bindings: {e}")))?;
+    // Bindings live under the trigger a flow starts with.
+    let plan_trigger = if trigger == Trigger::ContinuePostLogin {
+        Trigger::PostLogin
+    } else {
+        trigger
+    };
+    let plan = app.flow_plan(tenant, plan_trigger.id()).await?;
     let mut decisions = Decisions::default();
     let limits = tenant_limits(&t.tenant.limits);
     let deadline = Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms);
-    for (index, (action, version)) in bound.into_iter().enumerate().skip(start_at) {
+    for (index, (action, version, secrets)) in plan.iter().enumerate().skip(start_at) {
         let trigger = if resume && index == start_at {
             Trigger::ContinuePostLogin
         } else {
             trigger
         };
-        let module = ensure_loaded(app, tenant, &action, &version)
+        let module = ensure_loaded(app, tenant, action, version)
             .await
             .map_err(|e| {
                 ApiError::access_denied(format!(
@@ -224,15 +226,7 @@ pub async fn run_from(
                     action.name
                 ))
             })?;
-        let secrets: Map<String, Value> = app
-            .store
-            .action_secrets(tenant, &action.id)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
-        event["secrets"] = Value::Object(secrets);
+        event["secrets"] = Value::Object(secrets.clone());
         let input =
             serde_json::to_vec(&event).map_err(|e| ApiError::server_error(e.to_string()))?;
         let remaining = deadline.saturating_duration_since(Instant::now());

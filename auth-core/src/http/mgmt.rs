@@ -718,6 +718,8 @@ async fn update_action(
     body: Bytes,
 ) -> Res<Json<Value>> {
     c.require("update:actions")?;
+    // The login path caches flow plans; this node sees its own change at once.
+    app.forget_plans(t.id());
     let mut patch = json_body(&body)?;
     let module = decode_module(&patch)?;
     let current = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
@@ -737,12 +739,13 @@ async fn update_action(
             .to_owned();
         validate_action_code(&app, &runtime, &code, module.as_deref()).await?;
     }
-    Ok(Json(json!(
-        app.store
-            .update_action(t.id(), &id, patch, module)
-            .await
-            .map_err(store_err)?
-    )))
+    let action = app
+        .store
+        .update_action(t.id(), &id, patch, module)
+        .await
+        .map_err(store_err)?;
+    app.forget_plans(t.id());
+    Ok(Json(json!(action)))
 }
 
 async fn delete_action(
@@ -753,11 +756,14 @@ async fn delete_action(
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<StatusCode> {
     c.require("delete:actions")?;
+    // The login path caches flow plans; this node sees its own change at once.
+    app.forget_plans(t.id());
     let force = q.get("force").is_some_and(|v| v == "true");
     app.store
         .delete_action(t.id(), &id, force)
         .await
         .map_err(store_err)?;
+    app.forget_plans(t.id());
     Ok(StatusCode::OK)
 }
 
@@ -768,6 +774,8 @@ async fn deploy_action(
     Path(id): Path<String>,
 ) -> Res<(StatusCode, Json<Value>)> {
     c.require("update:actions")?;
+    // The login path caches flow plans; this node sees its own change at once.
+    app.forget_plans(t.id());
     let action = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
     let module = app
         .store
@@ -782,6 +790,7 @@ async fn deploy_action(
         .deploy_action(t.id(), &id, module_ref)
         .await
         .map_err(store_err)?;
+    app.forget_plans(t.id());
     Ok((StatusCode::OK, Json(json!(version))))
 }
 
@@ -825,12 +834,14 @@ async fn rollback(
     Path((id, version)): Path<(String, String)>,
 ) -> Res<Json<Value>> {
     c.require("update:actions")?;
-    Ok(Json(json!(
-        app.store
-            .rollback_action(t.id(), &id, &version)
-            .await
-            .map_err(store_err)?
-    )))
+    // The login path caches flow plans; this node sees its own change at once.
+    let version = app
+        .store
+        .rollback_action(t.id(), &id, &version)
+        .await
+        .map_err(store_err)?;
+    app.forget_plans(t.id());
+    Ok(Json(json!(version)))
 }
 
 /// `POST /actions/actions/{id}/test`: runs the draft against a payload and
@@ -924,6 +935,8 @@ async fn set_bindings(
     body: Bytes,
 ) -> Res<Json<Value>> {
     c.require("update:actions")?;
+    // The login path caches flow plans; this node sees its own change at once.
+    app.forget_plans(t.id());
     let _ = headers;
     let body: BindingsBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Payload validation error: {e}")))?;
@@ -950,6 +963,7 @@ async fn set_bindings(
         .set_bindings(t.id(), &trigger, ids)
         .await
         .map_err(store_err)?;
+    app.forget_plans(t.id());
     Ok(Json(json!({"bindings": b})))
 }
 
