@@ -234,45 +234,23 @@ pub async fn run_from(
             timeout_ms: limits.timeout_ms.min(remaining.as_millis() as u64).max(1),
             ..limits.clone()
         };
-        let sandbox = app.sandbox.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            sandbox.invoke(InvokeRequest {
-                module: &module,
-                trigger,
-                input: &input,
-                limits: &call_limits,
-                now: None,
-            })
-        })
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
-        let log = ExecutionLogInput {
-            kind: "action".into(),
-            action_id: Some(action.id.clone()),
-            rule_id: None,
-            name: action.name.clone(),
-            trigger_id: trigger.id().into(),
-            outcome: outcome.kind.as_str().into(),
-            error: outcome.error.clone(),
-            duration_us: outcome.duration_us,
-            fuel_used: outcome.fuel_used,
-            peak_memory_bytes: outcome.peak_memory_bytes,
-            logs: serde_json::to_value(&outcome.logs).unwrap_or(Value::Null),
-            client_id: client_id.map(str::to_owned),
-            user_id: user_id.map(str::to_owned),
+        let who = Subject {
+            kind: "action",
+            id: &action.id,
+            name: &action.name,
         };
-        if let Err(e) = app.store.insert_execution_log(tenant, log).await {
-            tracing::warn!(error = %e, "could not store an execution log");
-        }
-        if outcome.kind != OutcomeKind::Ok {
-            tracing::warn!(tenant, action = %action.name, outcome = %outcome.kind, "action failed; login fails closed");
-            return Err(ApiError::access_denied(format!(
-                "Action '{}' failed ({}): {}",
-                action.name,
-                outcome.kind,
-                outcome.error.unwrap_or_default()
-            )));
-        }
+        let outcome = invoke_logged(
+            app,
+            t,
+            module,
+            trigger,
+            input,
+            call_limits,
+            who,
+            client_id,
+            user_id,
+        )
+        .await?;
         for cmd in outcome.commands() {
             decisions.apply(cmd);
             // Later Actions see metadata set by earlier ones, as in Auth0.
@@ -295,6 +273,70 @@ pub async fn run_from(
         }
     }
     Ok(decisions)
+}
+
+/// Whose code a sandbox call runs, for the execution log and the error.
+struct Subject<'a> {
+    kind: &'static str,
+    id: &'a str,
+    name: &'a str,
+}
+
+/// One sandbox call of tenant code, recorded in the tenant's execution
+/// logs. A call that does not end `ok` fails the login closed.
+#[allow(clippy::too_many_arguments)]
+async fn invoke_logged(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    module: ModuleId,
+    trigger: Trigger,
+    input: Vec<u8>,
+    limits: Limits,
+    who: Subject<'_>,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+) -> Result<rulebox_runtime_api::Outcome, ApiError> {
+    let sandbox = app.sandbox.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        sandbox.invoke(InvokeRequest {
+            module: &module,
+            trigger,
+            input: &input,
+            limits: &limits,
+            now: None,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let log = ExecutionLogInput {
+        kind: who.kind.into(),
+        action_id: (who.kind == "action").then(|| who.id.to_owned()),
+        rule_id: (who.kind == "rule").then(|| who.id.to_owned()),
+        name: who.name.to_owned(),
+        trigger_id: trigger.id().into(),
+        outcome: outcome.kind.as_str().into(),
+        error: outcome.error.clone(),
+        duration_us: outcome.duration_us,
+        fuel_used: outcome.fuel_used,
+        peak_memory_bytes: outcome.peak_memory_bytes,
+        logs: serde_json::to_value(&outcome.logs).unwrap_or(Value::Null),
+        client_id: client_id.map(str::to_owned),
+        user_id: user_id.map(str::to_owned),
+    };
+    if let Err(e) = app.store.insert_execution_log(t.id(), log).await {
+        tracing::warn!(error = %e, "could not store an execution log");
+    }
+    if outcome.kind != OutcomeKind::Ok {
+        let what = if who.kind == "rule" { "Rule" } else { "Action" };
+        tracing::warn!(tenant = t.id(), name = who.name, outcome = %outcome.kind, "tenant code failed; login fails closed");
+        return Err(ApiError::access_denied(format!(
+            "{what} '{}' failed ({}): {}",
+            who.name,
+            outcome.kind,
+            outcome.error.unwrap_or_default()
+        )));
+    }
+    Ok(outcome)
 }
 
 /// The Rules `context` Auth0 builds for a login.
@@ -365,45 +407,23 @@ pub async fn run_rules(
             &json!({"user": user, "context": context, "configuration": configuration}),
         )
         .map_err(|e| ApiError::server_error(e.to_string()))?;
-        let sandbox = app.sandbox.clone();
-        let call_limits = limits.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            sandbox.invoke(InvokeRequest {
-                module: &module,
-                trigger: Trigger::PostLogin,
-                input: &input,
-                limits: &call_limits,
-                now: None,
-            })
-        })
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
-        let log = ExecutionLogInput {
-            kind: "rule".into(),
-            action_id: None,
-            rule_id: Some(rule.id.clone()),
-            name: rule.name.clone(),
-            trigger_id: "post-login".into(),
-            outcome: outcome.kind.as_str().into(),
-            error: outcome.error.clone(),
-            duration_us: outcome.duration_us,
-            fuel_used: outcome.fuel_used,
-            peak_memory_bytes: outcome.peak_memory_bytes,
-            logs: serde_json::to_value(&outcome.logs).unwrap_or(Value::Null),
-            client_id: Some(client_id.to_owned()),
-            user_id: Some(user_id.to_owned()),
+        let who = Subject {
+            kind: "rule",
+            id: &rule.id,
+            name: &rule.name,
         };
-        if let Err(e) = app.store.insert_execution_log(tenant, log).await {
-            tracing::warn!(error = %e, "could not store an execution log");
-        }
-        if outcome.kind != OutcomeKind::Ok {
-            return Err(ApiError::access_denied(format!(
-                "Rule '{}' failed ({}): {}",
-                rule.name,
-                outcome.kind,
-                outcome.error.unwrap_or_default()
-            )));
-        }
+        let outcome = invoke_logged(
+            app,
+            t,
+            module,
+            Trigger::PostLogin,
+            input,
+            limits.clone(),
+            who,
+            Some(client_id),
+            Some(user_id),
+        )
+        .await?;
         for cmd in outcome.commands() {
             decisions.apply(cmd);
         }

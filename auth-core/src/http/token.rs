@@ -371,41 +371,8 @@ pub async fn post_login_resume(
         .get_user(t.id(), &pending.user_id)
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?;
-    let event = pipeline::post_login_event(t, &client, &conn, &user, info, Map::new());
-    let user_json = event["user"].clone();
-    let (start, resume) = match pending.resume_at {
-        Some(at) => (at, true),
-        None => (0, false),
-    };
-    let mut decisions = pipeline::run_from(
-        app,
-        t,
-        Trigger::PostLogin,
-        event,
-        Some(&client.client_id),
-        Some(&user.user_id),
-        start,
-        resume,
-    )
-    .await?;
-    if decisions.redirect_at.is_none() {
-        let context = pipeline::rule_context(t, &client, &conn, &user, info);
-        let rules = pipeline::run_rules(
-            app,
-            t,
-            &mut decisions,
-            user_json,
-            context,
-            &client.client_id,
-            &user.user_id,
-        )
-        .await;
-        pipeline::persist_metadata(app, t, &decisions, Some(&user.user_id)).await?;
-        rules?;
-    } else {
-        pipeline::persist_metadata(app, t, &decisions, Some(&user.user_id)).await?;
-    }
-    Ok(decisions)
+    let (start, resume) = pending.resume_at.map_or((0, false), |at| (at, true));
+    login_flow(app, t, &client, &conn, &user, info, start, resume).await
 }
 
 /// Actions, then legacy Rules, then the batched metadata write.
@@ -417,28 +384,50 @@ pub async fn post_login(
     user: &User,
     info: &RequestInfo,
 ) -> Result<pipeline::Decisions, ApiError> {
+    login_flow(app, t, client, conn, user, info, 0, false).await
+}
+
+/// Actions from `start_at` (resuming a redirect when `resume`); once they
+/// all ran, legacy Rules; then the batched metadata write, which happens
+/// even when the flow denied.
+#[allow(clippy::too_many_arguments)]
+async fn login_flow(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    client: &Client,
+    conn: &Connection,
+    user: &User,
+    info: &RequestInfo,
+    start_at: usize,
+    resume: bool,
+) -> Result<pipeline::Decisions, ApiError> {
     let event = pipeline::post_login_event(t, client, conn, user, info, Map::new());
     let user_json = event["user"].clone();
-    let mut decisions = pipeline::run(
+    let mut decisions = pipeline::run_from(
         app,
         t,
         Trigger::PostLogin,
         event,
         Some(&client.client_id),
         Some(&user.user_id),
+        start_at,
+        resume,
     )
     .await?;
-    let context = pipeline::rule_context(t, client, conn, user, info);
-    let rules = pipeline::run_rules(
-        app,
-        t,
-        &mut decisions,
-        user_json,
-        context,
-        &client.client_id,
-        &user.user_id,
-    )
-    .await;
+    let mut rules = Ok(());
+    if decisions.redirect_at.is_none() {
+        let context = pipeline::rule_context(t, client, conn, user, info);
+        rules = pipeline::run_rules(
+            app,
+            t,
+            &mut decisions,
+            user_json,
+            context,
+            &client.client_id,
+            &user.user_id,
+        )
+        .await;
+    }
     pipeline::persist_metadata(app, t, &decisions, Some(&user.user_id)).await?;
     rules?;
     Ok(decisions)
