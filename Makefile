@@ -19,6 +19,7 @@ lint: setup
 
 test: lint
 	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --manifest-path rules-examples/rust/Cargo.toml --target-dir target/examples-host
 
 examples: setup
 	$(CARGO) build --release --target wasm32-wasip1 --manifest-path rules-examples/rust/Cargo.toml --target-dir target/wasm-guests

@@ -241,3 +241,18 @@ impl TransactionApi<'_> {
         self
     }
 }
+
+/// Runs `handler` on an event given as JSON and returns the commands it
+/// recorded: a rule's unit tests run on the host with plain `cargo test`,
+/// no sandbox or server needed (what Auth0 Rules make hard).
+///
+/// Panics if `event_json` is not a valid event: it is test input.
+pub fn run_handler(handler: fn(&crate::Event, &mut Api), event_json: &str) -> Vec<Command> {
+    let event = match crate::Event::from_json(event_json.as_bytes()) {
+        Ok(e) => e,
+        Err(e) => panic!("test event does not parse: {e}"),
+    };
+    let mut api = Api::new();
+    handler(&event, &mut api);
+    api.commands().to_vec()
+}

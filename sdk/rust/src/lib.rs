@@ -35,7 +35,9 @@ pub mod log;
 mod sys;
 pub mod time;
 
-pub use api::{Access, AccessToken, Api, IdToken, Multifactor, Redirect, TransactionApi, UserApi};
+pub use api::{
+    Access, AccessToken, Api, IdToken, Multifactor, Redirect, TransactionApi, UserApi, run_handler,
+};
 pub use event::{
     Authentication, AuthenticationMethod, Authorization, Client, Connection, Event, GeoIp,
     Identity, Metadata, Organization, Request, ResourceServer, Stats, Tenant, Transaction, User,

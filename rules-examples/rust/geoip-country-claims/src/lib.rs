@@ -35,10 +35,7 @@ mod tests {
     use rulebox_sdk::{Command, json};
 
     fn run(event: &str) -> Vec<Command> {
-        let event = Event::from_json(event.as_bytes()).expect("test event parses");
-        let mut api = Api::new();
-        on_post_login(&event, &mut api);
-        api.commands().to_vec()
+        rulebox_sdk::run_handler(on_post_login, event)
     }
 
     #[test]
