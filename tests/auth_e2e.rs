@@ -158,6 +158,23 @@ fn password_login_runs_the_bound_action_and_tokens_verify_against_jwks() {
     )
     .expect("access token verifies");
     assert_eq!(at["https://example.com/plan"], "pro");
+    assert_eq!(
+        at["aud"],
+        json!(format!("{issuer}userinfo")),
+        "userinfo once, as Auth0 does without an API audience"
+    );
+    assert!(id["auth_time"].is_number());
+    let (st, body) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/no-such-thing"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 404);
+    assert_eq!(
+        body["statusCode"], 404,
+        "unknown routes answer in Auth0's error shape: {body}"
+    );
     let info: Value = http()
         .get(format!("{t}/userinfo"))
         .bearer_auth(tokens["access_token"].as_str().expect("at"))

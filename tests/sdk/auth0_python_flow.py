@@ -1,10 +1,17 @@
 """The official Auth0 Python SDK (4.x, protocol="http") against a running rulebox.
 
 usage: auth0_python_flow.py BASE_URL TENANT CLIENT_ID CLIENT_SECRET
-Exits non-zero with a message on the first thing that does not behave as Auth0 does.
+   or: RULEBOX_BASE_URL=.. RULEBOX_TENANT=.. RULEBOX_CLIENT_ID=.. RULEBOX_CLIENT_SECRET=.. auth0_python_flow.py
+
+BASE_URL is what `rulebox serve` announces (http://127.0.0.1:PORT); CLIENT_ID and
+CLIENT_SECRET are the bootstrap management client's. Prints "auth0-python flow ok"
+and exits 0, or exits non-zero naming the step that did not behave as Auth0 does.
 """
+import os
+import secrets
 import sys
 
+import auth0
 from auth0.authentication import GetToken
 from auth0.authentication.token_verifier import AsymmetricSignatureVerifier, TokenVerifier
 from auth0.exceptions import Auth0Error
@@ -13,83 +20,150 @@ from auth0.management.clients import Clients
 from auth0.management.connections import Connections
 from auth0.management.users import Users
 
+PASSWORD = "correct horse battery"
+# Fresh names each run, so the script can be re-run against a server that has kept data.
+RUN = secrets.token_hex(3)
+CONNECTION = f"sdk-db-{RUN}"
+CLAIM = "https://example.com/sdk"
+ACTION = """exports.onExecutePostLogin = async (event, api) => {
+  if (event.user.email.endsWith('@evil.com')) {
+    api.access.deny('evil.com is not welcome');
+  }
+  api.idToken.setCustomClaim('https://example.com/sdk', 'yes');
+};
+"""
+
+
+class Failed(Exception):
+    pass
+
+
+def check(ok, what):
+    # Not `assert`: the checks must survive `python -O` / PYTHONOPTIMIZE.
+    if not ok:
+        raise Failed(what)
+
 
 def main(base, tenant, client_id, client_secret):
-    host = base.split("://", 1)[1]
+    host = base.split("://", 1)[-1].rstrip("/")
     domain = f"{host}/t/{tenant}"
     issuer = f"http://{domain}/"
+    step = "start"
 
-    mgmt = GetToken(domain, client_id, client_secret, protocol="http").client_credentials(
-        audience=f"http://{domain}/api/v2/"
-    )["access_token"]
-    clients = Clients(domain, mgmt, protocol="http")
-    app = clients.create({
-        "name": "python-sdk-app",
-        "grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm", "refresh_token"],
-    })
-    app_id, app_secret = app["client_id"], app["client_secret"]
-    assert clients.get(app_id)["name"] == "python-sdk-app"
+    def at(name):
+        nonlocal step
+        step = name
 
-    conn = Connections(domain, mgmt, protocol="http").create(
-        {"name": "sdk-db", "strategy": "auth0", "enabled_clients": [app_id]}
-    )
-    assert conn["name"] == "sdk-db", conn
+    try:
+        at("GetToken.client_credentials (management token)")
+        grant = GetToken(domain, client_id, client_secret, protocol="http").client_credentials(
+            audience=f"http://{domain}/api/v2/"
+        )
+        mgmt = grant.get("access_token")
+        check(isinstance(mgmt, str) and mgmt, f"no access_token in {grant}")
 
-    users = Users(domain, mgmt, protocol="http")
-    for email in ("alice@example.com", "eve@evil.com"):
-        u = users.create({"connection": "sdk-db", "email": email, "password": "correct horse battery"})
-        assert u["email"] == email, u
+        at("Clients.create")
+        clients = Clients(domain, mgmt, protocol="http")
+        app = clients.create({
+            "name": f"python-sdk-app-{RUN}",
+            "app_type": "regular_web",
+            "grant_types": [
+                "password",
+                "http://auth0.com/oauth/grant-type/password-realm",
+                "refresh_token",
+            ],
+        })
+        app_id, app_secret = app.get("client_id"), app.get("client_secret")
+        check(app_id and app_secret, f"client_id/client_secret missing from {app}")
+        at("Clients.get")
+        got = clients.get(app_id)
+        check(got.get("name") == f"python-sdk-app-{RUN}", f"unexpected client {got}")
 
-    actions = Actions(domain, mgmt, protocol="http")
-    action = actions.create_action({
-        "name": "sdk-claims",
-        "supported_triggers": [{"id": "post-login", "version": "v3"}],
-        "code": (
-            "exports.onExecutePostLogin = async (event, api) => {\n"
-            "  if (event.user.email.endsWith('@evil.com')) api.access.deny('evil.com is not welcome');\n"
-            "  api.idToken.setCustomClaim('https://example.com/sdk', 'yes');\n"
-            "};"
-        ),
-    })
-    actions.deploy_action(action["id"])
-    actions.update_trigger_bindings(
-        "post-login", {"bindings": [{"ref": {"type": "action_id", "value": action["id"]}, "display_name": "sdk"}]}
-    )
-    bindings = actions.get_trigger_bindings("post-login")
-    assert bindings["bindings"][0]["action"]["id"] == action["id"], bindings
+        at("Connections.create")
+        conn = Connections(domain, mgmt, protocol="http").create(
+            {"name": CONNECTION, "strategy": "auth0", "enabled_clients": [app_id]}
+        )
+        check(conn.get("name") == CONNECTION and conn.get("id"), f"unexpected connection {conn}")
 
-    auth = GetToken(domain, app_id, app_secret, protocol="http")
-    tokens = auth.login(
-        username="alice@example.com", password="correct horse battery", realm="sdk-db",
-        scope="openid profile email",
-    )
-    verifier = TokenVerifier(
-        signature_verifier=AsymmetricSignatureVerifier(f"http://{domain}/.well-known/jwks.json"),
-        issuer=issuer,
-        audience=app_id,
-    )
-    claims = verifier.verify(tokens["id_token"])
-    assert claims["https://example.com/sdk"] == "yes", claims
-    assert claims["email"] == "alice@example.com", claims
+        users = Users(domain, mgmt, protocol="http")
+        for email in ("alice@example.com", "eve@evil.com"):
+            at(f"Users.create {email}")
+            u = users.create({"connection": CONNECTION, "email": email, "password": PASSWORD})
+            check(u.get("email") == email and u.get("user_id"), f"unexpected user {u}")
 
-    for username, password, code in (
-        ("eve@evil.com", "correct horse battery", "access_denied"),
-        ("alice@example.com", "wrong", "invalid_grant"),
-    ):
-        try:
-            auth.login(username=username, password=password, realm="sdk-db", scope="openid")
-        except Auth0Error as e:
-            assert e.error_code == code, (username, e.error_code, e.message)
-        else:
-            raise AssertionError(f"{username} should have been refused with {code}")
+        actions = Actions(domain, mgmt, protocol="http")
+        at("Actions.create_action")
+        action = actions.create_action({
+            "name": f"sdk-claims-{RUN}",
+            "supported_triggers": [{"id": "post-login", "version": "v3"}],
+            "code": ACTION,
+        })
+        action_id = action.get("id")
+        check(action_id, f"no id in {action}")
+        at("Actions.deploy_action")
+        actions.deploy_action(action_id)
+        at("Actions.update_trigger_bindings")
+        actions.update_trigger_bindings(
+            "post-login",
+            {"bindings": [{"ref": {"type": "action_id", "value": action_id}, "display_name": "x"}]},
+        )
+        at("Actions.get_trigger_bindings")
+        bound = actions.get_trigger_bindings("post-login")
+        bound_ids = [b.get("action", {}).get("id") for b in bound.get("bindings", [])]
+        check(bound_ids == [action_id], f"post-login bindings are {bound}")
 
-    print("auth0-python flow ok")
+        auth = GetToken(domain, app_id, app_secret, protocol="http")
+        at("GetToken.login alice@example.com")
+        tokens = auth.login(
+            username="alice@example.com",
+            password=PASSWORD,
+            realm=CONNECTION,
+            scope="openid profile email",
+        )
+        check(tokens.get("id_token"), f"no id_token in {sorted(tokens)}")
+        check(tokens.get("access_token"), f"no access_token in {sorted(tokens)}")
+
+        at("TokenVerifier.verify (ID token against the JWKS)")
+        verifier = TokenVerifier(
+            signature_verifier=AsymmetricSignatureVerifier(f"http://{domain}/.well-known/jwks.json"),
+            issuer=issuer,
+            audience=app_id,
+        )
+        claims = verifier.verify(tokens["id_token"])
+        check(claims.get(CLAIM) == "yes", f"the Action's claim {CLAIM} is not in {claims}")
+        check(claims.get("email") == "alice@example.com", f"email claim wrong in {claims}")
+
+        for username, password, code in (
+            ("eve@evil.com", PASSWORD, "access_denied"),
+            ("alice@example.com", "wrong password", "invalid_grant"),
+        ):
+            at(f"GetToken.login {username} must raise Auth0Error({code})")
+            try:
+                auth.login(username=username, password=password, realm=CONNECTION, scope="openid")
+            except Auth0Error as e:
+                check(
+                    e.error_code == code,
+                    f"Auth0Error error_code={e.error_code!r} (status {e.status_code}, "
+                    f"message {e.message!r}); expected {code!r}",
+                )
+            else:
+                raise Failed(f"no Auth0Error: {username} was logged in")
+    except Failed as e:
+        sys.exit(f"auth0-python flow failed at {step}: {e}")
+    except Auth0Error as e:
+        sys.exit(
+            f"auth0-python flow failed at {step}: Auth0Error status={e.status_code} "
+            f"error_code={e.error_code!r} message={e.message!r}"
+        )
+    except Exception as e:  # noqa: BLE001 - report which step, whatever broke
+        sys.exit(f"auth0-python flow failed at {step}: {type(e).__name__}: {e}")
+
+    print(f"auth0-python {auth0.__version__} flow ok")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
+    names = ("RULEBOX_BASE_URL", "RULEBOX_TENANT", "RULEBOX_CLIENT_ID", "RULEBOX_CLIENT_SECRET")
+    args = sys.argv[1:] or [os.environ.get(n) for n in names]
+    if len(args) != 4 or not all(args):
         sys.exit(__doc__)
-    try:
-        main(*sys.argv[1:])
-    except Exception as e:  # report, do not trace back into the SDK
-        sys.exit(f"auth0-python flow failed: {type(e).__name__}: {e}")
+    main(*args)

@@ -990,6 +990,12 @@ async fn list_logs(
         )
         .await
         .map_err(store_err)?;
+    if q.get("include_totals").is_some_and(|v| v == "true") {
+        let n = logs.len();
+        return Ok(Json(
+            json!({"start": page * per_page, "limit": per_page, "length": n, "total": n, "logs": logs}),
+        ));
+    }
     Ok(Json(json!(logs)))
 }
 

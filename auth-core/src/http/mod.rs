@@ -40,6 +40,8 @@ pub fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(tenant_routes)
+        // SDKs parse every error body; an unknown route answers in Auth0's shape too.
+        .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
                 "request",

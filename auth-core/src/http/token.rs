@@ -450,11 +450,14 @@ pub async fn issue_user_tokens(
 ) -> Result<Json<Value>, ApiError> {
     let keys = app.keys(t.id()).await?;
     let now = now_secs();
-    let aud_api = audience
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{}userinfo", t.issuer));
+    // An API audience plus userinfo, or userinfo alone (never twice).
+    let userinfo = format!("{}userinfo", t.issuer);
+    let aud = match audience {
+        Some(api) if api != userinfo => json!([api, userinfo]),
+        _ => json!(userinfo),
+    };
     let mut access = json!({
-        "iss": t.issuer, "sub": user.user_id, "aud": [aud_api, format!("{}userinfo", t.issuer)],
+        "iss": t.issuer, "sub": user.user_id, "aud": aud,
         "iat": now, "exp": now + app.settings.access_token_ttl_secs,
         "scope": scope.join(" "), "azp": client.client_id,
     });
@@ -474,7 +477,7 @@ pub async fn issue_user_tokens(
     if scope.iter().any(|s| s == "openid") {
         let mut id = json!({
             "iss": t.issuer, "sub": user.user_id, "aud": client.client_id,
-            "iat": now, "exp": now + app.settings.id_token_ttl_secs,
+            "iat": now, "exp": now + app.settings.id_token_ttl_secs, "auth_time": now,
             "email": user.email, "email_verified": user.email_verified,
             "name": user.name, "nickname": user.nickname, "picture": user.picture,
             "updated_at": user.updated_at,
