@@ -323,3 +323,97 @@ fn block_on<F: Future>(f: F) -> F::Output {
         std::thread::sleep(Duration::from_micros(10));
     }
 }
+
+/// Auth0's custom-database script names.
+pub const CUSTOM_DB_SCRIPTS: [&str; 7] = [
+    "login",
+    "getUser",
+    "create",
+    "verify",
+    "changePassword",
+    "delete",
+    "changeEmail",
+];
+
+/// Tells the three source shapes apart, for callers that were not told:
+/// a lone `function (user, context, callback)` is a legacy Rule, a lone
+/// function named like a custom-database script is that script, anything
+/// else is an Action module. Loading still validates the guess.
+pub fn detect_kind(source: &str) -> JsKind {
+    let code = strip_leading_comments(source);
+    let Some(rest) = code.strip_prefix("function") else {
+        return JsKind::Action;
+    };
+    let (name, rest) = rest.split_once('(').unwrap_or(("", rest));
+    let name = name.trim();
+    let params: Vec<&str> = rest
+        .split(')')
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .collect();
+    if let Some(script) = CUSTOM_DB_SCRIPTS.iter().find(|s| **s == name) {
+        return JsKind::CustomDb {
+            script: (*script).to_owned(),
+        };
+    }
+    // Auth0 names the delete script's function `remove` in its templates.
+    if name == "remove" {
+        return JsKind::CustomDb {
+            script: "delete".into(),
+        };
+    }
+    if params.len() == 3 || params.contains(&"context") {
+        return JsKind::Rule;
+    }
+    JsKind::Action
+}
+
+fn strip_leading_comments(mut s: &str) -> &str {
+    loop {
+        s = s.trim_start();
+        if let Some(rest) = s.strip_prefix("//") {
+            s = rest.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            return s;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_the_three_shapes() {
+        assert_eq!(
+            detect_kind("exports.onExecutePostLogin = async () => {};"),
+            JsKind::Action
+        );
+        assert_eq!(
+            detect_kind(
+                "// a rule\nfunction (user, context, callback) { callback(null, user, context); }"
+            ),
+            JsKind::Rule
+        );
+        assert_eq!(
+            detect_kind("/* x */ function myRule(u, c, cb) {}"),
+            JsKind::Rule
+        );
+        assert_eq!(
+            detect_kind("function login(email, password, callback) {}"),
+            JsKind::CustomDb {
+                script: "login".into()
+            }
+        );
+        assert_eq!(
+            detect_kind("function remove(id, callback) {}"),
+            JsKind::CustomDb {
+                script: "delete".into()
+            }
+        );
+    }
+}

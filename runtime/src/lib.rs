@@ -28,7 +28,10 @@ mod validate;
 pub use config::RuntimeConfig;
 pub use engine::AllocatorKind;
 pub use host::Clock as WallClock;
-pub use js::{ENGINE_WASM as JS_ENGINE_WASM, JsKind, MAX_SOURCE_BYTES as MAX_JS_SOURCE_BYTES};
+pub use js::{
+    CUSTOM_DB_SCRIPTS, ENGINE_WASM as JS_ENGINE_WASM, JsKind,
+    MAX_SOURCE_BYTES as MAX_JS_SOURCE_BYTES, detect_kind,
+};
 pub use rulebox_abi::{Command, LogLevel, Output, Trigger};
 pub use rulebox_runtime_api::{
     InvokeRequest, Limits, LoadError, LogLine, ModuleId, Outcome, OutcomeKind, ParseModuleIdError,

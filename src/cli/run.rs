@@ -21,9 +21,9 @@ pub struct RunArgs {
     /// Trigger whose handler to call.
     #[arg(long, default_value = "post-login")]
     pub trigger: String,
-    /// Shape of a `.js` source.
-    #[arg(long, value_enum, default_value_t = JsShape::Action)]
-    pub kind: JsShape,
+    /// Shape of a `.js` source (default: detected from the source).
+    #[arg(long, value_enum)]
+    pub kind: Option<JsShape>,
     /// Custom-DB script name (login, getUser, create, verify, changePassword, delete, changeEmail).
     #[arg(long)]
     pub script: Option<String>,
@@ -77,12 +77,18 @@ fn read_object(
 }
 
 /// What the JavaScript source is, and the input its handler gets.
-fn js_call(args: &RunArgs) -> anyhow::Result<(JsKind, Trigger, Vec<u8>)> {
+fn js_call(args: &RunArgs, source: &str) -> anyhow::Result<(JsKind, Trigger, Vec<u8>)> {
     let configuration = match &args.configuration {
         Some(p) => serde_json::Value::Object(read_object(p, "configuration")?),
         None => serde_json::json!({}),
     };
-    match args.kind {
+    let detected = rulebox_runtime::detect_kind(source);
+    let shape = args.kind.unwrap_or(match &detected {
+        JsKind::Action => JsShape::Action,
+        JsKind::Rule => JsShape::Rule,
+        JsKind::CustomDb { .. } => JsShape::CustomDb,
+    });
+    match shape {
         JsShape::Action => {
             let trigger = parse_trigger(&args.trigger)?;
             let mut event = read_event_object(args.event.as_deref())?;
@@ -107,9 +113,14 @@ fn js_call(args: &RunArgs) -> anyhow::Result<(JsKind, Trigger, Vec<u8>)> {
             ))
         }
         JsShape::CustomDb => {
+            let from_source = match detected {
+                JsKind::CustomDb { script } => Some(script),
+                _ => None,
+            };
             let script = args
                 .script
                 .clone()
+                .or(from_source)
                 .context("--kind custom-db needs --script (login, getUser, create, verify, changePassword, delete, changeEmail)")?;
             let call_args: serde_json::Value = match &args.args {
                 Some(a) => serde_json::from_str(a).context("--args must be a JSON array")?,
@@ -213,9 +224,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         limits.memory_bytes = m.saturating_mul(1 << 20);
     }
     let outcome = if is_js {
-        let (kind, trigger, input) = js_call(&args)?;
         let source = std::fs::read_to_string(&args.module)
             .with_context(|| format!("reading {}", args.module.display()))?;
+        let (kind, trigger, input) = js_call(&args, &source)?;
         match runtime.load_js(&kind, &source) {
             Ok(id) => {
                 let mut inv = Invocation::new(&id, trigger, &input, &limits);
