@@ -1110,3 +1110,67 @@ fn a_compiled_rust_action_runs_in_the_login_and_revoked_refresh_tokens_stop_work
         .expect("refresh");
     assert_eq!(r.status(), 403, "a revoked refresh token is refused");
 }
+
+#[test]
+fn key_rotation_is_visible_in_jwks_and_old_tokens_keep_verifying() {
+    let s = start();
+    let t = format!("{}/t/default", s.base);
+    let (cid, secret) = (
+        s.creds["client_id"].as_str().expect("id").to_owned(),
+        s.creds["client_secret"].as_str().expect("s").to_owned(),
+    );
+    let before = mgmt_token(&s.base, "default", &cid, &secret);
+    let jwks1: Value = http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json");
+    assert_eq!(jwks1["keys"].as_array().map(Vec::len), Some(1));
+    let (st, rotated) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/keys/signing/rotate"),
+        &before,
+        None,
+    );
+    assert_eq!(st, 201, "{rotated}");
+    let jwks2: Value = http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json");
+    let kids: Vec<&str> = jwks2["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(kids.len(), 2, "new and previous key published");
+    assert!(kids.contains(&rotated["kid"].as_str().expect("kid")));
+    // A token signed before the rotation still verifies against the new JWKS...
+    let aud = format!("{t}/api/v2/");
+    rulebox_auth_core::crypto::jwt::verify(&before, &jwks2, &format!("{t}/"), &aud)
+        .expect("old token verifies");
+    // ...and new tokens are signed with the new key.
+    let after = mgmt_token(&s.base, "default", &cid, &secret);
+    let claims = rulebox_auth_core::crypto::jwt::verify(&after, &jwks2, &format!("{t}/"), &aud)
+        .expect("new token verifies");
+    assert!(
+        claims["scope"]
+            .as_str()
+            .unwrap_or("")
+            .contains("read:signing_keys")
+    );
+    let (st, keys) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/keys/signing"),
+        &after,
+        None,
+    );
+    assert_eq!(st, 200);
+    assert!(
+        keys.to_string().contains("\"current\":true") && !keys.to_string().contains("PRIVATE"),
+        "{keys}"
+    );
+}

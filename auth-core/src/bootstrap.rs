@@ -38,6 +38,8 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:client_grants",
     "read:tenant_settings",
     "update:tenant_settings",
+    "read:signing_keys",
+    "create:signing_keys",
 ];
 
 /// The audience marker stored on grants for the Management API: the public

@@ -172,6 +172,8 @@ pub fn routes() -> Router<Arc<AppState>> {
             axum::routing::put(set_rules_config).delete(delete_rules_config),
         )
         .route("/api/v2/logs", get(list_logs))
+        .route("/api/v2/keys/signing", get(list_signing_keys))
+        .route("/api/v2/keys/signing/rotate", post(rotate_signing_key))
 }
 
 // ---------------------------------------------------------------- clients
@@ -1167,4 +1169,71 @@ async fn upload_module(
         .await
         .map_err(store_err)?;
     Ok((StatusCode::CREATED, Json(json!(action))))
+}
+
+// ------------------------------------------------------------ signing keys
+
+/// Auth0's signing-key shape: public parts only.
+fn key_json(k: &crate::store::SigningKey) -> Value {
+    json!({
+        "kid": k.kid,
+        "alg": k.alg,
+        "current": k.state == "current",
+        "next": k.state == "next",
+        "previous": k.state == "previous",
+        "revoked": false,
+        "jwk": k.public_jwk,
+        "created_at": k.created_at,
+    })
+}
+
+async fn list_signing_keys(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+) -> Res<Json<Value>> {
+    c.require("read:signing_keys")?;
+    let keys = app.store.signing_keys(t.id()).await.map_err(store_err)?;
+    Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
+}
+
+/// `POST /keys/signing/rotate`: a new key signs from now on; the previous
+/// one stays in the JWKS so tokens it signed keep verifying until they expire.
+async fn rotate_signing_key(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+) -> Res<(StatusCode, Json<Value>)> {
+    c.require("create:signing_keys")?;
+    let alg: crate::crypto::keys::Alg = t
+        .tenant
+        .signing_alg
+        .parse()
+        .unwrap_or(crate::crypto::keys::Alg::RS256);
+    let current = app.store.signing_keys(t.id()).await.map_err(store_err)?;
+    let alg = current
+        .iter()
+        .find(|k| k.state == "current")
+        .and_then(|k| k.alg.parse().ok())
+        .unwrap_or(alg);
+    let pair = tokio::task::spawn_blocking(move || crate::crypto::keys::KeyPair::generate(alg))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let new = crate::store::NewSigningKey {
+        kid: pair.kid.clone(),
+        alg: pair.alg.to_string(),
+        private_pem: pair.private_pem.clone(),
+        public_jwk: pair.public_jwk.clone(),
+    };
+    let key = app
+        .store
+        .rotate_signing_keys(t.id(), &new)
+        .await
+        .map_err(store_err)?;
+    app.forget_keys(t.id());
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"cert": null, "kid": key.kid})),
+    ))
 }
