@@ -164,6 +164,17 @@ fn password_login_runs_the_bound_action_and_tokens_verify_against_jwks() {
         "userinfo once, as Auth0 does without an API audience"
     );
     assert!(id["auth_time"].is_number());
+    let (st, triggers) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/actions/triggers"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200);
+    assert!(
+        triggers.to_string().contains("\"post-login\""),
+        "{triggers}"
+    );
     let (st, body) = api(
         reqwest::Method::GET,
         format!("{t}/api/v2/no-such-thing"),
@@ -260,6 +271,30 @@ fn password_login_runs_the_bound_action_and_tokens_verify_against_jwks() {
         text.contains("claims-and-deny") && text.contains("\"ok\""),
         "{text}"
     );
+    // Rotating the client secret: the old one stops working, the new one does.
+    let (st, rotated) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients/{client_id}/rotate-secret"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200, "{rotated}");
+    let new_secret = rotated["client_secret"]
+        .as_str()
+        .expect("new secret")
+        .to_owned();
+    assert_ne!(new_secret, client_secret);
+    assert_eq!(
+        login("alice@example.com").status(),
+        401,
+        "the old secret is refused"
+    );
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(&json!({"grant_type": "password", "username": "alice@example.com", "password": "correct horse battery", "client_id": client_id, "client_secret": new_secret}))
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 200, "the new secret works");
     let _ = &s.data;
 }
 

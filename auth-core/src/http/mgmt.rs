@@ -120,6 +120,11 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(list_client_grants).post(create_client_grant),
         )
         .route(
+            "/api/v2/clients/{id}/rotate-secret",
+            post(rotate_client_secret),
+        )
+        .route("/api/v2/actions/triggers", get(list_triggers))
+        .route(
             "/api/v2/connections",
             get(list_connections).post(create_connection),
         )
@@ -1236,4 +1241,34 @@ async fn rotate_signing_key(
         StatusCode::CREATED,
         Json(json!({"cert": null, "kid": key.kid})),
     ))
+}
+
+/// `POST /clients/{id}/rotate-secret`: a new secret, shown once; the old one stops working.
+async fn rotate_client_secret(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("update:client_keys")
+        .or_else(|_| c.require("update:clients"))?;
+    let secret = random_token(48);
+    app.store
+        .set_client_secret_hash(t.id(), &id, &sha256_hex(&secret))
+        .await
+        .map_err(store_err)?;
+    let mut out = json!(app.store.get_client(t.id(), &id).await.map_err(store_err)?);
+    out["client_secret"] = json!(secret);
+    Ok(Json(out))
+}
+
+/// `GET /actions/triggers`: the triggers this platform runs Actions for.
+async fn list_triggers(c: Caller) -> Res<Json<Value>> {
+    c.require("read:actions")?;
+    let triggers: Vec<Value> = rulebox_runtime_api::Trigger::ALL
+        .iter()
+        .filter(|t| !matches!(t, rulebox_runtime_api::Trigger::CustomDb | rulebox_runtime_api::Trigger::ContinuePostLogin))
+        .map(|t| json!({"id": t.id(), "version": "v3", "status": "CURRENT", "runtimes": ["node18", "wasm"], "default_runtime": "node18"}))
+        .collect();
+    Ok(Json(json!({"triggers": triggers})))
 }
