@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::Command;
-use support::{api, http, mgmt_token, restart, start};
+use support::{api, create_deploy_bind, http, mgmt_token, restart, start};
 
 const ACTION: &str = r#"
 exports.onExecutePostLogin = async (event, api) => {
@@ -86,32 +86,7 @@ fn password_login_runs_the_bound_action_and_tokens_verify_against_jwks() {
         "{err}"
     );
 
-    let (st, action) = api(
-        post.clone(),
-        format!("{t}/api/v2/actions/actions"),
-        &token,
-        Some(json!({
-            "name": "claims-and-deny", "supported_triggers": [{"id": "post-login", "version": "v3"}], "code": ACTION,
-        })),
-    );
-    assert_eq!(st, 201, "{action}");
-    let action_id = action["id"].as_str().expect("action id");
-    let (st, v) = api(
-        post,
-        format!("{t}/api/v2/actions/actions/{action_id}/deploy"),
-        &token,
-        None,
-    );
-    assert_eq!(st, 200, "{v}");
-    let (st, b) = api(
-        reqwest::Method::PATCH,
-        format!("{t}/api/v2/actions/triggers/post-login/bindings"),
-        &token,
-        Some(json!({
-            "bindings": [{"ref": {"type": "action_id", "value": action_id}, "display_name": "claims"}],
-        })),
-    );
-    assert_eq!(st, 200, "{b}");
+    create_deploy_bind(&t, &token, "claims-and-deny", "post-login", ACTION);
 
     let login = |email: &str| {
         http()
@@ -631,28 +606,12 @@ fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_act
         &token,
         Some(json!({"connection": "db", "email": "pat@example.com", "password": "long enough pw"})),
     );
-    let (st, action) = api(
-        post.clone(),
-        format!("{t}/api/v2/actions/actions"),
+    create_deploy_bind(
+        &t,
         &token,
-        Some(json!({
-            "name": "verify-identity", "supported_triggers": [{"id": "post-login", "version": "v3"}],
-            "code": "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/step', 'started');\n  api.redirect.sendUserTo('https://idv.example/start', { query: { u: event.user.user_id } });\n};\nexports.onContinuePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/verified', true);\n};",
-        })),
-    );
-    assert_eq!(st, 201, "{action}");
-    let id = action["id"].as_str().expect("id");
-    api(
-        post,
-        format!("{t}/api/v2/actions/actions/{id}/deploy"),
-        &token,
-        None,
-    );
-    api(
-        reqwest::Method::PATCH,
-        format!("{t}/api/v2/actions/triggers/post-login/bindings"),
-        &token,
-        Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
+        "verify-identity",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/step', 'started');\n  api.redirect.sendUserTo('https://idv.example/start', { query: { u: event.user.user_id } });\n};\nexports.onContinuePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/verified', true);\n};",
     );
 
     let browser = reqwest::blocking::Client::builder()
@@ -872,27 +831,12 @@ fn a_killed_server_restarts_with_everything_it_had() {
         &token,
         Some(json!({"connection": "db", "email": "k@example.com", "password": "long enough pw"})),
     );
-    let (_, action) = api(
-        reqwest::Method::POST,
-        format!("{t}/api/v2/actions/actions"),
+    create_deploy_bind(
+        &t,
         &token,
-        Some(json!({
-            "name": "claim", "supported_triggers": [{"id": "post-login", "version": "v3"}],
-            "code": "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('https://example.com/after-restart', true); };",
-        })),
-    );
-    let id = action["id"].as_str().expect("id");
-    api(
-        reqwest::Method::POST,
-        format!("{t}/api/v2/actions/actions/{id}/deploy"),
-        &token,
-        None,
-    );
-    api(
-        reqwest::Method::PATCH,
-        format!("{t}/api/v2/actions/triggers/post-login/bindings"),
-        &token,
-        Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
+        "claim",
+        "post-login",
+        "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('https://example.com/after-restart', true); };",
     );
     let jwks_before: Value = http()
         .get(format!("{t}/.well-known/jwks.json"))
@@ -974,29 +918,7 @@ fn signup_runs_pre_and_post_user_registration_actions() {
             "exports.onExecutePostUserRegistration = async (event) => { console.log('welcome', event.user.email); };",
         ),
     ] {
-        let (st, a) = api(
-            post.clone(),
-            format!("{t}/api/v2/actions/actions"),
-            &token,
-            Some(
-                json!({"name": name, "supported_triggers": [{"id": trigger, "version": "v2"}], "code": code}),
-            ),
-        );
-        assert_eq!(st, 201, "{a}");
-        let id = a["id"].as_str().expect("id");
-        api(
-            post.clone(),
-            format!("{t}/api/v2/actions/actions/{id}/deploy"),
-            &token,
-            None,
-        );
-        let (st, b) = api(
-            reqwest::Method::PATCH,
-            format!("{t}/api/v2/actions/triggers/{trigger}/bindings"),
-            &token,
-            Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
-        );
-        assert_eq!(st, 200, "{b}");
+        create_deploy_bind(&t, &token, name, trigger, code);
     }
     let signup = |email: &str| {
         http()

@@ -121,3 +121,35 @@ pub fn restart(data: &std::path::Path) -> (Child, String) {
         .expect("server announced its address");
     (child, base)
 }
+
+/// Creates an Action for `trigger`, deploys it and binds it as the trigger's
+/// only Action, asserting each step; returns its id.
+pub fn create_deploy_bind(t: &str, token: &str, name: &str, trigger: &str, code: &str) -> String {
+    let (st, action) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/actions/actions"),
+        token,
+        Some(
+            json!({"name": name, "supported_triggers": [{"id": trigger, "version": "v3"}], "code": code}),
+        ),
+    );
+    assert_eq!(st, 201, "create {name}: {action}");
+    let id = action["id"].as_str().expect("action id").to_owned();
+    let (st, v) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/actions/actions/{id}/deploy"),
+        token,
+        None,
+    );
+    assert_eq!(st, 200, "deploy {name}: {v}");
+    let (st, b) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/actions/triggers/{trigger}/bindings"),
+        token,
+        Some(
+            json!({"bindings": [{"ref": {"type": "action_id", "value": id}, "display_name": name}]}),
+        ),
+    );
+    assert_eq!(st, 200, "bind {name}: {b}");
+    id
+}
