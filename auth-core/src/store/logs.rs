@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::json::{decode, encode};
-use super::time::{now_ms, rfc3339_from_ms, system_time_ms};
+use super::time::{rfc3339_from_ms, system_time_ms};
 use super::{Store, StoreError, StoreResult, ids};
 
 /// Largest page `list_execution_logs` returns.
@@ -152,52 +152,68 @@ impl Store {
         tenant: &str,
         log: ExecutionLogInput,
     ) -> StoreResult<ExecutionLog> {
-        let now = now_ms();
-        let stored = ExecutionLog {
-            id: ids::log_id(now),
-            date: String::new(),
-            logs: log_lines(&log.logs),
-            kind: log.kind,
-            action_id: log.action_id,
-            rule_id: log.rule_id,
-            name: log.name,
-            trigger_id: log.trigger_id,
-            outcome: log.outcome,
-            error: log.error,
-            duration_us: log.duration_us,
-            fuel_used: log.fuel_used,
-            peak_memory_bytes: log.peak_memory_bytes,
-            client_id: log.client_id,
-            user_id: log.user_id,
-        };
-        sqlx::query(
-            "INSERT INTO execution_logs (tenant_id, id, log_date, kind, action_id, rule_id, name,
-                 trigger_id, outcome, error, duration_us, fuel_used, peak_memory_bytes, logs,
-                 client_id, user_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(tenant)
-        .bind(&stored.id)
-        .bind(now)
-        .bind(&stored.kind)
-        .bind(&stored.action_id)
-        .bind(&stored.rule_id)
-        .bind(&stored.name)
-        .bind(&stored.trigger_id)
-        .bind(&stored.outcome)
-        .bind(&stored.error)
-        .bind(to_i64(stored.duration_us))
-        .bind(to_i64(stored.fuel_used))
-        .bind(to_i64(stored.peak_memory_bytes))
-        .bind(encode(&stored.logs)?)
-        .bind(&stored.client_id)
-        .bind(&stored.user_id)
-        .execute(&mut *self.conn().await?)
-        .await?;
-        Ok(ExecutionLog {
-            date: rfc3339_from_ms(now),
-            ..stored
-        })
+        let mut stored = self
+            .insert_execution_logs(vec![(tenant.to_owned(), SystemTime::now(), log)])
+            .await?;
+        stored.pop().ok_or(StoreError::NotFound("execution log"))
+    }
+
+    /// Stores a batch of execution logs `(tenant, date, log)` in one write transaction: the
+    /// login path queues its logs and a writer flushes them together, so a busy node pays one
+    /// commit per batch instead of one per Action run.
+    pub async fn insert_execution_logs(
+        &self,
+        batch: Vec<(String, SystemTime, ExecutionLogInput)>,
+    ) -> StoreResult<Vec<ExecutionLog>> {
+        let mut tx = self.write_tx().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (tenant, at, log) in batch {
+            let at = system_time_ms(at);
+            let stored = ExecutionLog {
+                id: ids::log_id(at),
+                date: rfc3339_from_ms(at),
+                logs: log_lines(&log.logs),
+                kind: log.kind,
+                action_id: log.action_id,
+                rule_id: log.rule_id,
+                name: log.name,
+                trigger_id: log.trigger_id,
+                outcome: log.outcome,
+                error: log.error,
+                duration_us: log.duration_us,
+                fuel_used: log.fuel_used,
+                peak_memory_bytes: log.peak_memory_bytes,
+                client_id: log.client_id,
+                user_id: log.user_id,
+            };
+            sqlx::query(
+                "INSERT INTO execution_logs (tenant_id, id, log_date, kind, action_id, rule_id, name,
+                     trigger_id, outcome, error, duration_us, fuel_used, peak_memory_bytes, logs,
+                     client_id, user_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(&tenant)
+            .bind(&stored.id)
+            .bind(at)
+            .bind(&stored.kind)
+            .bind(&stored.action_id)
+            .bind(&stored.rule_id)
+            .bind(&stored.name)
+            .bind(&stored.trigger_id)
+            .bind(&stored.outcome)
+            .bind(&stored.error)
+            .bind(to_i64(stored.duration_us))
+            .bind(to_i64(stored.fuel_used))
+            .bind(to_i64(stored.peak_memory_bytes))
+            .bind(encode(&stored.logs)?)
+            .bind(&stored.client_id)
+            .bind(&stored.user_id)
+            .execute(tx.conn())
+            .await?;
+            out.push(stored);
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// One page (0-based, `per_page` clamped to 1..=100) of the tenant's execution logs, newest

@@ -5,6 +5,7 @@
 use std::time::SystemTime;
 
 use sqlx::SqliteConnection;
+use tokio::sync::{mpsc, oneshot};
 
 use super::time::{now_ms, rfc3339_from_ms, system_time_ms};
 use super::{Store, StoreError, StoreResult, ids};
@@ -125,6 +126,119 @@ async fn revoke_family(
     Ok(done.rows_affected())
 }
 
+/// Takes a refresh token (and stores its successor) inside the caller's write transaction.
+/// The caller commits unless the answer is `Ok(None)` (nothing was written); a reuse
+/// `Conflict` has revoked the family and must be committed too.
+async fn redeem_in(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    token_hash: &str,
+    successor: Option<(&str, SystemTime)>,
+) -> StoreResult<Option<RefreshTokenRecord>> {
+    let now = now_ms();
+    let sql = format!(
+        "UPDATE refresh_tokens SET used_at = $3
+         WHERE tenant_id = $1 AND token_hash = $2
+           AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
+         RETURNING {REFRESH_COLUMNS}"
+    );
+    let taken: Option<RefreshRow> = sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = taken {
+        if let Some((next_hash, expires_at)) = successor {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id,
+                     scope, audience, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(tenant)
+            .bind(next_hash)
+            .bind(&row.family_id)
+            .bind(&row.client_id)
+            .bind(&row.user_id)
+            .bind(&row.scope)
+            .bind(&row.audience)
+            .bind(now)
+            .bind(system_time_ms(expires_at))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| StoreError::from_write(e, |_| "refresh token already exists".into()))?;
+        }
+        return Ok(Some(row.into()));
+    }
+    let state: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2",
+    )
+    .bind(tenant)
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match state {
+        Some((family_id, Some(_used), None)) => {
+            revoke_family(conn, tenant, &family_id).await?;
+            Err(StoreError::Conflict("refresh token reuse".into()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A rotation queued for the next group commit (see [`Store::rotate_refresh_token`]).
+pub(crate) struct Rotation {
+    tenant: String,
+    token_hash: String,
+    next_hash: String,
+    next_expires_at: SystemTime,
+    done: oneshot::Sender<StoreResult<Option<RefreshTokenRecord>>>,
+}
+
+/// Rotations one transaction applies at most.
+const MAX_ROTATIONS_PER_COMMIT: usize = 256;
+/// Rotations waiting before callers are slowed down.
+const ROTATION_QUEUE_DEPTH: usize = 4096;
+
+async fn commit_rotations(store: Store, mut rx: mpsc::Receiver<Rotation>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_ROTATIONS_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut results = Vec::with_capacity(jobs.len());
+        let committed = async {
+            let mut tx = store.write_tx().await?;
+            for job in &jobs {
+                let successor = Some((job.next_hash.as_str(), job.next_expires_at));
+                // SQLite rolls back only a failed statement, so one job's error does not undo
+                // the others' writes.
+                results.push(redeem_in(tx.conn(), &job.tenant, &job.token_hash, successor).await);
+            }
+            tx.commit().await
+        }
+        .await;
+        match committed {
+            Ok(()) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.done.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, rotations = jobs.len(), "refresh-token group commit failed");
+                let message = e.to_string();
+                for job in jobs {
+                    let failed = sqlx::Error::Protocol(message.clone());
+                    let _ = job.done.send(Err(StoreError::Database(failed)));
+                }
+            }
+        }
+    }
+}
+
 impl Store {
     /// Stores a refresh token. Continuing a family that has been revoked (reuse was detected
     /// while this rotation was in flight) is refused with `Conflict("refresh token reuse")`,
@@ -180,39 +294,48 @@ impl Store {
         tenant: &str,
         token_hash: &str,
     ) -> StoreResult<Option<RefreshTokenRecord>> {
-        let now = now_ms();
         let mut tx = self.write_tx().await?;
-        let sql = format!(
-            "UPDATE refresh_tokens SET used_at = $3
-             WHERE tenant_id = $1 AND token_hash = $2
-               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
-             RETURNING {REFRESH_COLUMNS}"
-        );
-        let taken: Option<RefreshRow> = sqlx::query_as(&sql)
-            .bind(tenant)
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(tx.conn())
-            .await?;
-        if let Some(row) = taken {
+        let result = redeem_in(tx.conn(), tenant, token_hash, None).await;
+        if !matches!(result, Ok(None)) {
             tx.commit().await?;
-            return Ok(Some(row.into()));
         }
-        let state: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2",
-        )
-        .bind(tenant)
-        .bind(token_hash)
-        .fetch_optional(tx.conn())
-        .await?;
-        match state {
-            Some((family_id, Some(_used), None)) => {
-                revoke_family(tx.conn(), tenant, &family_id).await?;
-                tx.commit().await?;
-                Err(StoreError::Conflict("refresh token reuse".into()))
-            }
-            _ => Ok(None),
+        result
+    }
+
+    /// [`Store::take_refresh_token`] and, in the same transaction, stores its successor
+    /// (`next_hash`, same family, client, user, scope and audience), so the family never has
+    /// a window without a live token.
+    ///
+    /// Concurrent rotations are group-committed: they queue for one writer task that applies
+    /// everything queued in one transaction and answers each caller after the commit. On the
+    /// refresh path SQLite's single writer was the bottleneck (one BEGIN/COMMIT and four
+    /// worker-thread round trips per login); a batch pays for those once.
+    pub async fn rotate_refresh_token(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        next_hash: &str,
+        next_expires_at: SystemTime,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        let (done, answer) = oneshot::channel();
+        let job = Rotation {
+            tenant: tenant.to_owned(),
+            token_hash: token_hash.to_owned(),
+            next_hash: next_hash.to_owned(),
+            next_expires_at,
+            done,
+        };
+        let queue = self.rotations.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(ROTATION_QUEUE_DEPTH);
+            tokio::spawn(commit_rotations(self.clone(), rx));
+            tx
+        });
+        if queue.send(job).await.is_err() {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
         }
+        answer
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::PoolClosed)))
     }
 
     /// Revokes the token's whole family (`/oauth/revoke`: revoking a refresh token revokes the

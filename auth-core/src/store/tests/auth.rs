@@ -403,3 +403,69 @@ async fn failed_login_counters() {
         1
     );
 }
+
+#[tokio::test]
+async fn rotation_stores_the_successor_in_the_same_family_and_replay_revokes_it() {
+    let f = fixture().await;
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "g1", None))
+        .await
+        .expect("insert");
+    let old = f
+        .store
+        .rotate_refresh_token("acme", "g1", "g2", in_an_hour())
+        .await
+        .expect("rotate")
+        .expect("known token");
+    // The successor inherits everything but its hash.
+    let next = f
+        .store
+        .take_refresh_token("acme", "g2")
+        .await
+        .expect("take")
+        .expect("successor is live");
+    assert_eq!(next.family_id, old.family_id);
+    assert_eq!(next.client_id, old.client_id);
+    assert_eq!(next.scope, old.scope);
+    assert_eq!(next.audience, old.audience);
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "g3", Some(&old.family_id)))
+        .await
+        .expect("continue family");
+    // Replaying g1 revokes the family, g3 included, and stores no successor.
+    assert!(matches!(
+        f.store
+            .rotate_refresh_token("acme", "g1", "g4", in_an_hour())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "g3")
+            .await
+            .expect("take"),
+        None
+    );
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "g4")
+            .await
+            .expect("take"),
+        None
+    );
+    // Unknown tokens store nothing either.
+    assert_eq!(
+        f.store
+            .rotate_refresh_token("acme", "nope", "g5", in_an_hour())
+            .await
+            .expect("rotate"),
+        None
+    );
+    assert_eq!(
+        f.store
+            .take_refresh_token("acme", "g5")
+            .await
+            .expect("take"),
+        None
+    );
+}
