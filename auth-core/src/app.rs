@@ -1,9 +1,11 @@
 //! Shared state of the auth-core service.
 
+use crate::config_cache::{ClientEntry, ConfigCache, RuleSet};
 use crate::crypto::jwt::Signer;
 use crate::crypto::keys::KeyPair;
 use crate::error::ApiError;
-use crate::store::{Action, ActionVersion, Store};
+use crate::log_writer::LogWriter;
+use crate::store::{Action, ActionVersion, Connection, Store, StoreResult, Tenant};
 use rulebox_runtime_api::Sandbox;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -76,17 +78,14 @@ pub type FlowPlan = Arc<
     )>,
 >;
 
-/// How long a node may serve a cached flow plan: a deploy on another node
-/// is visible here within this time (this node's own changes at once).
-pub const PLAN_TTL: Duration = Duration::from_secs(1);
-
 pub struct AppState {
     pub store: Store,
     pub sandbox: Arc<dyn Sandbox>,
     pub settings: Settings,
-    /// Flow plans by (tenant, trigger): the login path reads them on every
-    /// login, management writes are rare.
-    plans: moka::sync::Cache<(String, String), FlowPlan>,
+    /// Tenant configuration the login path reads on every login.
+    config: ConfigCache,
+    /// Execution logs on their way to the store.
+    pub logs: LogWriter,
     keys: RwLock<HashMap<String, Arc<TenantKeys>>>,
     /// Paused logins of this node. (A multi-node deployment keeps them in
     /// the shared database instead; see issue 5.)
@@ -96,22 +95,19 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, sandbox: Arc<dyn Sandbox>, settings: Settings) -> Self {
         Self {
+            logs: LogWriter::new(store.clone()),
             store,
             sandbox,
             settings,
             keys: RwLock::new(HashMap::new()),
             parked: Mutex::new(HashMap::new()),
-            plans: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(PLAN_TTL)
-                .build(),
+            config: ConfigCache::new(),
         }
     }
 
     /// The bound, deployed Actions of `trigger` with their secrets.
     pub async fn flow_plan(&self, tenant: &str, trigger: &str) -> Result<FlowPlan, ApiError> {
-        let key = (tenant.to_owned(), trigger.to_owned());
-        if let Some(p) = self.plans.get(&key) {
+        if let Some(p) = self.config.plan(tenant, trigger) {
             return Ok(p);
         }
         let bound = self
@@ -132,15 +128,70 @@ impl AppState {
             plan.push((action, version, secrets));
         }
         let plan = Arc::new(plan);
-        self.plans.insert(key, plan.clone());
+        self.config.remember_plan(tenant, trigger, plan.clone());
         Ok(plan)
     }
 
-    /// Drops the tenant's cached flow plans after a management change.
-    pub fn forget_plans(&self, tenant: &str) {
-        let tenant = tenant.to_owned();
-        let _ = self.plans.invalidate_entries_if(move |k, _| k.0 == tenant);
-        self.plans.run_pending_tasks();
+    /// Drops the tenant's cached configuration after a management change on this node.
+    pub fn forget_tenant_config(&self, tenant: &str) {
+        self.config.forget_tenant(tenant);
+    }
+
+    /// The tenant a request addresses by `/t/{id}` (`by_id`) or by its domain.
+    pub async fn tenant_by_hint(&self, hint: &str, by_id: bool) -> Option<Arc<Tenant>> {
+        let key = format!("{}{hint}", if by_id { "id:" } else { "host:" });
+        self.config
+            .tenant(&key, async {
+                if by_id {
+                    return self.store.get_tenant(hint).await.ok();
+                }
+                match self.store.tenant_by_domain(hint).await {
+                    Ok(t) => Some(t),
+                    Err(_) => {
+                        let domain = hint.split(':').next().unwrap_or(hint);
+                        self.store.tenant_by_domain(domain).await.ok()
+                    }
+                }
+            })
+            .await
+    }
+
+    /// A client and its secret hash.
+    pub async fn client(&self, tenant: &str, client_id: &str) -> StoreResult<Arc<ClientEntry>> {
+        self.config
+            .client(tenant, client_id, async {
+                Ok(ClientEntry {
+                    client: self.store.get_client(tenant, client_id).await?,
+                    secret_hash: self.store.client_secret_hash(tenant, client_id).await?,
+                })
+            })
+            .await
+    }
+
+    /// A connection by name.
+    pub async fn connection(&self, tenant: &str, name: &str) -> StoreResult<Arc<Connection>> {
+        self.config
+            .connection(tenant, name, self.store.connection_by_name(tenant, name))
+            .await
+    }
+
+    /// The tenant's enabled rules in order, with the rules configuration.
+    pub async fn rule_set(&self, tenant: &str) -> StoreResult<Arc<RuleSet>> {
+        self.config
+            .rules(tenant, async {
+                let rules = self.store.list_rules(tenant).await?;
+                let rules: Vec<_> = rules.into_iter().filter(|r| r.enabled).collect();
+                let configuration = if rules.is_empty() {
+                    serde_json::Map::new()
+                } else {
+                    self.store.rules_config_values(tenant).await?
+                };
+                Ok(RuleSet {
+                    rules,
+                    configuration,
+                })
+            })
+            .await
     }
 
     pub fn park(&self, key: String, login: PendingLogin) {

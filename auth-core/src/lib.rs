@@ -7,9 +7,11 @@
 
 pub mod app;
 pub mod bootstrap;
+pub mod config_cache;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod log_writer;
 pub mod login;
 pub mod pipeline;
 pub mod store;

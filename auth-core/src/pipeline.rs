@@ -323,9 +323,7 @@ async fn invoke_logged(
         client_id: client_id.map(str::to_owned),
         user_id: user_id.map(str::to_owned),
     };
-    if let Err(e) = app.store.insert_execution_log(t.id(), log).await {
-        tracing::warn!(error = %e, "could not store an execution log");
-    }
+    app.logs.record(t.id(), log).await;
     if outcome.kind != OutcomeKind::Ok {
         let what = if who.kind == "rule" { "Rule" } else { "Action" };
         tracing::warn!(tenant = t.id(), name = who.name, outcome = %outcome.kind, "tenant code failed; login fails closed");
@@ -377,24 +375,16 @@ pub async fn run_rules(
     user_id: &str,
 ) -> Result<(), ApiError> {
     let tenant = t.id();
-    let rules: Vec<_> = app
-        .store
-        .list_rules(tenant)
+    let set = app
+        .rule_set(tenant)
         .await
-        .map_err(|e| ApiError::server_error(format!("rules: {e}")))?
-        .into_iter()
-        .filter(|r| r.enabled)
-        .collect();
-    if rules.is_empty() || decisions.denied.is_some() {
+        .map_err(|e| ApiError::server_error(format!("rules: {e}")))?;
+    if set.rules.is_empty() || decisions.denied.is_some() {
         return Ok(());
     }
-    let configuration = app
-        .store
-        .rules_config_values(tenant)
-        .await
-        .unwrap_or_default();
+    let configuration = &set.configuration;
     let limits = tenant_limits(&t.tenant.limits);
-    for rule in rules {
+    for rule in &set.rules {
         let sandbox = app.sandbox.clone();
         let script = rule.script.clone();
         let module = tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Rule, &script))

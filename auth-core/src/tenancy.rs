@@ -21,7 +21,7 @@ enum TenantHint {
 /// The resolved tenant of a request, with the issuer URL its tokens carry.
 #[derive(Debug, Clone)]
 pub struct TenantCtx {
-    pub tenant: Tenant,
+    pub tenant: Arc<Tenant>,
     /// `http://localhost:8080/t/acme/` or `https://login.example.com/`; always ends in `/`.
     pub issuer: String,
 }
@@ -90,21 +90,14 @@ pub async fn resolve(State(app): State<Arc<AppState>>, mut req: Request, next: N
     let headers = req.headers().clone();
     let hint = req.extensions().get::<TenantHint>().cloned();
     let found = match &hint {
-        Some(TenantHint::Path(id)) => app.store.get_tenant(id).await.ok().map(|t| {
+        Some(TenantHint::Path(id)) => app.tenant_by_hint(id, true).await.map(|t| {
             let issuer = format!("{}://{}/t/{}/", scheme(&headers), host(&headers), t.id);
             (t, issuer)
         }),
-        Some(TenantHint::Host(h)) => {
-            let domain = h.split(':').next().unwrap_or(h);
-            let by_domain = match app.store.tenant_by_domain(h).await {
-                Ok(t) => Some(t),
-                Err(_) => app.store.tenant_by_domain(domain).await.ok(),
-            };
-            by_domain.map(|t| {
-                let issuer = format!("{}://{}/", scheme(&headers), h);
-                (t, issuer)
-            })
-        }
+        Some(TenantHint::Host(h)) => app.tenant_by_hint(h, false).await.map(|t| {
+            let issuer = format!("{}://{}/", scheme(&headers), h);
+            (t, issuer)
+        }),
         None => None,
     };
     match found {

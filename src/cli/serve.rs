@@ -59,10 +59,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let app = Arc::new(AppState::new(store, Arc::new(runtime), settings));
         eprintln!("rulebox listening on http://{addr}");
-        rulebox_auth_core::http::serve(listener, app, async {
+        rulebox_auth_core::http::serve(listener, app.clone(), async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+        // Logs of the last logins may still be queued.
+        app.logs.flush().await;
+        app.store.close().await;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -108,7 +108,7 @@ fn str_field<'a>(v: &'a Value, name: &str) -> Res<&'a str> {
         })
 }
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v2/clients", get(list_clients).post(create_client))
         .route(
@@ -179,6 +179,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v2/logs", get(list_logs))
         .route("/api/v2/keys/signing", get(list_signing_keys))
         .route("/api/v2/keys/signing/rotate", post(rotate_signing_key))
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            forget_config_after_writes,
+        ))
 }
 
 // ---------------------------------------------------------------- clients
@@ -726,7 +730,6 @@ async fn update_action(
 ) -> Res<Json<Value>> {
     c.require("update:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
-    app.forget_plans(t.id());
     let mut patch = json_body(&body)?;
     let module = decode_module(&patch)?;
     let current = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
@@ -751,7 +754,6 @@ async fn update_action(
         .update_action(t.id(), &id, patch, module)
         .await
         .map_err(store_err)?;
-    app.forget_plans(t.id());
     Ok(Json(json!(action)))
 }
 
@@ -764,13 +766,11 @@ async fn delete_action(
 ) -> Res<StatusCode> {
     c.require("delete:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
-    app.forget_plans(t.id());
     let force = q.get("force").is_some_and(|v| v == "true");
     app.store
         .delete_action(t.id(), &id, force)
         .await
         .map_err(store_err)?;
-    app.forget_plans(t.id());
     Ok(StatusCode::OK)
 }
 
@@ -782,7 +782,6 @@ async fn deploy_action(
 ) -> Res<(StatusCode, Json<Value>)> {
     c.require("update:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
-    app.forget_plans(t.id());
     let action = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
     let module = app
         .store
@@ -797,7 +796,6 @@ async fn deploy_action(
         .deploy_action(t.id(), &id, module_ref)
         .await
         .map_err(store_err)?;
-    app.forget_plans(t.id());
     Ok((StatusCode::OK, Json(json!(version))))
 }
 
@@ -847,7 +845,6 @@ async fn rollback(
         .rollback_action(t.id(), &id, &version)
         .await
         .map_err(store_err)?;
-    app.forget_plans(t.id());
     Ok(Json(json!(version)))
 }
 
@@ -943,7 +940,6 @@ async fn set_bindings(
 ) -> Res<Json<Value>> {
     c.require("update:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
-    app.forget_plans(t.id());
     let _ = headers;
     let body: BindingsBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Payload validation error: {e}")))?;
@@ -970,8 +966,28 @@ async fn set_bindings(
         .set_bindings(t.id(), &trigger, ids)
         .await
         .map_err(store_err)?;
-    app.forget_plans(t.id());
     Ok(Json(json!({"bindings": b})))
+}
+
+/// Every management write drops this node's cached copy of the tenant's
+/// configuration, so the next login here sees the change (other nodes see
+/// it within `config_cache::CONFIG_TTL`). Doing it here rather than in each
+/// handler means a new write endpoint cannot forget to.
+async fn forget_config_after_writes(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let response = next.run(req).await;
+    if writes {
+        app.forget_tenant_config(t.id());
+    }
+    response
 }
 
 async fn list_logs(
@@ -987,6 +1003,8 @@ async fn list_logs(
         .and_then(|p| p.parse().ok())
         .unwrap_or(50u32)
         .min(100);
+    // Logs of logins this node just answered may still be queued.
+    app.logs.flush().await;
     let logs = app
         .store
         .list_execution_logs(

@@ -32,7 +32,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/continue", get(authorize::continue_login))
         .route("/dbconnections/signup", post(signup::signup))
         .route("/userinfo", get(signup::userinfo))
-        .merge(mgmt::routes())
+        .merge(mgmt::routes(app.clone()))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             tenancy::resolve,

@@ -119,17 +119,12 @@ pub(crate) async fn authenticate_client(
     }
     let id =
         id.ok_or_else(|| ApiError::invalid_request("Missing required parameter: client_id"))?;
-    let client = app
-        .store
-        .get_client(t.id(), &id)
+    let entry = app
+        .client(t.id(), &id)
         .await
         .map_err(|_| ApiError::invalid_client("Unknown client."))?;
-    let stored = app
-        .store
-        .client_secret_hash(t.id(), &id)
-        .await
-        .ok()
-        .flatten();
+    let client = entry.client.clone();
+    let stored = entry.secret_hash.clone();
     let public = client.token_endpoint_auth_method == "none";
     match (secret, stored) {
         (Some(s), Some(h)) if !constant_time_eq(sha256_hex(&s).as_bytes(), h.as_bytes()) => {
@@ -609,16 +604,21 @@ async fn refresh_grant(
         .refresh_token
         .clone()
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: refresh_token"))?;
+    // Rotation: the presented token is redeemed and its successor stored in
+    // one transaction; the successor is handed out only if the login succeeds.
+    let next = random_token(48);
     let record = match app
         .store
-        .take_refresh_token(t.id(), &sha256_hex(&presented))
+        .rotate_refresh_token(
+            t.id(),
+            &sha256_hex(&presented),
+            &sha256_hex(&next),
+            SystemTime::now() + Duration::from_secs(app.settings.refresh_token_ttl_secs),
+        )
         .await
     {
         Ok(Some(r)) => r,
-        Ok(None) | Err(StoreError::NotFound(_)) => {
-            return Err(ApiError::invalid_grant("Unknown or invalid refresh token."));
-        }
-        Err(StoreError::Conflict(_)) => {
+        Ok(None) | Err(StoreError::NotFound(_)) | Err(StoreError::Conflict(_)) => {
             return Err(ApiError::invalid_grant("Unknown or invalid refresh token."));
         }
         Err(e) => return Err(ApiError::server_error(e.to_string())),
@@ -632,8 +632,7 @@ async fn refresh_grant(
         .await
         .map_err(|_| ApiError::invalid_grant("Unknown or invalid refresh token."))?;
     let conn = app
-        .store
-        .connection_by_name(t.id(), &user.connection)
+        .connection(t.id(), &user.connection)
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?;
     let mut info = request_info(headers, "oauth2-refresh-token");
@@ -656,25 +655,6 @@ async fn refresh_grant(
         None,
     )
     .await?;
-    // Rotation: a new refresh token in the same family replaces the used one.
-    let next = random_token(48);
-    let hash = sha256_hex(&next);
-    app.store
-        .insert_refresh_token(
-            t.id(),
-            NewRefreshToken {
-                token_hash: &hash,
-                client_id: &client.client_id,
-                user_id: &user.user_id,
-                scope: &record.scope,
-                audience: record.audience.as_deref(),
-                expires_at: SystemTime::now()
-                    + Duration::from_secs(app.settings.refresh_token_ttl_secs),
-                family_id: Some(&record.family_id),
-            },
-        )
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
     out.0["refresh_token"] = json!(next);
     Ok(out)
 }
