@@ -19,8 +19,9 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How old a cached configuration row may be.
-pub const CONFIG_TTL: Duration = Duration::from_secs(1);
+/// How old a cached configuration row may be: half the one second within which
+/// a deploy must be visible on every node, leaving the rest for the login itself.
+pub const CONFIG_TTL: Duration = Duration::from_millis(500);
 
 /// A client as the token endpoint needs it.
 #[derive(Debug, Clone)]

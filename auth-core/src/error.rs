@@ -60,6 +60,19 @@ impl ApiError {
     pub fn too_many_attempts(d: impl Into<String>) -> Self {
         Self::auth(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", d)
     }
+    /// The tenant's code is over its sandbox quota (Auth0 answers rate limits with 429
+    /// `too_many_requests`).
+    pub fn too_many_requests(d: impl Into<String>) -> Self {
+        Self::auth(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", d)
+    }
+    /// No sandbox could take the call; the client may retry.
+    pub fn temporarily_unavailable(d: impl Into<String>) -> Self {
+        Self::auth(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            d,
+        )
+    }
     pub fn invalid_token(d: impl Into<String>) -> Self {
         Self::auth(StatusCode::UNAUTHORIZED, "invalid_token", d)
     }

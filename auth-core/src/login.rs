@@ -8,7 +8,7 @@ use crate::crypto::password::{hash_password, verify_password};
 use crate::error::ApiError;
 use crate::store::{Connection, NewUser, StoreError, User};
 use crate::tenancy::TenantCtx;
-use rulebox_runtime_api::{InvokeRequest, JsKind, OutcomeKind, Trigger};
+use rulebox_runtime_api::{JsKind, OutcomeKind, Trigger};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -245,18 +245,8 @@ async fn run_login_script(
         serde_json::to_vec(&json!({"args": [username, password], "configuration": configuration}))
             .map_err(|e| ApiError::server_error(e.to_string()))?;
     let limits = crate::pipeline::tenant_limits(&t.tenant.limits);
-    let sandbox = app.sandbox.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        sandbox.invoke(InvokeRequest {
-            module: &module,
-            trigger: Trigger::CustomDb,
-            input: &input,
-            limits: &limits,
-            now: None,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let outcome =
+        crate::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits).await?;
     if outcome.kind != OutcomeKind::Ok {
         tracing::warn!(tenant = t.id(), connection = %conn.name, outcome = %outcome.kind, "login script failed");
         return Err(ApiError::access_denied(format!(

@@ -93,10 +93,47 @@ impl Decisions {
     }
 }
 
+/// The tenant's stored policy (limits and quota overrides).
+pub fn tenant_policy(tenant_limits: &Value) -> TenantPolicy {
+    serde_json::from_value(tenant_limits.clone()).unwrap_or_default()
+}
+
 /// The tenant's limits: its stored policy over the platform defaults.
 pub fn tenant_limits(tenant_limits: &Value) -> Limits {
-    let policy: TenantPolicy = serde_json::from_value(tenant_limits.clone()).unwrap_or_default();
-    Limits::resolve(&Limits::default(), &policy, &Limits::ceiling(128 << 20))
+    Limits::resolve(
+        &Limits::default(),
+        &tenant_policy(tenant_limits),
+        &Limits::ceiling(128 << 20),
+    )
+}
+
+/// One call of tenant code, on a blocking thread (calls are CPU-bound or,
+/// through the proxy, blocking HTTP), carrying the tenant for routing and
+/// its quota. Every call site goes through here.
+pub async fn call_sandbox(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    module: ModuleId,
+    trigger: Trigger,
+    input: Vec<u8>,
+    limits: Limits,
+) -> Result<rulebox_runtime_api::Outcome, ApiError> {
+    let sandbox = app.sandbox.clone();
+    let tenant = t.id().to_owned();
+    let quota = tenant_policy(&t.tenant.limits).quota();
+    tokio::task::spawn_blocking(move || {
+        sandbox.invoke(InvokeRequest {
+            tenant: &tenant,
+            quota,
+            module: &module,
+            trigger,
+            input: &input,
+            limits: &limits,
+            now: None,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::server_error(e.to_string()))
 }
 
 /// Auth0's post-login `event`.
@@ -296,18 +333,7 @@ async fn invoke_logged(
     client_id: Option<&str>,
     user_id: Option<&str>,
 ) -> Result<rulebox_runtime_api::Outcome, ApiError> {
-    let sandbox = app.sandbox.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        sandbox.invoke(InvokeRequest {
-            module: &module,
-            trigger,
-            input: &input,
-            limits: &limits,
-            now: None,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let outcome = call_sandbox(app, t, module, trigger, input, limits).await?;
     let log = ExecutionLogInput {
         kind: who.kind.into(),
         action_id: (who.kind == "action").then(|| who.id.to_owned()),
@@ -324,8 +350,25 @@ async fn invoke_logged(
         user_id: user_id.map(str::to_owned),
     };
     app.logs.record(t.id(), log).await;
+    let what = if who.kind == "rule" { "Rule" } else { "Action" };
+    match outcome.kind {
+        OutcomeKind::RateLimited => {
+            return Err(ApiError::too_many_requests(format!(
+                "{what} '{}' was not run: {}",
+                who.name,
+                outcome.error.unwrap_or_default()
+            )));
+        }
+        OutcomeKind::Unavailable => {
+            return Err(ApiError::temporarily_unavailable(format!(
+                "{what} '{}' was not run: {}",
+                who.name,
+                outcome.error.unwrap_or_default()
+            )));
+        }
+        _ => {}
+    }
     if outcome.kind != OutcomeKind::Ok {
-        let what = if who.kind == "rule" { "Rule" } else { "Action" };
         tracing::warn!(tenant = t.id(), name = who.name, outcome = %outcome.kind, "tenant code failed; login fails closed");
         return Err(ApiError::access_denied(format!(
             "{what} '{}' failed ({}): {}",

@@ -46,7 +46,7 @@ impl RawBaseline {
                 exceeded: false,
             },
             memory: None,
-            cpu_held: false,
+            cpu_held: None,
             input: input.to_vec(),
             output: None,
             max_output: usize::MAX,

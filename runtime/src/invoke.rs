@@ -68,12 +68,13 @@ fn on_epoch(
         let cpu = thread_cpu_time();
         let started = *slice_start.get_or_insert(cpu);
         if cpu.saturating_sub(started) >= scheduler.slice && scheduler.fresh_waiting() {
-            scheduler.release();
-            ctx.data_mut().cpu_held = false;
+            if let Some(level) = ctx.data_mut().cpu_held.take() {
+                scheduler.release(level);
+            }
             if !scheduler.acquire(Level::Preempted, deadline, || {}) {
                 return Err(wasmtime::Error::new(DeadlineExceeded));
             }
-            ctx.data_mut().cpu_held = true;
+            ctx.data_mut().cpu_held = Some(Level::Preempted);
             slice_start = Some(thread_cpu_time());
         }
         Ok(UpdateDeadline::Continue(1))
@@ -103,14 +104,13 @@ pub(crate) fn armed_store(
             exceeded: false,
         },
         memory: None,
-        cpu_held: false,
+        cpu_held: None,
         input,
         output: None,
         max_output: usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX),
         logs: LogBuffer::new(usize::try_from(limits.max_log_bytes).unwrap_or(usize::MAX)),
     };
     let mut store = Store::new(engine, state);
-    store.data_mut().cpu_held = scheduler.is_some();
     store.limiter(|s| &mut s.limiter);
     store.set_fuel(limits.fuel)?;
     // Note: wasmtime 48 does not flush the guest's fuel counter at an epoch
@@ -240,9 +240,12 @@ pub(crate) fn invoke(
         deadline,
     );
     let mut store = match store {
-        Ok(s) => s,
+        Ok(mut s) => {
+            s.data_mut().cpu_held = Some(level);
+            s
+        }
         Err(e) => {
-            scheduler.release();
+            scheduler.release(level);
             return Outcome::refused(OutcomeKind::Trap, format!("{e:#}"), micros(start));
         }
     };
@@ -262,8 +265,8 @@ pub(crate) fn invoke(
     // Tearing the instance down (resetting up to the memory cap of pages) is
     // CPU work too: it happens while the core is still ours.
     let state = store.into_data();
-    if held {
-        scheduler.release();
+    if let Some(level) = held {
+        scheduler.release(level);
     }
     let limit_hit = state.limiter.exceeded;
     let (kind, output, error) = match result {

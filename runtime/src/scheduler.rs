@@ -6,6 +6,13 @@
 //! in `while(true)` until its fuel runs out delays other tenants' short rules
 //! by at most one preemption point, not by its whole budget — the OS
 //! scheduler alone would time-slice them evenly and make every call slow.
+//!
+//! Long-running calls also never hold every core: at most `cores - 1` run at
+//! once (one on a single core), so the request path around the sandbox (HTTP,
+//! the proxy, the next login's short rules) always finds a core even while a
+//! tenant keeps several spinning calls in flight. The OS cannot be told this
+//! cheaply (an unprivileged thread cannot raise its priority back after
+//! lowering it), so the scheduler does it.
 
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -24,11 +31,27 @@ struct State {
     free: usize,
     fresh_waiting: usize,
     preempted_waiting: usize,
+    preempted_running: usize,
+    /// Most long-running calls on cores at once.
+    preempted_cap: usize,
 }
 
 impl State {
     fn runnable(&self, level: Level) -> bool {
-        self.free > 0 && (level == Level::Fresh || self.fresh_waiting == 0)
+        self.free > 0
+            && match level {
+                Level::Fresh => true,
+                Level::Preempted => {
+                    self.fresh_waiting == 0 && self.preempted_running < self.preempted_cap
+                }
+            }
+    }
+
+    fn take(&mut self, level: Level) {
+        self.free -= 1;
+        if level == Level::Preempted {
+            self.preempted_running += 1;
+        }
     }
 }
 
@@ -47,6 +70,8 @@ impl CpuScheduler {
                 free: cores.max(1),
                 fresh_waiting: 0,
                 preempted_waiting: 0,
+                preempted_running: 0,
+                preempted_cap: cores.saturating_sub(1).max(1),
             }),
             fresh_cv: Condvar::new(),
             preempted_cv: Condvar::new(),
@@ -65,7 +90,7 @@ impl CpuScheduler {
         }
         if s.fresh_waiting > 0 {
             self.fresh_cv.notify_one();
-        } else if s.preempted_waiting > 0 {
+        } else if s.preempted_waiting > 0 && s.preempted_running < s.preempted_cap {
             self.preempted_cv.notify_one();
         }
     }
@@ -77,7 +102,7 @@ impl CpuScheduler {
     pub(crate) fn acquire(&self, level: Level, deadline: Instant, on_wait: impl FnOnce()) -> bool {
         let mut s = self.lock();
         if s.runnable(level) {
-            s.free -= 1;
+            s.take(level);
             return true;
         }
         match level {
@@ -93,7 +118,7 @@ impl CpuScheduler {
         let mut s = self.lock();
         let got = loop {
             if s.runnable(level) {
-                s.free -= 1;
+                s.take(level);
                 break true;
             }
             let now = Instant::now();
@@ -115,9 +140,13 @@ impl CpuScheduler {
         got
     }
 
-    pub(crate) fn release(&self) {
+    /// Gives back a core taken at `level`.
+    pub(crate) fn release(&self, level: Level) {
         let mut s = self.lock();
         s.free += 1;
+        if level == Level::Preempted {
+            s.preempted_running -= 1;
+        }
         self.wake_next(&s);
     }
 
@@ -145,7 +174,7 @@ mod tests {
             o1.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push("preempted");
-            s1.release();
+            s1.release(Level::Preempted);
         });
         std::thread::sleep(Duration::from_millis(20));
         let (s2, o2) = (s.clone(), order.clone());
@@ -154,16 +183,43 @@ mod tests {
             o2.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push("fresh");
-            s2.release();
+            s2.release(Level::Fresh);
         });
         while !s.fresh_waiting() {
             std::thread::sleep(Duration::from_millis(1));
         }
-        s.release();
+        s.release(Level::Fresh);
         let _ = pre.join();
         let _ = fresh.join();
         let order = order.lock().unwrap_or_else(PoisonError::into_inner).clone();
         assert_eq!(order, vec!["fresh", "preempted"]);
+    }
+
+    #[test]
+    fn long_running_calls_leave_a_core_for_fresh_ones() {
+        let s = CpuScheduler::new(2, Duration::from_millis(1));
+        let soon = || Instant::now() + Duration::from_millis(20);
+        assert!(s.acquire(Level::Preempted, soon(), || {}));
+        assert!(
+            !s.acquire(Level::Preempted, soon(), || {}),
+            "a second long call must not take the last core"
+        );
+        assert!(
+            s.acquire(Level::Fresh, soon(), || {}),
+            "a fresh call gets it"
+        );
+        s.release(Level::Fresh);
+        s.release(Level::Preempted);
+        assert!(
+            s.acquire(Level::Preempted, soon(), || {}),
+            "released: next long call runs"
+        );
+        s.release(Level::Preempted);
+        let one = CpuScheduler::new(1, Duration::from_millis(1));
+        assert!(
+            one.acquire(Level::Preempted, soon(), || {}),
+            "one core: one long call"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use rulebox_auth_core::crypto::jwt::Signer;
 use rulebox_auth_core::crypto::keys::{Alg, KeyPair};
 use rulebox_auth_core::store::Store;
 use rulebox_auth_core::{AppState, Settings, bootstrap};
+use rulebox_proxy::{Node, Proxy, ProxyConfig};
 use rulebox_runtime::{Runtime, RuntimeConfig};
 use serde_json::{Value, json};
 use std::process::ExitCode;
@@ -214,7 +215,9 @@ pub fn bench_logins(args: BenchLoginsArgs) -> anyhow::Result<ExitCode> {
         let es = bootstrap::create_tenant_with(&store, "bench-es", None, &base, Alg::ES256).await?;
         let runtime = Runtime::new(RuntimeConfig { artifact_dir: Some(dir.join("artifacts")), ..RuntimeConfig::default() })?;
         let settings = Settings { bcrypt_cost: args.bcrypt_cost, brute_force_threshold: u32::MAX, ..Settings::default() };
-        let app = Arc::new(AppState::new(store, Arc::new(runtime), settings));
+        // What `rulebox serve` runs: the proxy over an in-process runtime.
+        let sandbox = Proxy::new(vec![Node::Local(Arc::new(runtime))], ProxyConfig::default());
+        let app = Arc::new(AppState::new(store, sandbox, settings));
         let server = tokio::spawn(rulebox_auth_core::http::serve(listener, app, std::future::pending()));
         let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
         let mut rows = Vec::new();

@@ -1,9 +1,13 @@
 //! Command-line surface: one subcommand per module.
 
+mod auth_core;
 mod bench;
 mod bench_logins;
+mod proxy;
 mod run;
+mod runtime_node;
 mod serve;
+mod signals;
 mod tenants;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -41,6 +45,12 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Tenant administration.
     Tenants(tenants::TenantsArgs),
+    /// One sandbox node serving the runtime protocol over HTTP.
+    Runtime(runtime_node::RuntimeArgs),
+    /// The caching proxy in front of runtime nodes.
+    Proxy(proxy::ProxyArgs),
+    /// The login service alone, reaching tenant code through --proxy.
+    AuthCore(auth_core::AuthCoreArgs),
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -62,5 +72,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(args),
         Command::BenchLogins(args) => bench_logins::bench_logins(args),
         Command::Tenants(args) => tenants::tenants(args),
+        Command::Runtime(args) => runtime_node::runtime(args),
+        Command::Proxy(args) => proxy::proxy(args),
+        Command::AuthCore(args) => auth_core::auth_core(args),
     }
 }

@@ -1,6 +1,6 @@
 //! `rulebox tenants ...`: tenant administration on a data directory.
 
-use crate::cli::serve::open_store;
+use crate::cli::auth_core::{DB_FILE, open_store};
 use clap::{Args, Subcommand};
 use rulebox_auth_core::bootstrap;
 use std::path::PathBuf;
@@ -37,6 +37,63 @@ pub enum TenantsCommand {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// A tenant's sandbox limits and quota (applied to its next call, no restart).
+    Limits {
+        #[command(subcommand)]
+        command: LimitsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LimitsCommand {
+    /// Print the tenant's overrides as JSON (absent keys use the platform default).
+    Get {
+        name: String,
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Change overrides; keys not given keep their value.
+    Set {
+        name: String,
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        set: LimitFlags,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LimitFlags {
+    /// Fuel per call (about one unit per wasm instruction).
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Wall-clock budget per call, in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Linear-memory cap per call, in MiB.
+    #[arg(long)]
+    memory_mb: Option<u64>,
+    /// Calls in flight at once across the pool.
+    #[arg(long)]
+    concurrency: Option<u32>,
+    /// Calls per second (token bucket).
+    #[arg(long)]
+    rate_per_sec: Option<u32>,
+}
+
+impl LimitFlags {
+    fn merge_into(&self, limits: &mut serde_json::Map<String, serde_json::Value>) {
+        let mut put = |k: &str, v: Option<u64>| {
+            if let Some(v) = v {
+                limits.insert(k.into(), v.into());
+            }
+        };
+        put("fuel", self.fuel);
+        put("timeout_ms", self.timeout_ms);
+        put("memory_bytes", self.memory_mb.map(|m| m << 20));
+        put("concurrency", self.concurrency.map(u64::from));
+        put("rate_per_sec", self.rate_per_sec.map(u64::from));
+    }
 }
 
 pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
@@ -56,7 +113,7 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
                 let alg = signing_alg
                     .parse()
                     .map_err(|_| anyhow::anyhow!("--signing-alg must be RS256 or ES256"))?;
-                let store = open_store(&data_dir).await?;
+                let store = open_store(&data_dir.join(DB_FILE)).await?;
                 let creds = bootstrap::create_tenant_with(
                     &store,
                     &name,
@@ -75,8 +132,36 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
                     println!("client_secret: {}   (shown once)", creds.client_secret);
                 }
             }
+            TenantsCommand::Limits {
+                command: LimitsCommand::Get { name, data_dir },
+            } => {
+                let store = open_store(&data_dir.join(DB_FILE)).await?;
+                let t = store.get_tenant(&name).await?;
+                println!("{}", t.limits);
+            }
+            TenantsCommand::Limits {
+                command:
+                    LimitsCommand::Set {
+                        name,
+                        data_dir,
+                        set,
+                    },
+            } => {
+                let store = open_store(&data_dir.join(DB_FILE)).await?;
+                let t = store.get_tenant(&name).await?;
+                let mut limits = t.limits.as_object().cloned().unwrap_or_default();
+                set.merge_into(&mut limits);
+                let limits = serde_json::Value::Object(limits);
+                // Refuse what the sandbox would not understand, before storing it.
+                serde_json::from_value::<rulebox_runtime_api::TenantPolicy>(limits.clone())
+                    .map_err(|e| anyhow::anyhow!("invalid limits: {e}"))?;
+                let t = store
+                    .update_tenant_settings(&name, None, Some(limits))
+                    .await?;
+                println!("{}", t.limits);
+            }
             TenantsCommand::List { data_dir } => {
-                let store = open_store(&data_dir).await?;
+                let store = open_store(&data_dir.join(DB_FILE)).await?;
                 for t in store.list_tenants().await? {
                     println!("{}\t{}", t.id, t.domain.unwrap_or_default());
                 }

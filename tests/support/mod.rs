@@ -153,3 +153,62 @@ pub fn create_deploy_bind(t: &str, token: &str, name: &str, trigger: &str, code:
     assert_eq!(st, 200, "bind {name}: {b}");
     id
 }
+
+/// A `rulebox` process of a multi-process topology; killed (SIGKILL) on drop.
+pub struct Proc {
+    pub child: Child,
+    /// `http://ADDR` it announced.
+    pub base: String,
+    /// The first line it printed on stdout, if it was asked for (bootstrap credentials).
+    pub first_stdout: Option<String>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    /// `kill -9`, then wait for the process to be gone.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `rulebox ARGS...` and waits until it prints `ANNOUNCE http://ADDR` on stderr; the
+/// rest of stderr is drained on a thread so the child never blocks or fails on a full pipe.
+pub fn spawn_rulebox(args: &[&str], announce: &str, read_first_stdout: bool) -> Proc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args(args)
+        .stdout(if read_first_stdout {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rulebox starts");
+    let first_stdout = child.stdout.take().map(|out| {
+        let mut line = String::new();
+        BufReader::new(out)
+            .read_line(&mut line)
+            .expect("first stdout line");
+        line
+    });
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let needle = format!("{announce} ");
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.split(&needle).nth(1).map(|b| b.trim().to_owned()))
+        .unwrap_or_else(|| panic!("rulebox {args:?} never announced itself"));
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Proc {
+        child,
+        base,
+        first_stdout,
+    }
+}

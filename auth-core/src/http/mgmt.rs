@@ -877,18 +877,8 @@ async fn test_action(
     let payload = v.get("payload").cloned().unwrap_or(json!({}));
     let input = serde_json::to_vec(&payload).map_err(|e| ApiError::internal(e.to_string()))?;
     let limits = crate::pipeline::tenant_limits(&t.tenant.limits);
-    let sandbox = app.sandbox.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        sandbox.invoke(rulebox_runtime_api::InvokeRequest {
-            module: &module_ref,
-            trigger,
-            input: &input,
-            limits: &limits,
-            now: None,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let outcome =
+        crate::pipeline::call_sandbox(&app, &t, module_ref, trigger, input, limits).await?;
     Ok(Json(json!({"payload": outcome})))
 }
 

@@ -111,6 +111,29 @@ pub struct TenantPolicy {
     pub max_input_bytes: Option<u64>,
     pub max_output_bytes: Option<u64>,
     pub max_log_bytes: Option<u64>,
+    /// Calls of this tenant in flight at once across the pool.
+    pub concurrency: Option<u32>,
+    /// Calls per second (token bucket, burst of one second's worth).
+    pub rate_per_sec: Option<u32>,
+}
+
+impl TenantPolicy {
+    pub fn quota(&self) -> Quota {
+        Quota {
+            concurrency: self.concurrency,
+            rate_per_sec: self.rate_per_sec,
+        }
+    }
+}
+
+/// A tenant's share of the pool, enforced by the proxy; `None` means the
+/// proxy's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Quota {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_sec: Option<u32>,
 }
 
 #[cfg(test)]

@@ -19,6 +19,11 @@ pub enum OutcomeKind {
     AbiViolation,
     CapabilityDenied,
     InputTooLarge,
+    /// The tenant is over its concurrency or rate quota; nothing ran.
+    RateLimited,
+    /// No runtime could take the call (every node down or unreachable);
+    /// nothing ran.
+    Unavailable,
 }
 
 impl OutcomeKind {
@@ -34,6 +39,8 @@ impl OutcomeKind {
             Self::AbiViolation => "abi_violation",
             Self::CapabilityDenied => "capability_denied",
             Self::InputTooLarge => "input_too_large",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
         }
     }
 }
@@ -109,5 +116,82 @@ impl Serialize for Outcome {
         m.serialize_entry("duration_us", &self.duration_us)?;
         m.serialize_entry("error", &self.error)?;
         m.end()
+    }
+}
+
+/// The flat shape above, read back (the proxy and remote callers receive
+/// outcomes over HTTP).
+impl<'de> serde::Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Flat {
+            outcome: OutcomeKind,
+            #[serde(default)]
+            commands: Vec<rulebox_abi::Command>,
+            #[serde(default)]
+            result: Option<serde_json::Value>,
+            #[serde(default)]
+            logs: Vec<LogLine>,
+            #[serde(default)]
+            logs_truncated: bool,
+            #[serde(default)]
+            fuel_used: u64,
+            #[serde(default)]
+            peak_memory_bytes: u64,
+            #[serde(default)]
+            duration_us: u64,
+            #[serde(default)]
+            error: Option<String>,
+        }
+        let f = Flat::deserialize(d)?;
+        let output = (f.outcome == OutcomeKind::Ok).then_some(Output {
+            commands: f.commands,
+            result: f.result,
+        });
+        Ok(Outcome {
+            kind: f.outcome,
+            output,
+            error: f.error,
+            logs: f.logs,
+            logs_truncated: f.logs_truncated,
+            fuel_used: f.fuel_used,
+            peak_memory_bytes: f.peak_memory_bytes,
+            duration_us: f.duration_us,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_survive_the_wire() {
+        let ok = Outcome {
+            kind: OutcomeKind::Ok,
+            output: Some(Output {
+                commands: vec![rulebox_abi::Command::AddScope {
+                    scope: "read".into(),
+                }],
+                result: Some(serde_json::json!({"user": {"id": 1}})),
+            }),
+            error: None,
+            logs: vec![LogLine {
+                level: LogLevel::Info,
+                message: "hi".into(),
+            }],
+            logs_truncated: true,
+            fuel_used: 12,
+            peak_memory_bytes: 65536,
+            duration_us: 7,
+        };
+        let back: Outcome =
+            serde_json::from_str(&serde_json::to_string(&ok).expect("ser")).expect("de");
+        assert_eq!(back, ok);
+        let refused = Outcome::refused(OutcomeKind::RateLimited, "over quota".into(), 3);
+        let back: Outcome =
+            serde_json::from_str(&serde_json::to_string(&refused).expect("ser")).expect("de");
+        assert_eq!(back, refused);
+        assert_eq!(back.kind.as_str(), "rate_limited");
     }
 }

@@ -1,6 +1,6 @@
 //! The one interface tenant code is reached through.
 
-use crate::{Limits, ModuleId, Outcome, OutcomeKind, Trigger};
+use crate::{Limits, ModuleId, Outcome, OutcomeKind, Quota, Trigger};
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
@@ -32,6 +32,10 @@ pub struct LoadError {
 /// One call.
 #[derive(Debug, Clone)]
 pub struct InvokeRequest<'a> {
+    /// Whose code this is: the proxy routes by it (a tenant's modules stay
+    /// warm on few nodes) and counts it against the tenant's quota.
+    pub tenant: &'a str,
+    pub quota: Quota,
     pub module: &'a ModuleId,
     pub trigger: Trigger,
     /// The event JSON.

@@ -23,8 +23,8 @@ pub(crate) struct HostState {
     pub(crate) wasi: WasiP1Ctx,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) memory: Option<Memory>,
-    /// Whether this call currently holds a core from the CPU scheduler.
-    pub(crate) cpu_held: bool,
+    /// The level at which this call holds a core from the CPU scheduler, if it does.
+    pub(crate) cpu_held: Option<crate::scheduler::Level>,
     pub(crate) input: Vec<u8>,
     pub(crate) output: Option<Vec<u8>>,
     pub(crate) max_output: usize,

@@ -1,0 +1,395 @@
+//! The proxy: one [`Sandbox`] in front of a pool of nodes.
+//!
+//! * **Affinity.** A call goes to the first healthy node of its tenant's
+//!   rendezvous ranking, so a tenant's code stays compiled on one node (the
+//!   compiled-cache hit rate is what makes calls microseconds, not the
+//!   milliseconds of a compile or a JavaScript snapshot).
+//! * **Spill.** When that node has `spill_at` calls in flight and the next
+//!   ranked node has fewer, the call goes there instead.
+//! * **Failover.** A node that cannot be reached is marked down (a health
+//!   check brings it back) and the call is retried on the next node. Calls
+//!   are retried only while that is safe: tenant code has no outbound
+//!   capability in this build, so a call that died with its node had no
+//!   effect outside it.
+//! * **Quotas.** Per-tenant concurrency and rate, answered at once with
+//!   `rate_limited`.
+//! * **Module cache.** Code by content address in a bounded moka cache; a
+//!   node that lacks a module is sent its source on first use (push, so a
+//!   node needs no route back to whichever proxy called it).
+
+use crate::affinity::ranking;
+use crate::quota::{QuotaDefaults, Quotas};
+use crate::remote::{NodeClient, NodeError, invoke_body, micros};
+use crate::wire::Source;
+use rulebox_runtime_api::{
+    InvokeRequest, JsKind, LoadError, ModuleId, Outcome, OutcomeKind, Sandbox,
+};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// One member of the pool.
+pub enum Node {
+    /// A runtime in this process (`rulebox serve`): no network hop.
+    Local(Arc<dyn Sandbox>),
+    /// A `rulebox runtime --listen` at this base URL.
+    Remote(String),
+}
+
+enum Transport {
+    Local(Arc<dyn Sandbox>),
+    Remote(NodeClient),
+}
+
+struct Slot {
+    name: String,
+    transport: Transport,
+    healthy: AtomicBool,
+    in_flight: AtomicUsize,
+    /// Proxy id → the node's own id, for code the node holds.
+    loaded: moka::sync::Cache<ModuleId, ModuleId>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ProxyConfig {
+    pub quotas: QuotaDefaults,
+    /// Calls in flight on a tenant's first node before the next one is used.
+    pub spill_at: usize,
+    /// How often remote nodes are health-checked.
+    pub health_interval: Duration,
+    /// Bytes of module sources kept.
+    pub source_cache_bytes: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        Self {
+            quotas: QuotaDefaults::default(),
+            spill_at: 16,
+            health_interval: Duration::from_millis(250),
+            source_cache_bytes: 512 << 20,
+        }
+    }
+}
+
+/// Counters since start (the benchmark and `/metrics` read them).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ProxyStats {
+    pub calls: u64,
+    /// Calls whose module the chosen node already held.
+    pub compiled_hits: u64,
+    /// Sources pushed to nodes.
+    pub pushes: u64,
+    /// Calls moved to another node because one was unreachable.
+    pub failovers: u64,
+    pub rate_limited: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    compiled_hits: AtomicU64,
+    pushes: AtomicU64,
+    failovers: AtomicU64,
+    rate_limited: AtomicU64,
+}
+
+pub struct Proxy {
+    slots: Vec<Arc<Slot>>,
+    names: Vec<String>,
+    sources: moka::sync::Cache<ModuleId, Arc<Source>>,
+    quotas: Quotas,
+    config: ProxyConfig,
+    /// Drives remote calls; `None` when every node is local.
+    handle: Option<tokio::runtime::Handle>,
+    counters: Counters,
+}
+
+/// A node failed the call in a way another node may not.
+enum Failure {
+    Unreachable(String),
+    Refused(LoadError),
+}
+
+impl Proxy {
+    /// Builds the proxy; with remote nodes it must be called inside a tokio
+    /// runtime, which then also runs the health checks.
+    pub fn new(nodes: Vec<Node>, config: ProxyConfig) -> Arc<Self> {
+        let slots: Vec<Arc<Slot>> = nodes
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let (name, transport) = match n {
+                    Node::Local(s) => (format!("local-{i}"), Transport::Local(s)),
+                    Node::Remote(url) => (url.clone(), Transport::Remote(NodeClient::new(&url))),
+                };
+                Arc::new(Slot {
+                    name,
+                    transport,
+                    healthy: AtomicBool::new(true),
+                    in_flight: AtomicUsize::new(0),
+                    loaded: moka::sync::Cache::builder().max_capacity(100_000).build(),
+                })
+            })
+            .collect();
+        let any_remote = slots
+            .iter()
+            .any(|s| matches!(s.transport, Transport::Remote(_)));
+        let handle = any_remote
+            .then(tokio::runtime::Handle::try_current)
+            .and_then(Result::ok);
+        let proxy = Arc::new(Self {
+            names: slots.iter().map(|s| s.name.clone()).collect(),
+            slots,
+            sources: moka::sync::Cache::builder()
+                .weigher(|_, s: &Arc<Source>| u32::try_from(s.size()).unwrap_or(u32::MAX))
+                .max_capacity(config.source_cache_bytes)
+                .build(),
+            quotas: Quotas::new(config.quotas),
+            config,
+            handle,
+            counters: Counters::default(),
+        });
+        if let Some(h) = &proxy.handle {
+            h.spawn(check_health(Arc::downgrade(&proxy)));
+        }
+        proxy
+    }
+
+    pub fn stats(&self) -> ProxyStats {
+        let c = &self.counters;
+        ProxyStats {
+            calls: c.calls.load(Ordering::Relaxed),
+            compiled_hits: c.compiled_hits.load(Ordering::Relaxed),
+            pushes: c.pushes.load(Ordering::Relaxed),
+            failovers: c.failovers.load(Ordering::Relaxed),
+            rate_limited: c.rate_limited.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Which nodes are up, by name.
+    pub fn health(&self) -> Vec<(String, bool)> {
+        self.slots
+            .iter()
+            .map(|s| (s.name.clone(), s.healthy.load(Ordering::Acquire)))
+            .collect()
+    }
+
+    /// Healthy nodes in `key`'s preference order; every node if none is
+    /// known healthy (the health view may simply be stale).
+    fn candidates(&self, key: &str) -> Vec<Arc<Slot>> {
+        let ranked: Vec<Arc<Slot>> = ranking(&self.names, key)
+            .into_iter()
+            .map(|i| self.slots[i].clone())
+            .collect();
+        let healthy: Vec<Arc<Slot>> = ranked
+            .iter()
+            .filter(|s| s.healthy.load(Ordering::Acquire))
+            .cloned()
+            .collect();
+        if healthy.is_empty() { ranked } else { healthy }
+    }
+
+    fn push(&self, slot: &Slot, id: ModuleId, source: &Source) -> Result<ModuleId, Failure> {
+        self.counters.pushes.fetch_add(1, Ordering::Relaxed);
+        let node_id = match &slot.transport {
+            Transport::Local(s) => match source {
+                Source::Wasm { .. } => {
+                    let bytes = source.wasm_bytes().map_err(|m| {
+                        Failure::Refused(LoadError {
+                            kind: OutcomeKind::InvalidModule,
+                            message: m,
+                            line: None,
+                            column: None,
+                        })
+                    })?;
+                    s.load_module(&bytes)
+                }
+                Source::Js { js_kind, source } => s.load_js(js_kind, source),
+            }
+            .map_err(Failure::Refused)?,
+            Transport::Remote(c) => match self.block_on(c.load(source)) {
+                Ok(node_id) => node_id,
+                Err(NodeError::Refused(e)) => return Err(Failure::Refused(e)),
+                Err(e) => return Err(Failure::Unreachable(e.to_string())),
+            },
+        };
+        slot.loaded.insert(id, node_id);
+        Ok(node_id)
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        match &self.handle {
+            Some(h) => h.block_on(f),
+            // Only reachable with remote nodes built outside a runtime.
+            None => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(f))
+                .unwrap_or_else(|e| panic!("no tokio runtime for remote calls: {e}")),
+        }
+    }
+
+    fn load(&self, source: Source) -> Result<ModuleId, LoadError> {
+        let id = source.id().map_err(|m| LoadError {
+            kind: OutcomeKind::InvalidModule,
+            message: m,
+            line: None,
+            column: None,
+        })?;
+        // Validate (and warm) on the node the id ranks first.
+        let mut last = String::from("no runtime nodes configured");
+        for slot in self.candidates(&id.to_string()) {
+            match self.push(&slot, id, &source) {
+                Ok(_) => {
+                    self.sources.insert(id, Arc::new(source));
+                    return Ok(id);
+                }
+                Err(Failure::Refused(e)) => return Err(e),
+                Err(Failure::Unreachable(m)) => {
+                    slot.healthy.store(false, Ordering::Release);
+                    last = m;
+                }
+            }
+        }
+        Err(LoadError {
+            kind: OutcomeKind::Unavailable,
+            message: format!("no runtime node could load the code: {last}"),
+            line: None,
+            column: None,
+        })
+    }
+
+    fn call_on(
+        &self,
+        slot: &Slot,
+        source: &Source,
+        r: &InvokeRequest<'_>,
+    ) -> Result<Outcome, Failure> {
+        let id = *r.module;
+        let node_id = match slot.loaded.get(&id) {
+            Some(n) => {
+                self.counters.compiled_hits.fetch_add(1, Ordering::Relaxed);
+                n
+            }
+            None => self.push(slot, id, source)?,
+        };
+        match &slot.transport {
+            Transport::Local(s) => {
+                let node_id = if s.is_loaded(&node_id) {
+                    node_id
+                } else {
+                    self.push(slot, id, source)?
+                };
+                Ok(s.invoke(InvokeRequest {
+                    module: &node_id,
+                    ..r.clone()
+                }))
+            }
+            Transport::Remote(c) => {
+                let body = invoke_body(r, node_id);
+                match self.block_on(c.invoke(&body)) {
+                    Ok(o) => Ok(o),
+                    Err(NodeError::NotLoaded) => {
+                        // The node restarted since it was fed: feed it again.
+                        slot.loaded.invalidate(&id);
+                        let node_id = self.push(slot, id, source)?;
+                        self.block_on(c.invoke(&invoke_body(r, node_id)))
+                            .map_err(|e| Failure::Unreachable(e.to_string()))
+                    }
+                    Err(NodeError::Refused(e)) => Err(Failure::Refused(e)),
+                    Err(e) => Err(Failure::Unreachable(e.to_string())),
+                }
+            }
+        }
+    }
+}
+
+impl Sandbox for Proxy {
+    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
+        self.load(Source::wasm(bytes))
+    }
+
+    fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
+        self.load(Source::js(kind, source))
+    }
+
+    fn is_loaded(&self, module: &ModuleId) -> bool {
+        self.sources.contains_key(module)
+    }
+
+    fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {
+        let start = Instant::now();
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let _permit = match self.quotas.admit(r.tenant, r.quota) {
+            Ok(p) => p,
+            Err(e) => {
+                self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                return Outcome::refused(OutcomeKind::RateLimited, e.to_string(), micros(start));
+            }
+        };
+        let Some(source) = self.sources.get(r.module) else {
+            return Outcome::refused(
+                OutcomeKind::InvalidModule,
+                format!("module {} is not loaded", r.module),
+                micros(start),
+            );
+        };
+        let mut order = self.candidates(r.tenant);
+        if order.len() > 1
+            && order[0].in_flight.load(Ordering::Acquire) >= self.config.spill_at
+            && order[1].in_flight.load(Ordering::Acquire)
+                < order[0].in_flight.load(Ordering::Acquire)
+        {
+            order.swap(0, 1);
+        }
+        let mut last = String::from("no runtime nodes configured");
+        for (attempt, slot) in order.iter().enumerate() {
+            if attempt > 0 {
+                self.counters.failovers.fetch_add(1, Ordering::Relaxed);
+            }
+            slot.in_flight.fetch_add(1, Ordering::AcqRel);
+            let result = self.call_on(slot, &source, &r);
+            slot.in_flight.fetch_sub(1, Ordering::AcqRel);
+            match result {
+                Ok(o) => return o,
+                Err(Failure::Refused(e)) => {
+                    return Outcome::refused(e.kind, e.message, micros(start));
+                }
+                Err(Failure::Unreachable(m)) => {
+                    tracing::warn!(node = %slot.name, error = %m, "runtime node unreachable; trying the next");
+                    slot.healthy.store(false, Ordering::Release);
+                    last = m;
+                }
+            }
+        }
+        Outcome::refused(
+            OutcomeKind::Unavailable,
+            format!("no runtime node could take the call: {last}"),
+            micros(start),
+        )
+    }
+}
+
+/// Marks remote nodes up or down until the proxy is dropped.
+async fn check_health(proxy: Weak<Proxy>) {
+    loop {
+        let Some(p) = proxy.upgrade() else { return };
+        let interval = p.config.health_interval;
+        for slot in &p.slots {
+            if let Transport::Remote(c) = &slot.transport {
+                let up = c.healthy(interval.max(Duration::from_millis(200))).await;
+                let was = slot.healthy.swap(up, Ordering::AcqRel);
+                if was != up {
+                    tracing::warn!(node = %slot.name, up, "runtime node health changed");
+                    if up {
+                        // A node that came back may have restarted empty.
+                        slot.loaded.invalidate_all();
+                    }
+                }
+            }
+        }
+        drop(p);
+        tokio::time::sleep(interval).await;
+    }
+}

@@ -1,0 +1,468 @@
+//! Issue 5 topology over real processes on loopback: runtime nodes, a
+//! proxy and two auth-core nodes sharing one database. Nodes are killed
+//! with SIGKILL while logins stream through.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::{Proc, api, http, mgmt_token, spawn_rulebox};
+
+const ACTION_V1: &str = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/version', 'v1');\n  api.user.setAppMetadata('plan', 'gold');\n};";
+const ACTION_V2: &str = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/version', 'v2');\n};";
+
+fn runtime_node(dir: &std::path::Path, listen: &str) -> Proc {
+    spawn_rulebox(
+        &[
+            "runtime",
+            "--listen",
+            listen,
+            "--data-dir",
+            dir.to_str().expect("utf-8 path"),
+        ],
+        "rulebox runtime listening on",
+        false,
+    )
+}
+
+fn auth_core(db_dir: &std::path::Path, proxy: &str, bootstrap: bool) -> Proc {
+    spawn_rulebox(
+        &[
+            "auth-core",
+            "--listen",
+            "127.0.0.1:0",
+            "--proxy",
+            proxy,
+            "--bcrypt-cost",
+            "4",
+            "--data-dir",
+            db_dir.to_str().expect("utf-8 path"),
+        ],
+        "rulebox listening on",
+        bootstrap,
+    )
+}
+
+struct Setup {
+    client_id: String,
+    client_secret: String,
+    token: String,
+}
+
+/// Client, database connection, users, and `ACTION_V1` bound — through `base`.
+fn set_up_tenant(base: &str, creds: &Value, users: usize) -> Setup {
+    let t = format!("{base}/t/default");
+    let token = mgmt_token(
+        base,
+        "default",
+        creds["client_id"].as_str().expect("id"),
+        creds["client_secret"].as_str().expect("secret"),
+    );
+    let (st, client) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(
+            json!({"name": "app", "grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm"]}),
+        ),
+    );
+    assert_eq!(st, 201, "{client}");
+    let (st, c) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    assert_eq!(st, 201, "{c}");
+    for i in 0..users {
+        let (st, u) = api(
+            reqwest::Method::POST,
+            format!("{t}/api/v2/users"),
+            &token,
+            Some(
+                json!({"connection": "db", "email": format!("u{i}@example.com"), "password": "long enough pw"}),
+            ),
+        );
+        assert_eq!(st, 201, "{u}");
+    }
+    support::create_deploy_bind(&t, &token, "versioned", "post-login", ACTION_V1);
+    Setup {
+        client_id: client["client_id"].as_str().expect("id").to_owned(),
+        client_secret: client["client_secret"].as_str().expect("secret").to_owned(),
+        token,
+    }
+}
+
+/// One password login; `None` if the auth-core could not be reached at all.
+fn login(base: &str, s: &Setup, user: usize) -> Option<(u16, Value)> {
+    let r = http()
+        .post(format!("{base}/t/default/oauth/token"))
+        .json(&json!({
+            "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "realm": "db",
+            "username": format!("u{user}@example.com"), "password": "long enough pw",
+            "client_id": s.client_id, "client_secret": s.client_secret, "scope": "openid",
+        }))
+        .send()
+        .ok()?;
+    let status = r.status().as_u16();
+    Some((status, r.json().unwrap_or(Value::Null)))
+}
+
+fn claim(body: &Value, name: &str) -> Value {
+    let id_token = body["id_token"].as_str().unwrap_or("");
+    let payload = id_token.split('.').nth(1).unwrap_or("");
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_default();
+    serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null)[name].clone()
+}
+
+/// Logins round-robin over the live auth-cores, as a load balancer would;
+/// one that cannot be reached is skipped. Returns failures among the logins
+/// that reached an auth-core.
+fn stream(auth: &[&str], s: &Setup, n: usize, users: usize) -> usize {
+    let mut failures = 0;
+    for i in 0..n {
+        let mut answered = false;
+        for k in 0..auth.len() {
+            let base = auth[(i + k) % auth.len()];
+            if let Some((status, body)) = login(base, s, i % users) {
+                answered = true;
+                if status != 200 || claim(&body, "https://example.com/version") != json!("v1") {
+                    eprintln!("login {i} via {base} failed: {status} {body}");
+                    failures += 1;
+                }
+                break;
+            }
+        }
+        assert!(answered, "no auth-core answered login {i}");
+    }
+    failures
+}
+
+fn wait_healthy(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if http()
+            .get(format!("{base}/healthz"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{base} did not become healthy");
+}
+
+#[test]
+fn logins_survive_a_killed_runtime_and_a_killed_auth_core() {
+    let dirs: Vec<_> = (0..4)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let mut runtimes: Vec<Proc> = (0..3)
+        .map(|i| runtime_node(dirs[i].path(), "127.0.0.1:0"))
+        .collect();
+    let urls: Vec<String> = runtimes.iter().map(|r| r.base.clone()).collect();
+    let proxy = spawn_rulebox(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--runtimes",
+            &urls.join(","),
+        ],
+        "rulebox proxy listening on",
+        false,
+    );
+    let mut a1 = auth_core(dirs[3].path(), &proxy.base, true);
+    let creds: Value =
+        serde_json::from_str(a1.first_stdout.as_deref().expect("bootstrap")).expect("json");
+    let a2 = auth_core(dirs[3].path(), &proxy.base, false);
+    const USERS: usize = 5;
+    let s = set_up_tenant(&a1.base, &creds, USERS);
+    let (b1, b2) = (a1.base.clone(), a2.base.clone());
+    let both = [b1.as_str(), b2.as_str()];
+
+    assert_eq!(stream(&both, &s, 20, USERS), 0, "healthy pool");
+
+    // Kill the node the tenant's calls go to: the proxy must fail over.
+    let primary = rulebox_proxy::affinity::ranking(&urls, "default")[0];
+    let port = urls[primary].rsplit(':').next().expect("port").to_owned();
+    runtimes[primary].kill9();
+    assert_eq!(
+        stream(&both, &s, 20, USERS),
+        0,
+        "after kill -9 of the tenant's runtime"
+    );
+
+    // Bring it back on its address: it is used again (and re-fed the code).
+    runtimes[primary] = runtime_node(dirs[primary].path(), &format!("127.0.0.1:{port}"));
+    wait_healthy(&urls[primary]);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        stream(&both, &s, 20, USERS),
+        0,
+        "after the runtime restarted"
+    );
+
+    // Kill one auth-core: logins that reach the other still all succeed.
+    a1.kill9();
+    assert_eq!(
+        stream(&both, &s, 20, USERS),
+        0,
+        "after kill -9 of an auth-core"
+    );
+
+    // Nothing was lost or duplicated: every user is there once, metadata as the Action set it.
+    // (A token a1 issued names a1's address as its issuer; ask a2 for one.)
+    let token = mgmt_token(
+        &a2.base,
+        "default",
+        creds["client_id"].as_str().expect("id"),
+        creds["client_secret"].as_str().expect("secret"),
+    );
+    let (st, users) = api(
+        reqwest::Method::GET,
+        format!("{}/t/default/api/v2/users?per_page=100", a2.base),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200, "{users}");
+    let users = users.as_array().expect("user list");
+    assert_eq!(users.len(), USERS, "{users:?}");
+    for u in users {
+        assert_eq!(u["app_metadata"], json!({"plan": "gold"}), "{u}");
+    }
+}
+
+#[test]
+fn a_deploy_on_one_auth_core_is_served_through_the_other_within_a_second() {
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let runtimes: Vec<Proc> = (0..2)
+        .map(|i| runtime_node(dirs[i].path(), "127.0.0.1:0"))
+        .collect();
+    let urls: Vec<String> = runtimes.iter().map(|r| r.base.clone()).collect();
+    let proxy = spawn_rulebox(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--runtimes",
+            &urls.join(","),
+        ],
+        "rulebox proxy listening on",
+        false,
+    );
+    let a1 = auth_core(dirs[2].path(), &proxy.base, true);
+    let creds: Value =
+        serde_json::from_str(a1.first_stdout.as_deref().expect("bootstrap")).expect("json");
+    let a2 = auth_core(dirs[2].path(), &proxy.base, false);
+    let s = set_up_tenant(&a1.base, &creds, 1);
+    let version = |base: &str| {
+        let (st, body) = login(base, &s, 0).expect("reachable");
+        assert_eq!(st, 200, "{body}");
+        claim(&body, "https://example.com/version")
+    };
+    assert_eq!(version(&a2.base), json!("v1"));
+
+    // Deploy v2 on a1 (update the code, deploy); a2 must serve it within a second.
+    let t1 = format!("{}/t/default", a1.base);
+    let (st, list) = api(
+        reqwest::Method::GET,
+        format!("{t1}/api/v2/actions/actions"),
+        &s.token,
+        None,
+    );
+    assert_eq!(st, 200, "{list}");
+    let id = list["actions"][0]["id"]
+        .as_str()
+        .expect("action id")
+        .to_owned();
+    let (st, v) = api(
+        reqwest::Method::PATCH,
+        format!("{t1}/api/v2/actions/actions/{id}"),
+        &s.token,
+        Some(json!({"code": ACTION_V2})),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = api(
+        reqwest::Method::POST,
+        format!("{t1}/api/v2/actions/actions/{id}/deploy"),
+        &s.token,
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    let deployed = Instant::now();
+    assert_eq!(version(&a1.base), json!("v2"), "the deploying node at once");
+    loop {
+        if version(&a2.base) == json!("v2") {
+            break;
+        }
+        assert!(
+            deployed.elapsed() < Duration::from_secs(1),
+            "a2 still served v1 a second after the deploy"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn p99(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[((v.len() - 1) as f64 * 0.99).round() as usize]
+}
+
+#[test]
+fn a_tenant_flooding_the_pool_hits_its_own_limit_and_not_its_neighbours() {
+    let dirs: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let runtime = runtime_node(dirs[0].path(), "127.0.0.1:0");
+    let proxy = spawn_rulebox(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--runtimes",
+            &runtime.base,
+            "--tenant-concurrency",
+            "2",
+        ],
+        "rulebox proxy listening on",
+        false,
+    );
+    let auth = auth_core(dirs[1].path(), &proxy.base, true);
+    let creds: Value =
+        serde_json::from_str(auth.first_stdout.as_deref().expect("bootstrap")).expect("json");
+    // The neighbour: `default` with a normal Action.
+    let good = set_up_tenant(&auth.base, &creds, 1);
+    // The flooder: tenant `flood`, whose Action never returns.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args(["tenants", "create", "flood", "--json", "--data-dir"])
+        .arg(dirs[1].path())
+        .output()
+        .expect("tenants create");
+    assert!(out.status.success(), "{out:?}");
+    let fc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ft = format!("{}/t/flood", auth.base);
+    let ftoken = mgmt_token(
+        &auth.base,
+        "flood",
+        fc["client_id"].as_str().expect("id"),
+        fc["client_secret"].as_str().expect("secret"),
+    );
+    let (st, fclient) = api(
+        reqwest::Method::POST,
+        format!("{ft}/api/v2/clients"),
+        &ftoken,
+        Some(
+            json!({"name": "x", "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]}),
+        ),
+    );
+    assert_eq!(st, 201, "{fclient}");
+    let (st, _) = api(
+        reqwest::Method::POST,
+        format!("{ft}/api/v2/connections"),
+        &ftoken,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    assert_eq!(st, 201);
+    let (st, _) = api(
+        reqwest::Method::POST,
+        format!("{ft}/api/v2/users"),
+        &ftoken,
+        Some(json!({"connection": "db", "email": "f@example.com", "password": "long enough pw"})),
+    );
+    assert_eq!(st, 201);
+    // Its calls may spin for a whole second each (the default fuel would end them in a
+    // few milliseconds): the flood is sandbox time, not HTTP requests.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "tenants",
+            "limits",
+            "set",
+            "flood",
+            "--fuel",
+            "10000000000",
+            "--timeout-ms",
+            "1000",
+            "--data-dir",
+        ])
+        .arg(dirs[1].path())
+        .output()
+        .expect("tenants limits set");
+    assert!(out.status.success(), "{out:?}");
+    support::create_deploy_bind(
+        &ft,
+        &ftoken,
+        "spin",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => { while (true) {} };",
+    );
+
+    let measure = |n: usize| -> Vec<Duration> {
+        (0..n)
+            .map(|_| {
+                let start = Instant::now();
+                let (st, body) = login(&auth.base, &good, 0).expect("reachable");
+                assert_eq!(st, 200, "{body}");
+                start.elapsed()
+            })
+            .collect()
+    };
+    measure(5);
+    let alone = p99(measure(60));
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Four clients keep the tenant's spinning Action busy beyond its quota of two calls
+    // in flight; like the Auth0 SDKs they back off briefly on 429.
+    let flooders: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, ft, fclient) = (stop.clone(), ft.clone(), fclient.clone());
+            std::thread::spawn(move || {
+                let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = http()
+                        .post(format!("{ft}/oauth/token"))
+                        .json(&json!({
+                            "grant_type": "http://auth0.com/oauth/grant-type/password-realm", "realm": "db",
+                            "username": "f@example.com", "password": "long enough pw",
+                            "client_id": fclient["client_id"], "client_secret": fclient["client_secret"],
+                        }))
+                        .send()
+                        .expect("flood login");
+                    let status = r.status().as_u16();
+                    *statuses.entry(status).or_default() += 1;
+                    if status == 429 {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                }
+                statuses
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let flooded = p99(measure(60));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for f in flooders {
+        for (k, v) in f.join().expect("flooder") {
+            *statuses.entry(k).or_default() += v;
+        }
+    }
+    eprintln!(
+        "neighbour p99 alone {alone:?}, with the flood {flooded:?}; flood statuses {statuses:?}"
+    );
+    // The flooder's own logins fail: its spinning Action (403, fails closed) and,
+    // beyond its 2 calls in flight, its quota (429).
+    assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
+    assert!(statuses.get(&403).copied().unwrap_or(0) > 0, "{statuses:?}");
+    assert_eq!(statuses.get(&200), None, "{statuses:?}");
+    assert!(
+        flooded <= alone * 3,
+        "neighbour p99 {flooded:?} is more than 3x its unloaded {alone:?}"
+    );
+}
