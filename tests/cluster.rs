@@ -466,3 +466,52 @@ fn a_tenant_flooding_the_pool_hits_its_own_limit_and_not_its_neighbours() {
         "neighbour p99 {flooded:?} is more than 3x its unloaded {alone:?}"
     );
 }
+
+#[test]
+fn sigterm_fails_readiness_first_then_the_node_exits() {
+    let dirs: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let mut runtime = runtime_node(dirs[0].path(), "127.0.0.1:0");
+    let mut auth = auth_core(dirs[1].path(), &runtime.base, true);
+    for node in [&mut runtime, &mut auth] {
+        let ready = |base: &str| {
+            http()
+                .get(format!("{base}/readyz"))
+                .send()
+                .map(|r| r.status().as_u16())
+        };
+        assert_eq!(ready(&node.base).expect("up"), 200);
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &node.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(term.success());
+        // Draining: not ready, still alive.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match ready(&node.base) {
+                Ok(503) => break,
+                Ok(200) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                other => panic!("{} while draining: {other:?}", node.base),
+            }
+        }
+        let health = http()
+            .get(format!("{}/healthz", node.base))
+            .send()
+            .expect("alive");
+        assert_eq!(health.status(), 200);
+        // Then it exits on its own, cleanly.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = node.child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "{} did not exit", node.base);
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}");
+    }
+}

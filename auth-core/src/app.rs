@@ -86,6 +86,9 @@ pub struct AppState {
     config: ConfigCache,
     /// Execution logs on their way to the store.
     pub logs: LogWriter,
+    /// Whether a load balancer should send this node new work (`/readyz`); false once
+    /// shutdown began, while in-flight logins finish.
+    pub ready: std::sync::atomic::AtomicBool,
     keys: RwLock<HashMap<String, Arc<TenantKeys>>>,
     /// Paused logins of this node. (A multi-node deployment keeps them in
     /// the shared database instead; see issue 5.)
@@ -96,6 +99,7 @@ impl AppState {
     pub fn new(store: Store, sandbox: Arc<dyn Sandbox>, settings: Settings) -> Self {
         Self {
             logs: LogWriter::new(store.clone()),
+            ready: std::sync::atomic::AtomicBool::new(true),
             store,
             sandbox,
             settings,

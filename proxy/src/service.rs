@@ -140,6 +140,9 @@ async fn invoke(
     }
 }
 
+/// How long a node keeps answering (with `/readyz` failing) after it was told to stop.
+pub const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Serves `sandbox` on `listener` until `shutdown` resolves. Readiness flips
 /// to false first, so a load balancer stops sending work while in-flight
 /// calls finish.
@@ -153,7 +156,10 @@ pub async fn serve(
     axum::serve(listener, router(sandbox, ready))
         .with_graceful_shutdown(async move {
             shutdown.await;
+            // Readiness fails first; keep serving for the grace period so callers
+            // move away, then finish in-flight calls and stop.
             flag.store(false, Ordering::Release);
+            tokio::time::sleep(DRAIN_GRACE).await;
         })
         .await
 }

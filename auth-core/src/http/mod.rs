@@ -39,6 +39,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         ));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .merge(tenant_routes)
         // SDKs parse every error body; an unknown route answers in Auth0's shape too.
         .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
@@ -54,6 +55,28 @@ pub fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
+/// Readiness: 503 once shutdown began, so load balancers stop sending logins here while the
+/// ones in flight finish.
+async fn readyz(
+    axum::extract::State(app): axum::extract::State<Arc<AppState>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if app.ready.load(std::sync::atomic::Ordering::Acquire) {
+        "ready".into_response()
+    } else {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(
+                serde_json::json!({"error": "draining", "error_description": "shutting down"}),
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// How long a node keeps answering (with `/readyz` failing) after it was told to stop.
+pub const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Serves until `shutdown` resolves. The `/t/{tenant}` prefix is stripped
 /// before routing, so both addressing styles reach the same routes.
 pub async fn serve(
@@ -62,8 +85,18 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use tower::Layer;
+    let draining = app.clone();
     let service = tower::util::MapRequestLayer::new(tenancy::rewrite).layer(router(app));
     axum::serve(listener, tower::make::Shared::new(service))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Readiness flips first; the listener stays open for the grace period so
+            // load balancers see it and move new logins elsewhere, then in-flight
+            // requests finish and the server stops.
+            draining
+                .ready
+                .store(false, std::sync::atomic::Ordering::Release);
+            tokio::time::sleep(DRAIN_GRACE).await;
+        })
         .await
 }
