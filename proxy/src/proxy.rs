@@ -100,7 +100,8 @@ pub struct Proxy {
     sources: moka::sync::Cache<ModuleId, Arc<Source>>,
     quotas: Quotas,
     config: ProxyConfig,
-    /// Drives remote calls; `None` when every node is local.
+    /// Drives calls made through the synchronous `Sandbox` methods (which callers
+    /// run on blocking threads); `None` when built outside a runtime.
     handle: Option<tokio::runtime::Handle>,
     counters: Counters,
 }
@@ -135,9 +136,7 @@ impl Proxy {
         let any_remote = slots
             .iter()
             .any(|s| matches!(s.transport, Transport::Remote(_)));
-        let handle = any_remote
-            .then(tokio::runtime::Handle::try_current)
-            .and_then(Result::ok);
+        let handle = tokio::runtime::Handle::try_current().ok();
         let proxy = Arc::new(Self {
             names: slots.iter().map(|s| s.name.clone()).collect(),
             slots,
@@ -150,7 +149,7 @@ impl Proxy {
             handle,
             counters: Counters::default(),
         });
-        if let Some(h) = &proxy.handle {
+        if let Some(h) = proxy.handle.as_ref().filter(|_| any_remote) {
             h.spawn(check_health(Arc::downgrade(&proxy)));
         }
         proxy
@@ -190,7 +189,7 @@ impl Proxy {
         if healthy.is_empty() { ranked } else { healthy }
     }
 
-    fn push(&self, slot: &Slot, id: ModuleId, source: &Source) -> Result<ModuleId, Failure> {
+    async fn push(&self, slot: &Slot, id: ModuleId, source: &Source) -> Result<ModuleId, Failure> {
         self.counters.pushes.fetch_add(1, Ordering::Relaxed);
         let node_id = match &slot.transport {
             Transport::Local(s) => match source {
@@ -208,7 +207,7 @@ impl Proxy {
                 Source::Js { js_kind, source } => s.load_js(js_kind, source),
             }
             .map_err(Failure::Refused)?,
-            Transport::Remote(c) => match self.block_on(c.load(source)) {
+            Transport::Remote(c) => match c.load(source).await {
                 Ok(node_id) => node_id,
                 Err(NodeError::Refused(e)) => return Err(Failure::Refused(e)),
                 Err(e) => return Err(Failure::Unreachable(e.to_string())),
@@ -221,16 +220,16 @@ impl Proxy {
     fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         match &self.handle {
             Some(h) => h.block_on(f),
-            // Only reachable with remote nodes built outside a runtime.
+            // Built outside a runtime: local nodes only need a trivial executor.
             None => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map(|rt| rt.block_on(f))
-                .unwrap_or_else(|e| panic!("no tokio runtime for remote calls: {e}")),
+                .unwrap_or_else(|e| panic!("no tokio runtime for proxy calls: {e}")),
         }
     }
 
-    fn load(&self, source: Source) -> Result<ModuleId, LoadError> {
+    async fn load(&self, source: Source) -> Result<ModuleId, LoadError> {
         let id = source.id().map_err(|m| LoadError {
             kind: OutcomeKind::InvalidModule,
             message: m,
@@ -240,7 +239,7 @@ impl Proxy {
         // Validate (and warm) on the node the id ranks first.
         let mut last = String::from("no runtime nodes configured");
         for slot in self.candidates(&id.to_string()) {
-            match self.push(&slot, id, &source) {
+            match self.push(&slot, id, &source).await {
                 Ok(_) => {
                     self.sources.insert(id, Arc::new(source));
                     return Ok(id);
@@ -260,7 +259,7 @@ impl Proxy {
         })
     }
 
-    fn call_on(
+    async fn call_on(
         &self,
         slot: &Slot,
         source: &Source,
@@ -272,14 +271,14 @@ impl Proxy {
                 self.counters.compiled_hits.fetch_add(1, Ordering::Relaxed);
                 n
             }
-            None => self.push(slot, id, source)?,
+            None => self.push(slot, id, source).await?,
         };
         match &slot.transport {
             Transport::Local(s) => {
                 let node_id = if s.is_loaded(&node_id) {
                     node_id
                 } else {
-                    self.push(slot, id, source)?
+                    self.push(slot, id, source).await?
                 };
                 Ok(s.invoke(InvokeRequest {
                     module: &node_id,
@@ -288,13 +287,14 @@ impl Proxy {
             }
             Transport::Remote(c) => {
                 let body = invoke_body(r, node_id);
-                match self.block_on(c.invoke(&body)) {
+                match c.invoke(&body).await {
                     Ok(o) => Ok(o),
                     Err(NodeError::NotLoaded) => {
                         // The node restarted since it was fed: feed it again.
                         slot.loaded.invalidate(&id);
-                        let node_id = self.push(slot, id, source)?;
-                        self.block_on(c.invoke(&invoke_body(r, node_id)))
+                        let node_id = self.push(slot, id, source).await?;
+                        c.invoke(&invoke_body(r, node_id))
+                            .await
                             .map_err(|e| Failure::Unreachable(e.to_string()))
                     }
                     Err(NodeError::Refused(e)) => Err(Failure::Refused(e)),
@@ -305,20 +305,10 @@ impl Proxy {
     }
 }
 
-impl Sandbox for Proxy {
-    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
-        self.load(Source::wasm(bytes))
-    }
-
-    fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
-        self.load(Source::js(kind, source))
-    }
-
-    fn is_loaded(&self, module: &ModuleId) -> bool {
-        self.sources.contains_key(module)
-    }
-
-    fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {
+impl Proxy {
+    /// Routes one call (see the module docs). Local nodes run inline: they are only
+    /// used from blocking threads.
+    pub async fn route(&self, r: InvokeRequest<'_>) -> Outcome {
         let start = Instant::now();
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         let _permit = match self.quotas.admit(r.tenant, r.quota) {
@@ -349,7 +339,7 @@ impl Sandbox for Proxy {
                 self.counters.failovers.fetch_add(1, Ordering::Relaxed);
             }
             slot.in_flight.fetch_add(1, Ordering::AcqRel);
-            let result = self.call_on(slot, &source, &r);
+            let result = self.call_on(slot, &source, &r).await;
             slot.in_flight.fetch_sub(1, Ordering::AcqRel);
             match result {
                 Ok(o) => return o,
@@ -368,6 +358,36 @@ impl Sandbox for Proxy {
             format!("no runtime node could take the call: {last}"),
             micros(start),
         )
+    }
+}
+
+impl Sandbox for Proxy {
+    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
+        self.block_on(self.load(Source::wasm(bytes)))
+    }
+
+    fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
+        self.block_on(self.load(Source::js(kind, source)))
+    }
+
+    fn is_loaded(&self, module: &ModuleId) -> bool {
+        self.sources.contains_key(module)
+    }
+
+    fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {
+        self.block_on(self.route(r))
+    }
+
+    fn invoke_async<'a>(
+        &'a self,
+        r: InvokeRequest<'a>,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>>> {
+        // A local node computes inline, which must not happen on an async worker.
+        let all_remote = self
+            .slots
+            .iter()
+            .all(|s| matches!(s.transport, Transport::Remote(_)));
+        all_remote.then(|| Box::pin(self.route(r)) as _)
     }
 }
 

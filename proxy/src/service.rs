@@ -102,6 +102,18 @@ async fn load(
     }
 }
 
+fn request(body: &InvokeBody) -> InvokeRequest<'_> {
+    InvokeRequest {
+        tenant: &body.tenant,
+        quota: body.quota,
+        module: &body.module,
+        trigger: body.trigger,
+        input: body.input.as_bytes(),
+        limits: &body.limits,
+        now: wire_now(body.now_ms),
+    }
+}
+
 async fn invoke(
     State(s): State<Served>,
     body: Result<Json<InvokeBody>, axum::extract::rejection::JsonRejection>,
@@ -117,19 +129,11 @@ async fn invoke(
             format!("module {} is not loaded here", body.module),
         );
     }
+    if let Some(call) = s.sandbox.invoke_async(request(&body)) {
+        return Json(call.await).into_response();
+    }
     let sandbox = s.sandbox.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        sandbox.invoke(InvokeRequest {
-            tenant: &body.tenant,
-            quota: body.quota,
-            module: &body.module,
-            trigger: body.trigger,
-            input: body.input.as_bytes(),
-            limits: &body.limits,
-            now: wire_now(body.now_ms),
-        })
-    })
-    .await;
+    let outcome = tokio::task::spawn_blocking(move || sandbox.invoke(request(&body))).await;
     match outcome {
         Ok(o) => Json(o).into_response(),
         Err(e) => error(

@@ -3,6 +3,7 @@
 mod auth_core;
 mod bench;
 mod bench_logins;
+mod bench_proxy;
 mod proxy;
 mod run;
 mod runtime_node;
@@ -41,6 +42,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Logins per second over HTTP against an in-process server (3 JS Actions bound).
     BenchLogins(bench_logins::BenchLoginsArgs),
+    /// The proxy's cost per invocation and its compiled-cache hit rate across runtime nodes.
+    BenchProxy(bench_proxy::BenchProxyArgs),
     /// The all-in-one server: auth-core with an in-process runtime, SQLite in --data-dir.
     Serve(serve::ServeArgs),
     /// Tenant administration.
@@ -71,6 +74,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::bench(args),
         Command::Serve(args) => serve::serve(args),
         Command::BenchLogins(args) => bench_logins::bench_logins(args),
+        Command::BenchProxy(args) => bench_proxy::bench_proxy(args),
         Command::Tenants(args) => tenants::tenants(args),
         Command::Runtime(args) => runtime_node::runtime(args),
         Command::Proxy(args) => proxy::proxy(args),

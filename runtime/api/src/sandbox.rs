@@ -59,4 +59,13 @@ pub trait Sandbox: Send + Sync + 'static {
     fn is_loaded(&self, module: &ModuleId) -> bool;
     /// Runs one handler; every way it can end is an [`Outcome`].
     fn invoke(&self, request: InvokeRequest<'_>) -> Outcome;
+    /// The same call for async callers, when the implementation waits on the
+    /// network rather than a CPU (the proxy): it saves a blocking-thread hop.
+    /// `None` means "call [`Sandbox::invoke`] on a blocking thread".
+    fn invoke_async<'a>(
+        &'a self,
+        _request: InvokeRequest<'a>,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>>> {
+        None
+    }
 }
