@@ -574,7 +574,7 @@ fn query_param(url: &str, key: &str) -> Option<String> {
 
 #[test]
 fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_action() {
-    let s = start();
+    let mut s = start();
     let t = format!("{}/t/default", s.base);
     let token = mgmt_token(
         &s.base,
@@ -662,6 +662,14 @@ fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_act
         .to_owned();
     assert!(to.starts_with("https://idv.example/start?u="), "{to}");
     let state = query_param(&to, "state").expect("state to come back with");
+
+    // The node that paused the login dies (kill -9) while the user is away; a node on
+    // the same database resumes it: paused logins live in the database, not in memory.
+    s.child.kill().expect("kill");
+    let _ = s.child.wait();
+    let (child, base) = restart(s.data.path());
+    s.child = child;
+    let t = format!("{base}/t/default");
 
     // The user comes back: onContinuePostLogin runs, then the code is issued.
     let r = browser

@@ -308,6 +308,33 @@ fn a_deploy_on_one_auth_core_is_served_through_the_other_within_a_second() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+
+    // A signing-key rotation on a1 shows in a2's JWKS within a second too.
+    let keys = |base: &str| {
+        let jwks: Value = http()
+            .get(format!("{base}/t/default/.well-known/jwks.json"))
+            .send()
+            .expect("jwks")
+            .json()
+            .expect("json");
+        jwks["keys"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(keys(&a2.base), 1);
+    let (st, v) = api(
+        reqwest::Method::POST,
+        format!("{t1}/api/v2/keys/signing/rotate"),
+        &s.token,
+        None,
+    );
+    assert!(st == 200 || st == 201, "{st} {v}");
+    let rotated = Instant::now();
+    while keys(&a2.base) != 2 {
+        assert!(
+            rotated.elapsed() < Duration::from_secs(1),
+            "a2's JWKS lacked the new key a second after the rotation"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn p99(mut v: Vec<Duration>) -> Duration {

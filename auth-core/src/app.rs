@@ -3,13 +3,13 @@
 use crate::config_cache::{ClientEntry, ConfigCache, RuleSet};
 use crate::crypto::jwt::Signer;
 use crate::crypto::keys::KeyPair;
+use crate::crypto::random::sha256_hex;
 use crate::error::ApiError;
 use crate::log_writer::LogWriter;
-use crate::store::{Action, ActionVersion, Connection, Store, StoreResult, Tenant};
+use crate::store::{Action, ActionVersion, Connection, Store, StoreError, StoreResult, Tenant};
 use rulebox_runtime_api::Sandbox;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Service-wide settings (per-tenant ones live in the store).
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub struct TenantKeys {
 }
 
 /// A login paused by an Action's redirect, waiting for `/continue`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingLogin {
     /// The original `/authorize` parameters.
     pub params: serde_json::Value,
@@ -89,10 +89,6 @@ pub struct AppState {
     /// Whether a load balancer should send this node new work (`/readyz`); false once
     /// shutdown began, while in-flight logins finish.
     pub ready: std::sync::atomic::AtomicBool,
-    keys: RwLock<HashMap<String, Arc<TenantKeys>>>,
-    /// Paused logins of this node. (A multi-node deployment keeps them in
-    /// the shared database instead; see issue 5.)
-    parked: Mutex<HashMap<String, (Instant, PendingLogin)>>,
 }
 
 impl AppState {
@@ -103,8 +99,6 @@ impl AppState {
             store,
             sandbox,
             settings,
-            keys: RwLock::new(HashMap::new()),
-            parked: Mutex::new(HashMap::new()),
             config: ConfigCache::new(),
         }
     }
@@ -198,56 +192,61 @@ impl AppState {
             .await
     }
 
-    pub fn park(&self, key: String, login: PendingLogin) {
-        if let Ok(mut m) = self.parked.lock() {
-            let now = Instant::now();
-            m.retain(|_, (at, _)| now.duration_since(*at) < PARK_TTL);
-            m.insert(key, (now, login));
-        }
+    /// Stores a paused login in the database (any node may see the `/continue`).
+    pub async fn park(
+        &self,
+        tenant: &str,
+        key: &str,
+        login: &PendingLogin,
+    ) -> Result<(), ApiError> {
+        let value =
+            serde_json::to_value(login).map_err(|e| ApiError::server_error(e.to_string()))?;
+        self.store
+            .park_login(
+                tenant,
+                &sha256_hex(key),
+                &value,
+                std::time::SystemTime::now() + PARK_TTL,
+            )
+            .await
+            .map_err(|e| ApiError::server_error(format!("pausing the login: {e}")))
     }
 
     /// Takes a paused login (once).
-    pub fn unpark(&self, key: &str) -> Option<PendingLogin> {
-        let mut m = self.parked.lock().ok()?;
-        let (at, login) = m.remove(key)?;
-        (at.elapsed() < PARK_TTL).then_some(login)
+    pub async fn unpark(&self, tenant: &str, key: &str) -> Option<PendingLogin> {
+        match self.store.take_parked_login(tenant, &sha256_hex(key)).await {
+            Ok(Some(v)) => serde_json::from_value(v).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read a paused login");
+                None
+            }
+        }
     }
 
-    /// The tenant's current signer and JWKS (cached; [`Self::forget_keys`] after rotation).
+    /// The tenant's current signer and JWKS, cached like the rest of its configuration
+    /// (parsing a key per token would dominate the refresh path; a rotation on another
+    /// node is picked up within `CONFIG_TTL`).
     pub async fn keys(&self, tenant: &str) -> Result<Arc<TenantKeys>, ApiError> {
-        if let Some(k) = self.keys.read().ok().and_then(|m| m.get(tenant).cloned()) {
-            return Ok(k);
-        }
-        let stored = self
-            .store
-            .signing_keys(tenant)
+        self.config
+            .keys(tenant, async {
+                let stored = self.store.signing_keys(tenant).await?;
+                let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("signing key", e);
+                let current = stored
+                    .iter()
+                    .find(|k| k.state == "current")
+                    .ok_or_else(|| corrupt(&"the tenant has no current signing key"))?;
+                let pair = KeyPair {
+                    kid: current.kid.clone(),
+                    alg: current.alg.parse().map_err(|_| corrupt(&"unknown algorithm"))?,
+                    private_pem: current.private_pem.clone(),
+                    public_jwk: current.public_jwk.clone(),
+                };
+                let signer = Signer::new(&pair).map_err(|e| corrupt(&e))?;
+                let jwks = serde_json::json!({"keys": stored.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()});
+                Ok(TenantKeys { signer, jwks })
+            })
             .await
-            .map_err(|e| ApiError::server_error(format!("signing keys: {e}")))?;
-        let current = stored
-            .iter()
-            .find(|k| k.state == "current")
-            .ok_or_else(|| ApiError::server_error("the tenant has no signing key"))?;
-        let pair = KeyPair {
-            kid: current.kid.clone(),
-            alg: current
-                .alg
-                .parse()
-                .map_err(|_| ApiError::server_error("unknown signing algorithm"))?,
-            private_pem: current.private_pem.clone(),
-            public_jwk: current.public_jwk.clone(),
-        };
-        let signer = Signer::new(&pair).map_err(|e| ApiError::server_error(e.to_string()))?;
-        let jwks = serde_json::json!({"keys": stored.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()});
-        let keys = Arc::new(TenantKeys { signer, jwks });
-        if let Ok(mut m) = self.keys.write() {
-            m.insert(tenant.to_owned(), keys.clone());
-        }
-        Ok(keys)
-    }
-
-    pub fn forget_keys(&self, tenant: &str) {
-        if let Ok(mut m) = self.keys.write() {
-            m.remove(tenant);
-        }
+            .map_err(|e| ApiError::server_error(format!("signing keys: {e}")))
     }
 }

@@ -1,6 +1,6 @@
 //! A per-node snapshot of the tenant configuration every login reads:
-//! the tenant itself, clients (with their secret hash), connections, rules
-//! and flow plans.
+//! the tenant itself, clients (with their secret hash), connections, rules,
+//! flow plans and parsed signing keys.
 //!
 //! Why: a refresh-token login otherwise spends most of its time in
 //! SQLite round trips for rows that change a few times a day. Why it is
@@ -10,7 +10,7 @@
 //! snapshot at once ([`ConfigCache::forget_tenant`]). Users, tokens and
 //! everything a login writes are never cached.
 
-use crate::app::FlowPlan;
+use crate::app::{FlowPlan, TenantKeys};
 use crate::store::{Client, Connection, Rule, StoreResult, Tenant};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -43,6 +43,7 @@ struct TenantSnapshot {
     clients: Mutex<HashMap<String, Arc<ClientEntry>>>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
     rules: Mutex<HashMap<(), Arc<RuleSet>>>,
+    keys: Mutex<HashMap<(), Arc<TenantKeys>>>,
     /// Flow plans by trigger id.
     plans: Mutex<HashMap<String, FlowPlan>>,
 }
@@ -138,6 +139,13 @@ impl ConfigCache {
         F: Future<Output = StoreResult<RuleSet>>,
     {
         get_or_load(&self.snapshot(tenant).rules, (), load).await
+    }
+
+    pub async fn keys<F>(&self, tenant: &str, load: F) -> StoreResult<Arc<TenantKeys>>
+    where
+        F: Future<Output = StoreResult<TenantKeys>>,
+    {
+        get_or_load(&self.snapshot(tenant).keys, (), load).await
     }
 
     pub fn plan(&self, tenant: &str, trigger: &str) -> Option<FlowPlan> {

@@ -274,7 +274,9 @@ async fn complete(
         // to /continue?state=... to finish the flow.
         pending.resume_at = Some(at);
         let key = random_token(24);
-        app.park(key.clone(), pending);
+        if let Err(e) = app.park(t.id(), &key, &pending).await {
+            return e.into_response();
+        }
         return redirect_with(url, &[("state", Some(&key))]);
     }
     if decisions.mfa.is_some() {
@@ -336,7 +338,11 @@ pub async fn continue_login(
     headers: HeaderMap,
     Query(q): Query<ContinueParams>,
 ) -> Response {
-    let Some(pending) = q.state.as_deref().and_then(|s| app.unpark(s)) else {
+    let pending = match q.state.as_deref() {
+        Some(state) => app.unpark(t.id(), state).await,
+        None => None,
+    };
+    let Some(pending) = pending else {
         return error_page(
             StatusCode::BAD_REQUEST,
             "Unknown or expired login transaction",

@@ -1244,7 +1244,6 @@ async fn rotate_signing_key(
         .rotate_signing_keys(t.id(), &new)
         .await
         .map_err(store_err)?;
-    app.forget_keys(t.id());
     Ok((
         StatusCode::CREATED,
         Json(json!({"cert": null, "kid": key.kid})),

@@ -26,6 +26,7 @@ pub mod ids;
 mod json;
 mod keys;
 mod logs;
+mod pending;
 mod rules;
 mod tenants;
 pub mod time;

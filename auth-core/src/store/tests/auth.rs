@@ -469,3 +469,45 @@ async fn rotation_stores_the_successor_in_the_same_family_and_replay_revokes_it(
         None
     );
 }
+
+#[tokio::test]
+async fn a_paused_login_resumes_once_for_its_tenant_and_not_after_expiry() {
+    let f = fixture().await;
+    f.store.create_tenant("other", None).await.expect("tenant");
+    let login = serde_json::json!({"client_id": f.client_id, "resume_at": 1});
+    f.store
+        .park_login("acme", "s1", &login, in_an_hour())
+        .await
+        .expect("park");
+    assert_eq!(
+        f.store
+            .take_parked_login("other", "s1")
+            .await
+            .expect("take"),
+        None,
+        "another tenant cannot resume it"
+    );
+    assert_eq!(
+        f.store.take_parked_login("acme", "s1").await.expect("take"),
+        Some(login.clone())
+    );
+    assert_eq!(
+        f.store.take_parked_login("acme", "s1").await.expect("take"),
+        None,
+        "single use"
+    );
+    f.store
+        .park_login(
+            "acme",
+            "s2",
+            &login,
+            SystemTime::now() - Duration::from_secs(1),
+        )
+        .await
+        .expect("park");
+    assert_eq!(
+        f.store.take_parked_login("acme", "s2").await.expect("take"),
+        None,
+        "expired"
+    );
+}
