@@ -7,10 +7,10 @@
 //! * **Spill.** When that node has `spill_at` calls in flight and the next
 //!   ranked node has fewer, the call goes there instead.
 //! * **Failover.** A node that cannot be reached is marked down (a health
-//!   check brings it back) and the call is retried on the next node. Calls
-//!   are retried only while that is safe: tenant code has no outbound
-//!   capability in this build, so a call that died with its node had no
-//!   effect outside it.
+//!   check brings it back) and the call is retried on the next node. A node
+//!   that took a call and died before answering may have run part of it: the
+//!   call is retried only if it could have no effect outside the sandbox, that
+//!   is, its tenant's policy allows no outbound requests.
 //! * **Quotas.** Per-tenant concurrency and rate, answered at once with
 //!   `rate_limited`.
 //! * **Module cache.** Code by content address in a bounded moka cache; a
@@ -108,8 +108,21 @@ pub struct Proxy {
 
 /// A node failed the call in a way another node may not.
 enum Failure {
+    /// Nothing ran.
     Unreachable(String),
+    /// The call may have run, in part.
+    Lost(String),
     Refused(LoadError),
+}
+
+impl From<NodeError> for Failure {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::Refused(e) => Failure::Refused(e),
+            NodeError::Lost(m) => Failure::Lost(m),
+            other => Failure::Unreachable(other.to_string()),
+        }
+    }
 }
 
 impl Proxy {
@@ -210,6 +223,7 @@ impl Proxy {
             Transport::Remote(c) => match c.load(source).await {
                 Ok(node_id) => node_id,
                 Err(NodeError::Refused(e)) => return Err(Failure::Refused(e)),
+                // Loading has no effect beyond the node: always safe to redo.
                 Err(e) => return Err(Failure::Unreachable(e.to_string())),
             },
         };
@@ -245,7 +259,7 @@ impl Proxy {
                     return Ok(id);
                 }
                 Err(Failure::Refused(e)) => return Err(e),
-                Err(Failure::Unreachable(m)) => {
+                Err(Failure::Unreachable(m) | Failure::Lost(m)) => {
                     slot.healthy.store(false, Ordering::Release);
                     last = m;
                 }
@@ -295,10 +309,9 @@ impl Proxy {
                         let node_id = self.push(slot, id, source).await?;
                         c.invoke(&invoke_body(r, node_id))
                             .await
-                            .map_err(|e| Failure::Unreachable(e.to_string()))
+                            .map_err(Failure::from)
                     }
-                    Err(NodeError::Refused(e)) => Err(Failure::Refused(e)),
-                    Err(e) => Err(Failure::Unreachable(e.to_string())),
+                    Err(e) => Err(Failure::from(e)),
                 }
             }
         }
@@ -346,8 +359,19 @@ impl Proxy {
                 Err(Failure::Refused(e)) => {
                     return Outcome::refused(e.kind, e.message, micros(start));
                 }
-                Err(Failure::Unreachable(m)) => {
-                    tracing::warn!(node = %slot.name, error = %m, "runtime node unreachable; trying the next");
+                Err(Failure::Lost(m)) if !r.limits.outbound.allow_hosts.is_empty() => {
+                    slot.healthy.store(false, Ordering::Release);
+                    return Outcome::refused(
+                        OutcomeKind::Unavailable,
+                        format!(
+                            "runtime node {} lost the call ({m}); not retried because the call may have made outbound requests",
+                            slot.name
+                        ),
+                        micros(start),
+                    );
+                }
+                Err(Failure::Unreachable(m) | Failure::Lost(m)) => {
+                    tracing::warn!(node = %slot.name, error = %m, "runtime node failed the call; trying the next");
                     slot.healthy.store(false, Ordering::Release);
                     last = m;
                 }

@@ -26,9 +26,14 @@ pub enum NodeError {
     /// The node does not hold the module; push its source and retry.
     #[error("module not loaded on the node")]
     NotLoaded,
-    /// Connection refused, reset or timed out: the node may be down.
+    /// The request never reached the node (connection refused or timed out):
+    /// nothing ran, so another node may take the call.
     #[error("node unreachable: {0}")]
     Unreachable(String),
+    /// The node took the request and then failed to answer (reset, timeout,
+    /// crash): the call may have run, in part.
+    #[error("node lost the call: {0}")]
+    Lost(String),
     /// The node refused the code.
     #[error("{0}")]
     Refused(LoadError),
@@ -59,7 +64,11 @@ impl NodeClient {
     }
 
     fn unreachable(e: reqwest::Error) -> NodeError {
-        NodeError::Unreachable(e.to_string())
+        if e.is_connect() {
+            NodeError::Unreachable(e.to_string())
+        } else {
+            NodeError::Lost(e.to_string())
+        }
     }
 
     async fn error_body(r: reqwest::Response) -> NodeError {

@@ -51,6 +51,11 @@ impl RawBaseline {
             output: None,
             max_output: usize::MAX,
             logs: LogBuffer::new(usize::MAX),
+            outbound: crate::host::http::OutboundState::new(
+                rulebox_runtime_api::Outbound::default(),
+                std::time::Instant::now() + std::time::Duration::from_secs(3600),
+                None,
+            ),
         };
         let mut store = Store::new(&self.engine, state);
         let instance = self.pre.instantiate(&mut store)?;

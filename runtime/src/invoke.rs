@@ -25,7 +25,7 @@ const HEAVY_FUEL: u64 = 3_000_000;
 /// The call's wall-clock budget ran out.
 #[derive(Debug, thiserror::Error)]
 #[error("wall-clock timeout: the call ran past its deadline")]
-struct DeadlineExceeded;
+pub(crate) struct DeadlineExceeded;
 
 /// Runs at every epoch tick while the call executes: enforces the deadline
 /// by the real clock and yields the core to fresh calls once this call has
@@ -109,6 +109,11 @@ pub(crate) fn armed_store(
         output: None,
         max_output: usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX),
         logs: LogBuffer::new(usize::try_from(limits.max_log_bytes).unwrap_or(usize::MAX)),
+        outbound: crate::host::http::OutboundState::new(
+            limits.outbound.clone(),
+            deadline,
+            scheduler.clone(),
+        ),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -192,8 +197,12 @@ pub(crate) fn classify(err: &wasmtime::Error, limit_hit: bool) -> (OutcomeKind, 
     if let Some(d) = err.downcast_ref::<DeadlineExceeded>() {
         return (OutcomeKind::Timeout, d.to_string());
     }
-    if let Some(HostTrap::AbiViolation(msg)) = err.downcast_ref::<HostTrap>() {
-        return (OutcomeKind::AbiViolation, msg.clone());
+    match err.downcast_ref::<HostTrap>() {
+        Some(HostTrap::AbiViolation(msg)) => return (OutcomeKind::AbiViolation, msg.clone()),
+        Some(HostTrap::CapabilityDenied(msg)) => {
+            return (OutcomeKind::CapabilityDenied, msg.clone());
+        }
+        None => {}
     }
     if let Some(trap) = err.downcast_ref::<Trap>() {
         return match trap {

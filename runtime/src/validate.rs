@@ -202,7 +202,7 @@ fn check_import(module: &str, name: &str, ty: &TypeRef) -> Result<(), Validation
     };
     let allowed = match module {
         imports_module if imports_module == rulebox_abi::IMPORT_MODULE => {
-            if imports::CORE.contains(&name) {
+            if imports::CORE.contains(&name) || imports::CAPABILITIES.contains(&name) {
                 true
             } else if imports::RESERVED_CAPABILITIES.contains(&name) {
                 return Err(denied("capability not granted to this tenant"));

@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Linear-memory cap in MiB.
     #[arg(long)]
     pub memory_mb: Option<u64>,
+    /// A host the code may call (HOST, *.DOMAIN, or either with :PORT; an IP literal
+    /// to reach a loopback or private address). Repeatable; nothing by default.
+    #[arg(long = "allow-host", value_name = "HOST[:PORT]")]
+    pub allow_hosts: Vec<String>,
     /// Fix the guest's clock (RFC 3339, e.g. 2026-11-28T10:00:00Z) for reproducible runs.
     #[arg(long)]
     pub now: Option<String>,
@@ -223,6 +227,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(m) = args.memory_mb {
         limits.memory_bytes = m.saturating_mul(1 << 20);
     }
+    limits.outbound.allow_hosts = args.allow_hosts.clone();
     let outcome = if is_js {
         let source = std::fs::read_to_string(&args.module)
             .with_context(|| format!("reading {}", args.module.display()))?;

@@ -79,6 +79,9 @@ pub struct LimitFlags {
     /// Calls per second (token bucket).
     #[arg(long)]
     rate_per_sec: Option<u32>,
+    /// Hosts tenant code may call (HOST, *.DOMAIN, optionally :PORT); replaces the list.
+    #[arg(long = "allow-host", value_name = "HOST[:PORT]")]
+    allow_hosts: Vec<String>,
 }
 
 impl LimitFlags {
@@ -93,6 +96,9 @@ impl LimitFlags {
         put("memory_bytes", self.memory_mb.map(|m| m << 20));
         put("concurrency", self.concurrency.map(u64::from));
         put("rate_per_sec", self.rate_per_sec.map(u64::from));
+        if !self.allow_hosts.is_empty() {
+            limits.insert("allow_hosts".into(), self.allow_hosts.clone().into());
+        }
     }
 }
 

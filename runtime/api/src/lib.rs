@@ -10,7 +10,7 @@ mod module_id;
 mod outcome;
 mod sandbox;
 
-pub use limits::{Limits, Quota, TenantPolicy};
+pub use limits::{Limits, Outbound, Quota, TenantPolicy};
 pub use module_id::{ModuleId, ParseModuleIdError};
 pub use outcome::{LogLine, Outcome, OutcomeKind};
 pub use rulebox_abi::{Command, LogLevel, Output, Trigger};

@@ -19,6 +19,37 @@ pub struct Limits {
     pub max_input_bytes: u64,
     pub max_output_bytes: u64,
     pub max_log_bytes: u64,
+    /// What the call may reach on the network (nothing by default).
+    #[serde(default)]
+    pub outbound: Outbound,
+}
+
+/// The outbound-HTTP capability of one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Outbound {
+    /// Hosts the call may reach: `api.example.com`, `*.example.com` (any
+    /// subdomain), optionally with `:port`; an IP literal (`10.0.0.5:8080`) is
+    /// the only way to reach a loopback, private, link-local or metadata
+    /// address, and only by that literal.
+    pub allow_hosts: Vec<String>,
+    /// Requests per call, redirects included.
+    pub max_requests: u32,
+    /// Per request (the call's own deadline cuts it shorter).
+    pub request_timeout_ms: u64,
+    /// Response body bytes kept; a larger body fails the request.
+    pub max_response_bytes: u64,
+}
+
+impl Default for Outbound {
+    fn default() -> Self {
+        Self {
+            allow_hosts: Vec::new(),
+            max_requests: 10,
+            request_timeout_ms: 5_000,
+            max_response_bytes: 1 << 20,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -36,6 +67,7 @@ impl Default for Limits {
             memories: 1,
             max_input_bytes: 128 << 10,
             max_output_bytes: 20 << 10,
+            outbound: Outbound::default(),
             max_log_bytes: 4 << 10,
         }
     }
@@ -60,6 +92,16 @@ impl Limits {
             max_input_bytes: policy.max_input_bytes.unwrap_or(defaults.max_input_bytes),
             max_output_bytes: policy.max_output_bytes.unwrap_or(defaults.max_output_bytes),
             max_log_bytes: policy.max_log_bytes.unwrap_or(defaults.max_log_bytes),
+            outbound: Outbound {
+                allow_hosts: policy
+                    .allow_hosts
+                    .clone()
+                    .unwrap_or_else(|| defaults.outbound.allow_hosts.clone()),
+                max_requests: policy
+                    .max_outbound_requests
+                    .unwrap_or(defaults.outbound.max_requests),
+                ..defaults.outbound.clone()
+            },
         };
         l.clamp_to(ceiling)
     }
@@ -76,6 +118,18 @@ impl Limits {
             max_input_bytes: self.max_input_bytes.min(c.max_input_bytes),
             max_output_bytes: self.max_output_bytes.min(c.max_output_bytes),
             max_log_bytes: self.max_log_bytes.min(c.max_log_bytes),
+            outbound: Outbound {
+                allow_hosts: self.outbound.allow_hosts.clone(),
+                max_requests: self.outbound.max_requests.min(c.outbound.max_requests),
+                request_timeout_ms: self
+                    .outbound
+                    .request_timeout_ms
+                    .min(c.outbound.request_timeout_ms),
+                max_response_bytes: self
+                    .outbound
+                    .max_response_bytes
+                    .min(c.outbound.max_response_bytes),
+            },
         }
     }
 
@@ -93,6 +147,12 @@ impl Limits {
             max_input_bytes: 8 << 20,
             max_output_bytes: 8 << 20,
             max_log_bytes: 1 << 20,
+            outbound: Outbound {
+                allow_hosts: Vec::new(),
+                max_requests: 50,
+                request_timeout_ms: 30_000,
+                max_response_bytes: 10 << 20,
+            },
         }
     }
 }
@@ -111,6 +171,9 @@ pub struct TenantPolicy {
     pub max_input_bytes: Option<u64>,
     pub max_output_bytes: Option<u64>,
     pub max_log_bytes: Option<u64>,
+    /// Hosts tenant code may call (see [`Outbound::allow_hosts`]).
+    pub allow_hosts: Option<Vec<String>>,
+    pub max_outbound_requests: Option<u32>,
     /// Calls of this tenant in flight at once across the pool.
     pub concurrency: Option<u32>,
     /// Calls per second (token bucket, burst of one second's worth).

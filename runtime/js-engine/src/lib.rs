@@ -19,6 +19,22 @@ unsafe extern "C" {
     fn input_read(ptr: *mut u8, len: i32) -> i32;
     fn output_write(ptr: *const u8, len: i32) -> i32;
     fn log(level: i32, ptr: *const u8, len: i32);
+    fn http_request(ptr: *const u8, len: i32) -> i32;
+    fn http_response_read(ptr: *mut u8, len: i32) -> i32;
+}
+
+/// One outbound request through the host capability: JSON in, JSON out.
+fn host_http(request: &str) -> String {
+    // SAFETY: pointer and length describe a live slice; the answer buffer is
+    // sized from the length the host reported.
+    unsafe {
+        let n = http_request(request.as_ptr(), request.len() as i32);
+        let len = usize::try_from(n).unwrap_or(0);
+        let mut buf = vec![0u8; len];
+        let read = http_response_read(buf.as_mut_ptr(), len as i32);
+        buf.truncate(usize::try_from(read).unwrap_or(0));
+        String::from_utf8_lossy(&buf).into_owned()
+    }
 }
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -89,6 +105,10 @@ fn install_natives(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     g.set(
         "__rb_native_log",
         Function::new(ctx.clone(), |level: i32, msg: String| host_log(level, &msg))?,
+    )?;
+    g.set(
+        "__rb_native_http",
+        Function::new(ctx.clone(), |request: String| host_http(&request))?,
     )?;
     Ok(())
 }

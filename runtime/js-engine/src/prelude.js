@@ -7,6 +7,8 @@
   const g = globalThis;
   const nativeLog = g.__rb_native_log;
   delete g.__rb_native_log;
+  const nativeHttp = g.__rb_native_http;
+  delete g.__rb_native_http;
 
   // Handler return codes, docs/abi.md.
   const CODE = { OK: 0, FAILED: 1, NEVER_SETTLES: 2, VIOLATION: 3, STACK: 4, MEMORY: 5 };
@@ -31,6 +33,58 @@
     debug: (...a) => nativeLog(0, line(a)),
     warn: (...a) => nativeLog(2, line(a)),
     error: (...a) => nativeLog(3, line(a)),
+  };
+
+  // ------------------------------------------------------------ fetch
+  // WHATWG-shaped `fetch` over the host's outbound-HTTP capability. The host
+  // checks every request against the tenant's allow-list (a refusal ends the
+  // call with `capability_denied`); network failures reject like fetch does.
+  function makeHeaders(obj) {
+    const map = {};
+    for (const k of Object.keys(obj || {})) map[k.toLowerCase()] = String(obj[k]);
+    return {
+      get: (name) => (map[String(name).toLowerCase()] !== undefined ? map[String(name).toLowerCase()] : null),
+      has: (name) => map[String(name).toLowerCase()] !== undefined,
+      forEach: (fn) => Object.keys(map).forEach((k) => fn(map[k], k)),
+      entries: () => Object.keys(map).map((k) => [k, map[k]])[Symbol.iterator](),
+    };
+  }
+  function plainHeaders(h) {
+    const out = {};
+    if (!h) return out;
+    if (typeof h.forEach === 'function' && !Array.isArray(h)) {
+      h.forEach((v, k) => { out[k] = String(v); });
+      return out;
+    }
+    for (const [k, v] of Array.isArray(h) ? h : Object.entries(h)) out[k] = String(v);
+    return out;
+  }
+  g.fetch = function fetch(input, init) {
+    return new Promise((resolve, reject) => {
+      const opts = init || {};
+      const url = typeof input === 'string' ? input : (input && input.url) || String(input);
+      let body = opts.body;
+      if (body !== undefined && body !== null && typeof body !== 'string') body = String(body);
+      const answer = JSON.parse(nativeHttp(JSON.stringify({
+        method: String(opts.method || 'GET'), url, headers: plainHeaders(opts.headers),
+        body: body === undefined ? null : body,
+      })));
+      if (answer.error !== undefined) {
+        reject(new TypeError(`fetch failed: ${answer.error}`));
+        return;
+      }
+      const text = answer.body;
+      resolve({
+        status: answer.status,
+        ok: answer.status >= 200 && answer.status < 300,
+        statusText: '',
+        url: answer.url,
+        redirected: answer.url !== url,
+        headers: makeHeaders(answer.headers),
+        text: () => Promise.resolve(text),
+        json: () => new Promise((res) => res(JSON.parse(text))),
+      });
+    });
   };
 
   // ------------------------------------------------- timers (virtual time)

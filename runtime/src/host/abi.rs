@@ -4,7 +4,7 @@ use super::{HostState, HostTrap};
 use rulebox_abi::{IMPORT_MODULE, LogLevel, imports};
 use wasmtime::{Caller, Linker, Memory};
 
-fn memory(caller: &Caller<'_, HostState>) -> wasmtime::Result<Memory> {
+pub(super) fn memory(caller: &Caller<'_, HostState>) -> wasmtime::Result<Memory> {
     caller.data().memory.ok_or_else(|| {
         wasmtime::Error::new(HostTrap::AbiViolation(
             "host function called before the module's memory was bound".into(),
@@ -12,7 +12,7 @@ fn memory(caller: &Caller<'_, HostState>) -> wasmtime::Result<Memory> {
     })
 }
 
-fn range(ptr: i32, len: i32, what: &str) -> wasmtime::Result<(usize, usize)> {
+pub(super) fn range(ptr: i32, len: i32, what: &str) -> wasmtime::Result<(usize, usize)> {
     let (Ok(ptr), Ok(len)) = (u32::try_from(ptr), u32::try_from(len)) else {
         return Err(wasmtime::Error::new(HostTrap::AbiViolation(format!(
             "{what}: negative pointer or length"
@@ -21,7 +21,7 @@ fn range(ptr: i32, len: i32, what: &str) -> wasmtime::Result<(usize, usize)> {
     Ok((ptr as usize, len as usize))
 }
 
-fn oob(what: &str, ptr: usize, len: usize) -> wasmtime::Error {
+pub(super) fn oob(what: &str, ptr: usize, len: usize) -> wasmtime::Error {
     wasmtime::Error::new(HostTrap::AbiViolation(format!(
         "{what}: range {ptr:#x}+{len} is outside guest memory"
     )))

@@ -2,6 +2,7 @@
 //! exposes the ABI's host functions and the allowed WASI subset.
 
 mod abi;
+pub(crate) mod http;
 mod limiter;
 mod wasi;
 
@@ -16,6 +17,9 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 pub(crate) enum HostTrap {
     #[error("{0}")]
     AbiViolation(String),
+    /// The guest asked for something its tenant's policy does not grant.
+    #[error("{0}")]
+    CapabilityDenied(String),
 }
 
 /// Store data of one invocation; dropped with the store.
@@ -29,6 +33,7 @@ pub(crate) struct HostState {
     pub(crate) output: Option<Vec<u8>>,
     pub(crate) max_output: usize,
     pub(crate) logs: LogBuffer,
+    pub(crate) outbound: http::OutboundState,
 }
 
 pub use wasi::Clock;
@@ -40,5 +45,6 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut HostState| &mut s.wasi)?;
     abi::add_to_linker(&mut linker)?;
+    http::add_to_linker(&mut linker)?;
     Ok(linker)
 }

@@ -24,19 +24,24 @@ pub mod imports {
     /// `(level: i32, ptr: i32, len: i32)`: appends one UTF-8 log line.
     pub const LOG: &str = "log";
 
+    /// `http_request(ptr, len) -> i32`: performs the request described by the
+    /// JSON at `ptr` (`{method, url, headers, body}`) and returns the length of
+    /// the JSON answer (`{status, url, headers, body}` or `{error}`). A request
+    /// the tenant's policy does not allow ends the call with `capability_denied`.
+    pub const HTTP_REQUEST: &str = "http_request";
+    /// `http_response_read(ptr, len) -> i32`: copies the last answer out.
+    pub const HTTP_RESPONSE_READ: &str = "http_response_read";
+
     /// Every host function a v1 guest may import without a capability grant.
     pub const CORE: &[&str] = &[INPUT_LEN, INPUT_READ, OUTPUT_WRITE, LOG];
 
-    /// Names reserved for capability work after v1 (outbound HTTP, cache).
-    /// A module importing one is refused with `capability_denied` until the
-    /// tenant's policy grants it.
-    pub const RESERVED_CAPABILITIES: &[&str] = &[
-        "http_request",
-        "http_response_read",
-        "cache_get",
-        "cache_set",
-        "cache_delete",
-    ];
+    /// Capabilities: importing them is allowed; each use is checked against the
+    /// calling tenant's policy (which grants nothing by default).
+    pub const CAPABILITIES: &[&str] = &[HTTP_REQUEST, HTTP_RESPONSE_READ];
+
+    /// Names reserved for capability work after v1 (a host-side cache).
+    /// A module importing one is refused with `capability_denied`.
+    pub const RESERVED_CAPABILITIES: &[&str] = &["cache_get", "cache_set", "cache_delete"];
 }
 
 /// Exports a v1 guest must or may provide.
