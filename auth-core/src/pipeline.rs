@@ -275,6 +275,7 @@ pub async fn run_from(
             kind: "action",
             id: &action.id,
             name: &action.name,
+            secrets,
         };
         let outcome = invoke_logged(
             app,
@@ -317,6 +318,23 @@ struct Subject<'a> {
     kind: &'static str,
     id: &'a str,
     name: &'a str,
+    /// Secret values the code was given: they never reach the logs.
+    secrets: &'a Map<String, Value>,
+}
+
+/// Replaces every secret value (of 4+ characters; shorter ones would
+/// redact ordinary words) in `text`.
+fn redact(text: &str, secrets: &Map<String, Value>) -> String {
+    let mut out = text.to_owned();
+    for v in secrets.values() {
+        if let Some(s) = v.as_str()
+            && s.len() >= 4
+            && out.contains(s)
+        {
+            out = out.replace(s, "[redacted]");
+        }
+    }
+    out
 }
 
 /// One sandbox call of tenant code, recorded in the tenant's execution
@@ -333,7 +351,14 @@ async fn invoke_logged(
     client_id: Option<&str>,
     user_id: Option<&str>,
 ) -> Result<rulebox_runtime_api::Outcome, ApiError> {
-    let outcome = call_sandbox(app, t, module, trigger, input, limits).await?;
+    let mut outcome = call_sandbox(app, t, module, trigger, input, limits).await?;
+    // Secrets never reach the logs, nor the error a client may see.
+    if !who.secrets.is_empty() {
+        for line in &mut outcome.logs {
+            line.message = redact(&line.message, who.secrets);
+        }
+        outcome.error = outcome.error.map(|e| redact(&e, who.secrets));
+    }
     let log = ExecutionLogInput {
         kind: who.kind.into(),
         action_id: (who.kind == "action").then(|| who.id.to_owned()),
@@ -444,6 +469,7 @@ pub async fn run_rules(
             kind: "rule",
             id: &rule.id,
             name: &rule.name,
+            secrets: configuration,
         };
         let outcome = invoke_logged(
             app,

@@ -28,6 +28,7 @@ mod keys;
 mod logs;
 mod pending;
 mod rules;
+pub mod sealer;
 mod tenants;
 pub mod time;
 mod tokens;
@@ -144,6 +145,8 @@ pub struct Store {
     /// Serializes this process's write transactions. SQLite allows one writer at a time anyway;
     /// queueing here instead of in SQLite's busy handler avoids its sleep-and-retry latency.
     write_gate: Arc<Mutex<()>>,
+    /// Seals Action secrets and rules-config values at rest.
+    sealer: Arc<sealer::SecretSealer>,
     /// The group-commit queue of refresh-token rotations, started on first use.
     rotations: Arc<OnceLock<tokio::sync::mpsc::Sender<tokens::Rotation>>>,
 }
@@ -194,7 +197,8 @@ impl Store {
             .max_connections(MAX_FILE_CONNECTIONS)
             .connect_with(options)
             .await?;
-        Self::from_pool(pool).await
+        let sealer = sealer::SecretSealer::load(&path.with_extension("key"))?;
+        Self::from_pool(pool, sealer).await
     }
 
     /// Opens a private in-memory database (for tests and throwaway dev servers). It uses a
@@ -211,14 +215,15 @@ impl Store {
             .max_lifetime(None)
             .connect_with(options)
             .await?;
-        Self::from_pool(pool).await
+        Self::from_pool(pool, sealer::SecretSealer::ephemeral()?).await
     }
 
-    async fn from_pool(pool: SqlitePool) -> StoreResult<Store> {
+    async fn from_pool(pool: SqlitePool, sealer: sealer::SecretSealer) -> StoreResult<Store> {
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store {
             pool,
             write_gate: Arc::new(Mutex::new(())),
+            sealer: Arc::new(sealer),
             rotations: Arc::new(OnceLock::new()),
         })
     }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 
 use super::json::apply_patch;
+use super::sealer::rules_config_context;
 use super::time::now_ms;
 use super::{Store, StoreError, StoreResult, ids};
 
@@ -221,7 +222,7 @@ impl Store {
         )
         .bind(tenant)
         .bind(key)
-        .bind(value)
+        .bind(self.sealer.seal(&rules_config_context(tenant, key), value)?)
         .bind(now_ms())
         .execute(&mut *self.conn().await?)
         .await
@@ -251,10 +252,12 @@ impl Store {
         .bind(tenant)
         .fetch_all(&mut *self.conn().await?)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect())
+        rows.into_iter()
+            .map(|(k, v)| {
+                let plain = self.sealer.open(&rules_config_context(tenant, &k), &v)?;
+                Ok((k, Value::String(plain)))
+            })
+            .collect()
     }
 
     /// Removes one `configuration` value.

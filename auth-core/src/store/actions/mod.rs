@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 
 use super::json::{decode, encode, patch_object};
+use super::sealer::{SecretSealer, action_secret_context};
 use super::time::{now_ms, rfc3339_from_ms};
 use super::{Store, StoreError, StoreResult, ids};
 
@@ -241,6 +242,7 @@ async fn fetch(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResu
 /// without a value that has nothing stored is `Invalid`.
 async fn replace_secrets(
     conn: &mut SqliteConnection,
+    sealer: &SecretSealer,
     tenant: &str,
     action_id: &str,
     secrets: &[SecretInput],
@@ -261,7 +263,13 @@ async fn replace_secrets(
     let now = now_ms();
     for secret in secrets {
         let (value, updated_at) = match &secret.value {
-            Some(value) => (value.clone(), now),
+            Some(value) => (
+                sealer.seal(
+                    &action_secret_context(tenant, action_id, &secret.name),
+                    value,
+                )?,
+                now,
+            ),
             None => match existing.iter().find(|(name, _, _)| *name == secret.name) {
                 Some((_, value, at)) => (value.clone(), *at),
                 None => {
@@ -332,7 +340,7 @@ impl Store {
         .execute(tx.conn())
         .await
         .map_err(|e| StoreError::from_insert(e, "tenant", |_| name_conflict(&name)))?;
-        replace_secrets(tx.conn(), tenant, &id, &secrets).await?;
+        replace_secrets(tx.conn(), &self.sealer, tenant, &id, &secrets).await?;
         let action = fetch(tx.conn(), tenant, &id).await?;
         tx.commit().await?;
         Ok(action)
@@ -432,7 +440,7 @@ impl Store {
                 .await?;
         }
         if let Some(secrets) = &body.secrets {
-            replace_secrets(tx.conn(), tenant, id, secrets).await?;
+            replace_secrets(tx.conn(), &self.sealer, tenant, id, secrets).await?;
         }
         let action = fetch(tx.conn(), tenant, id).await?;
         tx.commit().await?;
@@ -467,8 +475,7 @@ impl Store {
         tx.commit().await
     }
 
-    /// Secret names and values for running the Action (`event.secrets`). Values are returned
-    /// exactly as stored.
+    /// Secret names and values for running the Action (`event.secrets`), opened.
     pub async fn action_secrets(
         &self,
         tenant: &str,
@@ -481,7 +488,12 @@ impl Store {
         .bind(action_id)
         .fetch_all(&mut *self.conn().await?)
         .await?;
-        Ok(rows)
+        rows.into_iter()
+            .map(|(name, value)| {
+                let context = action_secret_context(tenant, action_id, &name);
+                Ok((name.clone(), self.sealer.open(&context, &value)?))
+            })
+            .collect()
     }
 
     /// The draft's WebAssembly bytes (`None` for JavaScript Actions); `NotFound` if the Action

@@ -620,3 +620,54 @@ async fn bindings_keep_order_and_refuse_invalid_actions() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn secrets_and_rules_configuration_are_sealed_at_rest() {
+    let (dir, store) = store_with_tenant().await;
+    let mut body = action_body("sealed", CODE_V1);
+    body["secrets"] = json!([{"name": "API_KEY", "value": "plain-text-secret-1"}]);
+    let a = store
+        .create_action("acme", body, None)
+        .await
+        .expect("create");
+    store
+        .set_rules_config("acme", "LEGACY_TOKEN", "plain-text-secret-2")
+        .await
+        .expect("config");
+    let raw: Vec<(String,)> = sqlx::query_as(
+        "SELECT value FROM action_secrets UNION ALL SELECT value FROM rules_configs",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .expect("raw rows");
+    assert_eq!(raw.len(), 2);
+    for (value,) in &raw {
+        assert!(value.starts_with("sealed:v1:"), "{value}");
+        assert!(!value.contains("plain-text-secret"), "{value}");
+    }
+    // The database file itself never holds the text either.
+    store.close().await;
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        // The WAL and shared-memory files may disappear as the store closes.
+        let Ok(bytes) = std::fs::read(entry.expect("entry").path()) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("plain-text-secret"), "found in a file");
+    }
+    let reopened = Store::open(&dir.path().join("auth.db"))
+        .await
+        .expect("reopen");
+    assert_eq!(
+        reopened
+            .action_secrets("acme", &a.id)
+            .await
+            .expect("secrets"),
+        [("API_KEY".to_string(), "plain-text-secret-1".to_string())],
+        "the key file next to the database opens them again"
+    );
+    assert_eq!(
+        reopened.rules_config_values("acme").await.expect("values")["LEGACY_TOKEN"],
+        "plain-text-secret-2"
+    );
+}
