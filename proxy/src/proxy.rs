@@ -103,6 +103,7 @@ pub struct Proxy {
     /// Drives calls made through the synchronous `Sandbox` methods (which callers
     /// run on blocking threads); `None` when built outside a runtime.
     handle: Option<tokio::runtime::Handle>,
+    any_remote: bool,
     counters: Counters,
 }
 
@@ -160,6 +161,7 @@ impl Proxy {
             quotas: Quotas::new(config.quotas),
             config,
             handle,
+            any_remote,
             counters: Counters::default(),
         });
         if let Some(h) = proxy.handle.as_ref().filter(|_| any_remote) {
@@ -232,9 +234,18 @@ impl Proxy {
     }
 
     fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        if !self.any_remote {
+            // Local nodes compute inline and never wait, so one poll finishes the
+            // call — outside any runtime context, which the runtime's own
+            // blocking work (its outbound-HTTP client) must not run inside.
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
         match &self.handle {
             Some(h) => h.block_on(f),
-            // Built outside a runtime: local nodes only need a trivial executor.
             None => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -213,19 +213,16 @@ fn denied(msg: String) -> wasmtime::Error {
 
 /// Performs the guest's request (following redirects); `Err` only for refusals.
 pub(crate) fn perform(state: &mut OutboundState, req: GuestRequest) -> wasmtime::Result<Vec<u8>> {
-    let mut url = reqwest::Url::parse(&req.url).map_err(|e| {
-        wasmtime::Error::new(HostTrap::AbiViolation(format!(
-            "fetch: bad URL {:?}: {e}",
-            req.url
-        )))
-    })?;
-    let mut method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| {
-            wasmtime::Error::new(HostTrap::AbiViolation(format!(
-                "fetch: bad method {:?}",
-                req.method
-            )))
-        })?;
+    // A malformed URL or method is the guest's mistake, not a protocol breach:
+    // `fetch` rejects, as it does in a browser.
+    let mut url = match reqwest::Url::parse(&req.url) {
+        Ok(u) => u,
+        Err(e) => return Ok(failed(&format!("invalid URL {:?}: {e}", req.url))),
+    };
+    let Ok(mut method) = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
+    else {
+        return Ok(failed(&format!("invalid method {:?}", req.method)));
+    };
     let mut body = req.body;
     for hop in 0..=MAX_REDIRECTS {
         if state.requests >= state.policy.max_requests {

@@ -1,0 +1,166 @@
+//! Issue 6: a custom-database `login` script authenticates against a legacy
+//! user service over HTTP (a small service this test starts), and after the
+//! first login the user lives locally: with the service gone, logins go on.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use support::{api, http, mgmt_token, start};
+
+/// The legacy service: `POST /authenticate` with `{"email","password"}` answers the
+/// profile for ada@legacy.example / "old password", 401 otherwise. Counts calls;
+/// refuses connections once `down` is set.
+fn legacy_service(down: Arc<AtomicBool>, calls: Arc<AtomicUsize>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            if down.load(Ordering::SeqCst) {
+                drop(stream);
+                continue;
+            }
+            calls.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).map_or(true, |n| n == 0) || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let (status, out) = if req["email"] == "ada@legacy.example"
+                && req["password"] == "old password"
+            {
+                (
+                    "200 OK",
+                    json!({"id": "legacy-42", "email": "ada@legacy.example", "name": "Ada", "plan": "gold"}),
+                )
+            } else {
+                ("401 Unauthorized", json!({"error": "wrong credentials"}))
+            };
+            let out = out.to_string();
+            let mut s = stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+                out.len()
+            );
+        }
+    });
+    port
+}
+
+const LOGIN: &str = r#"function login(email, password, callback) {
+  fetch(configuration.LEGACY_URL + '/authenticate', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: email, password: password }),
+  })
+    .then(function (res) {
+      if (res.status === 401) return callback(new WrongUsernameOrPasswordError(email));
+      return res.json().then(function (u) {
+        callback(null, { user_id: u.id, email: u.email, name: u.name, app_metadata: { plan: u.plan } });
+      });
+    })
+    .catch(function (err) { callback(err); });
+}"#;
+
+#[test]
+fn a_login_script_reaches_the_legacy_service_then_the_user_is_local() {
+    let down = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let port = legacy_service(down.clone(), calls.clone());
+    let s = start();
+    // The tenant may call the legacy service, by its loopback address and port only.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "tenants",
+            "limits",
+            "set",
+            "default",
+            "--allow-host",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(s.data.path())
+        .output()
+        .expect("limits set");
+    assert!(out.status.success(), "{out:?}");
+    let t = format!("{}/t/default", s.base);
+    let token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("s"),
+    );
+    let post = reqwest::Method::POST;
+    let (_, client) = api(
+        post.clone(),
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(
+            json!({"name": "app", "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]}),
+        ),
+    );
+    let (st, conn) = api(
+        post.clone(),
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({
+            "name": "legacy-db", "strategy": "auth0",
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true,
+                        "customScripts": {"login": LOGIN},
+                        "configuration": {"LEGACY_URL": format!("http://127.0.0.1:{port}")}},
+        })),
+    );
+    assert_eq!(st, 201, "{conn}");
+    // The limits were changed behind the server's back: its cached tenant row
+    // expires within half a second.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+
+    let login = |password: &str| {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .json(&json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "realm": "legacy-db",
+                          "username": "ada@legacy.example", "password": password,
+                          "client_id": client["client_id"], "client_secret": client["client_secret"], "scope": "openid"}))
+            .send()
+            .expect("login")
+    };
+    let r = login("wrong");
+    assert_eq!(r.status(), 403, "{}", r.text().unwrap_or_default());
+    let r = login("old password");
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap_or_default());
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "both went to the legacy service"
+    );
+
+    // The service goes away; the migrated user logs in locally.
+    down.store(true, Ordering::SeqCst);
+    let r = login("old password");
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap_or_default());
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the script was not called again"
+    );
+    let (_, users) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/users-by-email?email=ada@legacy.example"),
+        &token,
+        None,
+    );
+    assert_eq!(users[0]["user_id"], "auth0|legacy-42", "{users}");
+}
