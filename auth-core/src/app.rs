@@ -86,6 +86,8 @@ pub struct AppState {
     config: ConfigCache,
     /// Execution logs on their way to the store.
     pub logs: LogWriter,
+    /// `api.cache` of Actions (per node, best effort).
+    pub action_cache: crate::action_cache::ActionCache,
     /// Whether a load balancer should send this node new work (`/readyz`); false once
     /// shutdown began, while in-flight logins finish.
     pub ready: std::sync::atomic::AtomicBool,
@@ -95,6 +97,7 @@ impl AppState {
     pub fn new(store: Store, sandbox: Arc<dyn Sandbox>, settings: Settings) -> Self {
         Self {
             logs: LogWriter::new(store.clone()),
+            action_cache: crate::action_cache::ActionCache::new(),
             ready: std::sync::atomic::AtomicBool::new(true),
             store,
             sandbox,

@@ -5,6 +5,7 @@
 //! [`rulebox_runtime_api::Sandbox`] trait, which the proxy (or, in
 //! `rulebox serve`, an in-process runtime) implements.
 
+pub mod action_cache;
 pub mod app;
 pub mod bootstrap;
 pub mod config_cache;

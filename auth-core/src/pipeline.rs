@@ -264,6 +264,7 @@ pub async fn run_from(
                 ))
             })?;
         event["secrets"] = Value::Object(secrets.clone());
+        event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, plan_trigger.id()));
         let input =
             serde_json::to_vec(&event).map_err(|e| ApiError::server_error(e.to_string()))?;
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -289,6 +290,8 @@ pub async fn run_from(
             user_id,
         )
         .await?;
+        app.action_cache
+            .apply(tenant, plan_trigger.id(), outcome.commands());
         for cmd in outcome.commands() {
             decisions.apply(cmd);
             // Later Actions see metadata set by earlier ones, as in Auth0.
