@@ -532,3 +532,30 @@ fn snapshots_are_reused_and_survive_a_restart() {
     assert!(rt.is_loaded(&id), "the compiled snapshot is on disk");
     assert_eq!(rt.load_js(&JsKind::Action, src).expect("from index"), id);
 }
+
+#[test]
+fn math_random_is_fresh_per_call_and_replayable_with_a_seed() {
+    let src = "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('r', Math.random()); };";
+    let id = RT.load_js(&JsKind::Action, src).expect("load");
+    let input = serde_json::to_vec(&json!({"user": {}})).expect("json");
+    let limits = Limits::default();
+    let draw = |seed: Option<u64>| {
+        let mut inv = Invocation::new(&id, Trigger::PostLogin, &input, &limits);
+        inv.random_seed = seed;
+        let o = RT.invoke(&inv);
+        ok(&o);
+        serde_json::to_value(o.commands()).expect("commands")[0]["value"].clone()
+    };
+    let (a, b) = (draw(None), draw(None));
+    assert!(a.as_f64().is_some_and(|x| (0.0..1.0).contains(&x)), "{a}");
+    assert_ne!(
+        a, b,
+        "the snapshot's generator state must not repeat across calls"
+    );
+    assert_eq!(
+        draw(Some(7)),
+        draw(Some(7)),
+        "a fixed seed replays the same numbers"
+    );
+    assert_ne!(draw(Some(7)), draw(Some(8)));
+}

@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// Fix the guest's clock (RFC 3339, e.g. 2026-11-28T10:00:00Z) for reproducible runs.
     #[arg(long)]
     pub now: Option<String>,
+    /// Seed the guest's randomness (WASI random_get, JavaScript's Math.random): the same
+    /// seed, event and clock replay the same call.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Compiled-artifact cache directory (default: $XDG_CACHE_HOME/rulebox or ~/.cache/rulebox).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
@@ -228,23 +232,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         limits.memory_bytes = m.saturating_mul(1 << 20);
     }
     limits.outbound.allow_hosts = args.allow_hosts.clone();
-    let outcome = if is_js {
+    let (loaded, trigger, input) = if is_js {
         let source = std::fs::read_to_string(&args.module)
             .with_context(|| format!("reading {}", args.module.display()))?;
         let (kind, trigger, input) = js_call(&args, &source)?;
-        match runtime.load_js(&kind, &source) {
-            Ok(id) => {
-                let mut inv = Invocation::new(&id, trigger, &input, &limits);
-                inv.clock = clock;
-                runtime.invoke(&inv)
-            }
-            Err(e) => Outcome::refused(e.kind(), e.to_string(), 0),
-        }
+        (runtime.load_js(&kind, &source), trigger, input)
     } else {
         let trigger = parse_trigger(&args.trigger)?;
         let event = read_event(args.event.as_deref().context("--event is required")?)?;
         let module = read_module(&args.module)?;
-        runtime.run_module(&module, trigger, &event, &limits, clock)
+        (runtime.load(&module), trigger, event)
+    };
+    let outcome = match loaded {
+        Ok(id) => {
+            let mut inv = Invocation::new(&id, trigger, &input, &limits);
+            inv.clock = clock;
+            inv.random_seed = args.seed;
+            runtime.invoke(&inv)
+        }
+        Err(e) => Outcome::refused(e.kind(), e.to_string(), 0),
     };
     println!("{}", serde_json::to_string(&outcome)?);
     Ok(if outcome.is_ok() {

@@ -23,6 +23,25 @@ unsafe extern "C" {
     fn http_response_read(ptr: *mut u8, len: i32) -> i32;
 }
 
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+unsafe extern "C" {
+    #[link_name = "random_get"]
+    fn wasi_random_get(buf: *mut u8, len: usize) -> u16;
+}
+
+/// Fresh seed words for `Math.random`, from the host's randomness (which a
+/// replay can fix). Without this every call would replay the PRNG state
+/// frozen in the snapshot.
+fn random_seed() -> [u32; 4] {
+    let mut bytes = [0u8; 16];
+    // SAFETY: a live 16-byte buffer; WASI random_get fills it.
+    unsafe {
+        wasi_random_get(bytes.as_mut_ptr(), bytes.len());
+    }
+    let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    [word(0), word(4), word(8), word(12)]
+}
+
 /// One outbound request through the host capability: JSON in, JSON out.
 fn host_http(request: &str) -> String {
     // SAFETY: pointer and length describe a live slice; the answer buffer is
@@ -265,6 +284,11 @@ fn run_handler(ctx: &Ctx<'_>, entry: &str, input: String) -> Result<String, (i32
         .map_err(|e| (PROTOCOL_VIOLATION, format!("the input is not JSON: {e}")))?;
     let input = to_js(ctx, &parsed).map_err(|e| failure(ctx, e))?;
     drop(parsed);
+    let reseed: Function = ctx.globals().get("__rb_reseed").map_err(|e| failure(ctx, e))?;
+    let [a, b, c, d] = random_seed();
+    reseed
+        .call::<_, ()>((a, b, c, d))
+        .map_err(|e| failure(ctx, e))?;
     let dispatch: Function = ctx.globals().get("__rb_dispatch").map_err(|e| failure(ctx, e))?;
     let value: Value = dispatch.call((entry, input)).map_err(|e| failure(ctx, e))?;
     if let Some(promise) = value.as_promise() {

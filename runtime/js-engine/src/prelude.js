@@ -35,6 +35,34 @@
     error: (...a) => nativeLog(3, line(a)),
   };
 
+  // ------------------------------------------------------------ Math.random
+  // xoshiro128** reseeded by the host at the start of every call: QuickJS's
+  // own generator state would be frozen in the snapshot, so every call would
+  // draw the same numbers. 53 bits per number, like V8.
+  const rs = new Uint32Array([1, 2, 3, 4]);
+  const rotl = (x, k) => (x << k) | (x >>> (32 - k));
+  function next32() {
+    const result = Math.imul(rotl(Math.imul(rs[1], 5), 7), 9) >>> 0;
+    const t = rs[1] << 9;
+    rs[2] ^= rs[0];
+    rs[3] ^= rs[1];
+    rs[1] ^= rs[2];
+    rs[0] ^= rs[3];
+    rs[2] ^= t;
+    rs[3] = rotl(rs[3], 11);
+    return result;
+  }
+  g.__rb_reseed = (a, b, c, d) => {
+    rs[0] = a; rs[1] = b; rs[2] = c; rs[3] = d;
+    if ((a | b | c | d) === 0) rs[0] = 1;
+  };
+  Object.defineProperty(Math, 'random', {
+    value: function random() {
+      return ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
+    },
+    writable: true, configurable: true,
+  });
+
   // ------------------------------------------------------------ fetch
   // WHATWG-shaped `fetch` over the host's outbound-HTTP capability. The host
   // checks every request against the tenant's allow-list (a refusal ends the
