@@ -185,3 +185,36 @@ fn a_slow_upstream_does_not_hold_the_call_past_its_deadline() {
         "{o}"
     );
 }
+
+#[test]
+fn a_rust_rule_calls_its_profile_api_through_the_sdk() {
+    let port = upstream();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secrets = dir.path().join("secrets.json");
+    std::fs::write(
+        &secrets,
+        format!(r#"{{"PROFILE_API": "http://127.0.0.1:{port}/user#", "PROFILE_API_KEY": "k"}}"#),
+    )
+    .expect("secrets");
+    let event = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules-examples/events/post-login.json"
+    );
+    let run = |allow: &[&str]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))
+            .arg("run")
+            .arg(rulebox_test_guests::PROFILE_API_CLAIMS)
+            .args(["--event", event, "--secrets"])
+            .arg(&secrets)
+            .args(allow)
+            .output()
+            .expect("rulebox run");
+        serde_json::from_slice(&out.stdout).expect("outcome JSON")
+    };
+    // The `#` turns the rule's `/users/{id}` suffix into a fragment: it asks for /user.
+    let o = run(&["--allow-host", &format!("127.0.0.1:{port}")]);
+    assert_eq!(o["outcome"], "ok", "{o}");
+    assert_eq!(o["commands"][0]["value"], "gold", "{o}");
+    let o = run(&[]);
+    assert_eq!(o["outcome"], "capability_denied", "{o}");
+}

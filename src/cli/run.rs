@@ -99,17 +99,7 @@ fn js_call(args: &RunArgs, source: &str) -> anyhow::Result<(JsKind, Trigger, Vec
     match shape {
         JsShape::Action => {
             let trigger = parse_trigger(&args.trigger)?;
-            let mut event = read_event_object(args.event.as_deref())?;
-            if let Some(p) = &args.secrets {
-                let secrets = read_object(p, "secrets")?;
-                let slot = event
-                    .entry("secrets")
-                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
-                if let serde_json::Value::Object(m) = slot {
-                    m.extend(secrets);
-                }
-            }
-            Ok((JsKind::Action, trigger, serde_json::to_vec(&event)?))
+            Ok((JsKind::Action, trigger, event_with_secrets(args)?))
         }
         JsShape::Rule => {
             let mut input = read_event_object(args.event.as_deref())?;
@@ -239,7 +229,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         (runtime.load_js(&kind, &source), trigger, input)
     } else {
         let trigger = parse_trigger(&args.trigger)?;
-        let event = read_event(args.event.as_deref().context("--event is required")?)?;
+        args.event.as_deref().context("--event is required")?;
+        let event = event_with_secrets(&args)?;
         let module = read_module(&args.module)?;
         (runtime.load(&module), trigger, event)
     };
@@ -258,4 +249,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The `--event` object with `--secrets` merged into its `secrets`.
+fn event_with_secrets(args: &RunArgs) -> anyhow::Result<Vec<u8>> {
+    let mut event = read_event_object(args.event.as_deref())?;
+    if let Some(p) = &args.secrets {
+        let secrets = read_object(p, "secrets")?;
+        let slot = event
+            .entry("secrets")
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        if let serde_json::Value::Object(m) = slot {
+            m.extend(secrets);
+        }
+    }
+    Ok(serde_json::to_vec(&event)?)
 }

@@ -30,6 +30,7 @@ mod api;
 mod event;
 #[doc(hidden)]
 pub mod guest;
+pub mod http;
 pub mod log;
 #[cfg(target_arch = "wasm32")]
 mod sys;

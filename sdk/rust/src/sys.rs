@@ -10,3 +10,9 @@ unsafe extern "C" {
     pub fn output_write(ptr: *const u8, len: i32) -> i32;
     pub fn log(level: i32, ptr: *const u8, len: i32);
 }
+
+#[link(wasm_import_module = "rulebox")]
+unsafe extern "C" {
+    pub fn http_request(ptr: *const u8, len: i32) -> i32;
+    pub fn http_response_read(ptr: *mut u8, len: i32) -> i32;
+}
