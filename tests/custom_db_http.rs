@@ -81,27 +81,38 @@ fn a_login_script_reaches_the_legacy_service_then_the_user_is_local() {
     let calls = Arc::new(AtomicUsize::new(0));
     let port = legacy_service(down.clone(), calls.clone());
     let s = start();
-    // The tenant may call the legacy service, by its loopback address and port only.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
-        .args([
-            "tenants",
-            "limits",
-            "set",
-            "default",
-            "--allow-host",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(s.data.path())
-        .output()
-        .expect("limits set");
-    assert!(out.status.success(), "{out:?}");
     let t = format!("{}/t/default", s.base);
     let token = mgmt_token(
         &s.base,
         "default",
         s.creds["client_id"].as_str().expect("id"),
         s.creds["client_secret"].as_str().expect("s"),
+    );
+    // The tenant may call the legacy service, by its loopback address and port only:
+    // its outbound allow-list is part of its limits in the Management API.
+    let (st, bad) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/tenants/settings"),
+        &token,
+        Some(json!({"sandbox_limits": {"allow_hosts": "not a list"}})),
+    );
+    assert_eq!(st, 400, "{bad}");
+    let (st, settings) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/tenants/settings"),
+        &token,
+        Some(json!({"sandbox_limits": {"allow_hosts": [format!("127.0.0.1:{port}")]}})),
+    );
+    assert_eq!(st, 200, "{settings}");
+    let (_, read) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/tenants/settings"),
+        &token,
+        None,
+    );
+    assert_eq!(
+        read["sandbox_limits"]["allow_hosts"][0],
+        format!("127.0.0.1:{port}")
     );
     let post = reqwest::Method::POST;
     let (_, client) = api(
@@ -124,9 +135,6 @@ fn a_login_script_reaches_the_legacy_service_then_the_user_is_local() {
         })),
     );
     assert_eq!(st, 201, "{conn}");
-    // The limits were changed behind the server's back: its cached tenant row
-    // expires within half a second.
-    std::thread::sleep(std::time::Duration::from_millis(700));
 
     let login = |password: &str| {
         http()

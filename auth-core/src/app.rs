@@ -88,6 +88,8 @@ pub struct AppState {
     pub logs: LogWriter,
     /// `api.cache` of Actions (per node, best effort).
     pub action_cache: crate::action_cache::ActionCache,
+    /// Legacy Rules' `global` (per node, best effort).
+    pub rules_global: crate::action_cache::RulesGlobal,
     /// Whether a load balancer should send this node new work (`/readyz`); false once
     /// shutdown began, while in-flight logins finish.
     pub ready: std::sync::atomic::AtomicBool,
@@ -98,6 +100,7 @@ impl AppState {
         Self {
             logs: LogWriter::new(store.clone()),
             action_cache: crate::action_cache::ActionCache::new(),
+            rules_global: crate::action_cache::RulesGlobal::new(),
             ready: std::sync::atomic::AtomicBool::new(true),
             store,
             sandbox,

@@ -464,9 +464,8 @@ pub async fn run_rules(
             .map_err(|e| {
                 ApiError::access_denied(format!("Rule '{}' could not be loaded: {e}", rule.name))
             })?;
-        let input = serde_json::to_vec(
-            &json!({"user": user, "context": context, "configuration": configuration}),
-        )
+        let input = serde_json::to_vec(&json!({"user": user, "context": context,
+            "configuration": configuration, "__rb_global": app.rules_global.get(tenant)}))
         .map_err(|e| ApiError::server_error(e.to_string()))?;
         let who = Subject {
             kind: "rule",
@@ -491,6 +490,14 @@ pub async fn run_rules(
         }
         if decisions.denied.is_some() {
             break;
+        }
+        if let Some(global) = outcome
+            .output
+            .as_ref()
+            .and_then(|o| o.result.as_ref())
+            .and_then(|r| r.get("global"))
+        {
+            app.rules_global.put(tenant, global);
         }
         if let Some(result) = outcome.output.and_then(|o| o.result) {
             if let Some(u) = result.get("user") {

@@ -559,3 +559,40 @@ fn math_random_is_fresh_per_call_and_replayable_with_a_seed() {
     );
     assert_ne!(draw(Some(7)), draw(Some(8)));
 }
+
+#[test]
+fn a_rules_global_is_handed_back_to_the_host_and_restored() {
+    let src = "function (user, context, callback) {\n  global.calls = (global.calls || 0) + 1;\n  global.fn = function () {};\n  context.idToken['https://example.com/calls'] = global.calls;\n  callback(null, user, context);\n}";
+    let first = rule(src, json!({"user": {}, "context": {}}));
+    ok(&first);
+    let result = first
+        .output
+        .as_ref()
+        .and_then(|o| o.result.clone())
+        .expect("result");
+    assert_eq!(
+        result["global"],
+        json!({"calls": 1}),
+        "functions are not kept"
+    );
+    // The host passes it back: the next call continues from it.
+    let second = rule(
+        src,
+        json!({"user": {}, "context": {}, "__rb_global": result["global"]}),
+    );
+    ok(&second);
+    let result = second
+        .output
+        .as_ref()
+        .and_then(|o| o.result.clone())
+        .expect("result");
+    assert_eq!(result["global"], json!({"calls": 2}));
+    // Without it (another node, a restart) the cache is simply empty.
+    let fresh = rule(src, json!({"user": {}, "context": {}}));
+    let result = fresh
+        .output
+        .as_ref()
+        .and_then(|o| o.result.clone())
+        .expect("result");
+    assert_eq!(result["global"], json!({"calls": 1}));
+}

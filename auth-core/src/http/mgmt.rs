@@ -28,7 +28,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn require(&self, scope: &str) -> Res<()> {
+    pub(crate) fn require(&self, scope: &str) -> Res<()> {
         if self.scopes.iter().any(|s| s == scope) {
             Ok(())
         } else {
@@ -73,7 +73,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
-fn store_err(e: StoreError) -> ApiError {
+pub(crate) fn store_err(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound(what) => ApiError::not_found(format!("The {what} does not exist.")),
         StoreError::Conflict(m) => ApiError::conflict(m),
@@ -179,6 +179,10 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/v2/logs", get(list_logs))
         .route("/api/v2/keys/signing", get(list_signing_keys))
         .route("/api/v2/keys/signing/rotate", post(rotate_signing_key))
+        .route(
+            "/api/v2/tenants/settings",
+            get(super::tenant_settings::get_settings).patch(super::tenant_settings::patch_settings),
+        )
         .layer(axum::middleware::from_fn_with_state(
             app,
             forget_config_after_writes,

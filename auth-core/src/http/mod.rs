@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod mgmt;
 pub mod oidc;
 pub mod signup;
+pub mod tenant_settings;
 pub mod token;
 
 use crate::app::AppState;

@@ -445,8 +445,42 @@
     };
   }
 
+  // Legacy rules' `global`: a best-effort cache that survives between calls on
+  // one node. The host passes back what the last call left (`__rb_global`);
+  // whatever JSON-serialisable values a call adds to the global object are
+  // handed back to the host in `result.global`.
+  function restoreGlobal(input) {
+    const baseline = new Set(Object.keys(g));
+    const saved = input.__rb_global;
+    if (saved && typeof saved === 'object') {
+      for (const k of Object.keys(saved)) if (!baseline.has(k)) g[k] = saved[k];
+    }
+    return baseline;
+  }
+  function keptGlobal(baseline) {
+    const out = {};
+    for (const k of Object.keys(g)) {
+      if (baseline.has(k)) continue;
+      try {
+        const text = JSON.stringify(g[k]);
+        if (text !== undefined) out[k] = JSON.parse(text);
+      } catch (e) {
+        // Functions, cycles, BigInts: not kept (the cache is best effort).
+      }
+    }
+    return out;
+  }
+
+  /** `result` with `global` added when the call left anything in it. */
+  function withGlobal(result, baseline) {
+    const kept = keptGlobal(baseline);
+    if (Object.keys(kept).length > 0) result.global = kept;
+    return result;
+  }
+
   function callRule(input, rec) {
     g.configuration = Object.freeze(Object.assign({}, input.configuration || {}));
+    const baseline = restoreGlobal(input);
     const user = input.user || {};
     const context = input.context || {};
     // Auth0 always hands rules these two, for namespaced claims.
@@ -457,12 +491,12 @@
       ([err, u, ctx]) => {
         if (err) {
           rec.commands.push({ op: 'deny', reason: str(err instanceof Error ? err.message : err) });
-          rec.result = { error: errorInfo(err), user: json(user), context: json(context) };
+          rec.result = withGlobal({ error: errorInfo(err), user: json(user), context: json(context) }, baseline);
           return;
         }
         const finalContext = ctx || context;
         ruleCommands(before, finalContext, rec);
-        rec.result = { user: json(u || user), context: json(finalContext) };
+        rec.result = withGlobal({ user: json(u || user), context: json(finalContext) }, baseline);
       },
     );
   }
