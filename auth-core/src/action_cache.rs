@@ -140,6 +140,52 @@ impl ActionCache {
     }
 }
 
+/// Legacy Rules' `global` object, kept per tenant on this node between
+/// calls: best effort, as Auth0 documents it ("may vanish at any time").
+pub struct RulesGlobal {
+    by_tenant: moka::sync::Cache<String, Arc<Value>>,
+}
+
+/// Largest `global` kept per tenant (serialised JSON bytes); larger ones are dropped.
+pub const MAX_RULES_GLOBAL_BYTES: usize = 64 << 10;
+
+impl Default for RulesGlobal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RulesGlobal {
+    pub fn new() -> Self {
+        Self {
+            by_tenant: moka::sync::Cache::builder()
+                .max_capacity(64 << 20)
+                .weigher(|_, v: &Arc<Value>| u32::try_from(v.to_string().len()).unwrap_or(u32::MAX))
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
+        }
+    }
+
+    pub fn get(&self, tenant: &str) -> Value {
+        self.by_tenant
+            .get(tenant)
+            .map_or_else(|| json!({}), |v| v.as_ref().clone())
+    }
+
+    pub fn put(&self, tenant: &str, global: &Value) {
+        if !global.is_object() {
+            return;
+        }
+        if global.to_string().len() > MAX_RULES_GLOBAL_BYTES {
+            tracing::warn!(tenant, "a rule's global object is over 64 KiB: not kept");
+            self.by_tenant.invalidate(tenant);
+            return;
+        }
+        self.by_tenant
+            .insert(tenant.to_owned(), Arc::new(global.clone()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,50 +242,15 @@ mod tests {
         );
         assert!(c.snapshot("t", "post-login").get("k24").is_none());
     }
-}
 
-/// Legacy Rules' `global` object, kept per tenant on this node between
-/// calls: best effort, as Auth0 documents it ("may vanish at any time").
-pub struct RulesGlobal {
-    by_tenant: moka::sync::Cache<String, Arc<Value>>,
-}
-
-/// Largest `global` kept per tenant (serialised JSON bytes); larger ones are dropped.
-pub const MAX_RULES_GLOBAL_BYTES: usize = 64 << 10;
-
-impl Default for RulesGlobal {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl RulesGlobal {
-    pub fn new() -> Self {
-        Self {
-            by_tenant: moka::sync::Cache::builder()
-                .max_capacity(64 << 20)
-                .weigher(|_, v: &Arc<Value>| u32::try_from(v.to_string().len()).unwrap_or(u32::MAX))
-                .time_to_idle(Duration::from_secs(3600))
-                .build(),
-        }
-    }
-
-    pub fn get(&self, tenant: &str) -> Value {
-        self.by_tenant
-            .get(tenant)
-            .map_or_else(|| json!({}), |v| v.as_ref().clone())
-    }
-
-    pub fn put(&self, tenant: &str, global: &Value) {
-        if !global.is_object() {
-            return;
-        }
-        if global.to_string().len() > MAX_RULES_GLOBAL_BYTES {
-            tracing::warn!(tenant, "a rule's global object is over 64 KiB: not kept");
-            self.by_tenant.invalidate(tenant);
-            return;
-        }
-        self.by_tenant
-            .insert(tenant.to_owned(), Arc::new(global.clone()));
+    #[test]
+    fn a_rules_global_is_kept_per_tenant_up_to_its_size_limit() {
+        let g = RulesGlobal::new();
+        assert_eq!(g.get("t"), json!({}));
+        g.put("t", &json!({"token": "abc"}));
+        assert_eq!(g.get("t"), json!({"token": "abc"}));
+        assert_eq!(g.get("u"), json!({}), "per tenant");
+        g.put("t", &json!({"big": "x".repeat(MAX_RULES_GLOBAL_BYTES)}));
+        assert_eq!(g.get("t"), json!({}), "over the limit: dropped, not kept stale");
     }
 }
