@@ -251,6 +251,10 @@ mod tests {
         assert_eq!(g.get("t"), json!({"token": "abc"}));
         assert_eq!(g.get("u"), json!({}), "per tenant");
         g.put("t", &json!({"big": "x".repeat(MAX_RULES_GLOBAL_BYTES)}));
-        assert_eq!(g.get("t"), json!({}), "over the limit: dropped, not kept stale");
+        assert_eq!(
+            g.get("t"),
+            json!({}),
+            "over the limit: dropped, not kept stale"
+        );
     }
 }

@@ -90,6 +90,8 @@ pub struct AppState {
     pub action_cache: crate::action_cache::ActionCache,
     /// Legacy Rules' `global` (per node, best effort).
     pub rules_global: crate::action_cache::RulesGlobal,
+    /// `GET /metrics`, when the binary installed a recorder.
+    pub metrics: Option<rulebox_runtime_api::MetricsRender>,
     /// Whether a load balancer should send this node new work (`/readyz`); false once
     /// shutdown began, while in-flight logins finish.
     pub ready: std::sync::atomic::AtomicBool,
@@ -101,6 +103,7 @@ impl AppState {
             logs: LogWriter::new(store.clone()),
             action_cache: crate::action_cache::ActionCache::new(),
             rules_global: crate::action_cache::RulesGlobal::new(),
+            metrics: None,
             ready: std::sync::atomic::AtomicBool::new(true),
             store,
             sandbox,

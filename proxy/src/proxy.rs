@@ -294,9 +294,13 @@ impl Proxy {
         let node_id = match slot.loaded.get(&id) {
             Some(n) => {
                 self.counters.compiled_hits.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("rulebox_proxy_compiled_cache_hits_total").increment(1);
                 n
             }
-            None => self.push(slot, id, source).await?,
+            None => {
+                metrics::counter!("rulebox_proxy_compiled_cache_misses_total").increment(1);
+                self.push(slot, id, source).await?
+            }
         };
         match &slot.transport {
             Transport::Local(s) => {
@@ -334,11 +338,25 @@ impl Proxy {
     /// used from blocking threads.
     pub async fn route(&self, r: InvokeRequest<'_>) -> Outcome {
         let start = Instant::now();
+        let outcome = self.route_inner(&r).await;
+        let tenant = r.tenant.to_owned();
+        metrics::counter!("rulebox_proxy_calls_total", "tenant" => tenant.clone(),
+            "trigger" => r.trigger.id(), "outcome" => outcome.kind.as_str())
+        .increment(1);
+        metrics::histogram!("rulebox_proxy_call_duration_seconds", "tenant" => tenant)
+            .record(start.elapsed().as_secs_f64());
+        outcome
+    }
+
+    async fn route_inner(&self, r: &InvokeRequest<'_>) -> Outcome {
+        let start = Instant::now();
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         let _permit = match self.quotas.admit(r.tenant, r.quota) {
             Ok(p) => p,
             Err(e) => {
                 self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("rulebox_proxy_rate_limited_total", "tenant" => r.tenant.to_owned())
+                    .increment(1);
                 return Outcome::refused(OutcomeKind::RateLimited, e.to_string(), micros(start));
             }
         };
@@ -361,10 +379,15 @@ impl Proxy {
         for (attempt, slot) in order.iter().enumerate() {
             if attempt > 0 {
                 self.counters.failovers.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("rulebox_proxy_failovers_total").increment(1);
             }
-            slot.in_flight.fetch_add(1, Ordering::AcqRel);
-            let result = self.call_on(slot, &source, &r).await;
-            slot.in_flight.fetch_sub(1, Ordering::AcqRel);
+            let n = slot.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
+            metrics::gauge!("rulebox_proxy_node_in_flight", "node" => slot.name.clone())
+                .set(n as f64);
+            let result = self.call_on(slot, &source, r).await;
+            let n = slot.in_flight.fetch_sub(1, Ordering::AcqRel) - 1;
+            metrics::gauge!("rulebox_proxy_node_in_flight", "node" => slot.name.clone())
+                .set(n as f64);
             match result {
                 Ok(o) => return o,
                 Err(Failure::Refused(e)) => {

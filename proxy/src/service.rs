@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rulebox_runtime_api::{InvokeRequest, LoadError, Sandbox};
+use rulebox_runtime_api::{InvokeRequest, LoadError, MetricsRender, Sandbox};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -21,6 +21,7 @@ const MAX_BODY_BYTES: usize = 16 << 20;
 struct Served {
     sandbox: Arc<dyn Sandbox>,
     ready: Arc<AtomicBool>,
+    metrics: Option<MetricsRender>,
 }
 
 fn error(status: StatusCode, error: &str, description: String) -> Response {
@@ -34,15 +35,42 @@ fn error(status: StatusCode, error: &str, description: String) -> Response {
 
 /// The protocol's routes. Flip `ready` to false to drain (readiness fails,
 /// calls are still served).
-pub fn router(sandbox: Arc<dyn Sandbox>, ready: Arc<AtomicBool>) -> Router {
+pub fn router(
+    sandbox: Arc<dyn Sandbox>,
+    ready: Arc<AtomicBool>,
+    metrics: Option<MetricsRender>,
+) -> Router {
     Router::new()
         .route("/v1/modules", post(load))
         .route("/v1/invoke", post(invoke))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
-        .with_state(Served { sandbox, ready })
+        .with_state(Served {
+            sandbox,
+            ready,
+            metrics,
+        })
+}
+
+async fn render_metrics(State(s): State<Served>) -> Response {
+    match &s.metrics {
+        Some(render) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            render(),
+        )
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "metrics are not enabled".into(),
+        ),
+    }
 }
 
 async fn readyz(State(s): State<Served>) -> Response {
@@ -153,11 +181,12 @@ pub const DRAIN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 pub async fn serve(
     listener: tokio::net::TcpListener,
     sandbox: Arc<dyn Sandbox>,
+    metrics: Option<MetricsRender>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let ready = Arc::new(AtomicBool::new(true));
     let flag = ready.clone();
-    axum::serve(listener, router(sandbox, ready))
+    axum::serve(listener, router(sandbox, ready, metrics))
         .with_graceful_shutdown(async move {
             shutdown.await;
             // Readiness fails first; keep serving for the grace period so callers

@@ -223,6 +223,7 @@ impl Runtime {
         };
         let outcome = invoke::invoke(&self.engine, &self.scheduler, &compiled, &inv, start);
         tracing::debug!(outcome = %outcome.kind, fuel = outcome.fuel_used, us = outcome.duration_us, "invoked");
+        record_call(inv.trigger, &outcome);
         outcome
     }
 
@@ -246,6 +247,19 @@ impl Runtime {
             Err(e) => Outcome::refused(e.kind(), e.to_string(), micros(start)),
         }
     }
+}
+
+/// Per-call metrics of this runtime (Prometheus names; see `docs/operations.md`).
+fn record_call(trigger: Trigger, o: &Outcome) {
+    let trigger = trigger.id();
+    metrics::counter!("rulebox_runtime_invocations_total", "trigger" => trigger, "outcome" => o.kind.as_str())
+        .increment(1);
+    metrics::histogram!("rulebox_runtime_invocation_duration_seconds", "trigger" => trigger)
+        .record(o.duration_us as f64 / 1e6);
+    metrics::histogram!("rulebox_runtime_invocation_fuel", "trigger" => trigger)
+        .record(o.fuel_used as f64);
+    metrics::histogram!("rulebox_runtime_invocation_peak_memory_bytes", "trigger" => trigger)
+        .record(o.peak_memory_bytes as f64);
 }
 
 impl From<ValidationError> for rulebox_runtime_api::LoadError {

@@ -91,7 +91,9 @@ pub async fn run_auth_core(run: AuthCoreRun) -> anyhow::Result<ExitCode> {
         bcrypt_cost: run.bcrypt_cost,
         ..Settings::default()
     };
-    let app = Arc::new(AppState::new(store, run.sandbox, settings));
+    let mut app = AppState::new(store, run.sandbox, settings);
+    app.metrics = super::metrics::install();
+    let app = Arc::new(app);
     eprintln!("rulebox listening on http://{addr}");
     rulebox_auth_core::http::serve(listener, app.clone(), super::signals::shutdown()).await?;
     // Logs of the last logins may still be queued.

@@ -226,7 +226,7 @@ pub fn bench_logins(args: BenchLoginsArgs) -> anyhow::Result<ExitCode> {
                 let runtime = Runtime::new(RuntimeConfig { artifact_dir: Some(dir.join(format!("artifacts-{i}"))), ..RuntimeConfig::default() })?;
                 let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                 nodes.push(Node::Remote(format!("http://{}", l.local_addr()?)));
-                tokio::spawn(rulebox_proxy::service::serve(l, Arc::new(runtime), std::future::pending()));
+                tokio::spawn(rulebox_proxy::service::serve(l, Arc::new(runtime), None, std::future::pending()));
             }
             nodes
         };

@@ -57,6 +57,7 @@ async fn serve(sandbox: Arc<dyn Sandbox>) -> anyhow::Result<String> {
     tokio::spawn(rulebox_proxy::service::serve(
         listener,
         sandbox,
+        None,
         std::future::pending(),
     ));
     Ok(url)

@@ -4,6 +4,7 @@ mod auth_core;
 mod bench;
 mod bench_logins;
 mod bench_proxy;
+mod metrics;
 mod proxy;
 mod run;
 mod runtime_node;

@@ -54,7 +54,13 @@ pub fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
             "rulebox proxy listening on http://{}",
             listener.local_addr()?
         );
-        rulebox_proxy::service::serve(listener, proxy, super::signals::shutdown()).await?;
+        rulebox_proxy::service::serve(
+            listener,
+            proxy,
+            super::metrics::install(),
+            super::signals::shutdown(),
+        )
+        .await?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -38,8 +38,13 @@ pub fn runtime(args: RuntimeArgs) -> anyhow::Result<ExitCode> {
             "rulebox runtime listening on http://{}",
             listener.local_addr()?
         );
-        rulebox_proxy::service::serve(listener, Arc::new(runtime), super::signals::shutdown())
-            .await?;
+        rulebox_proxy::service::serve(
+            listener,
+            Arc::new(runtime),
+            super::metrics::install(),
+            super::signals::shutdown(),
+        )
+        .await?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -41,9 +41,11 @@ pub fn router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
         .merge(tenant_routes)
         // SDKs parse every error body; an unknown route answers in Auth0's shape too.
         .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
+        .layer(axum::middleware::from_fn(count_statuses))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
                 "request",
@@ -72,6 +74,38 @@ async fn readyz(
             ),
         )
             .into_response()
+    }
+}
+
+/// HTTP responses by status code and route (the matched pattern, so tenant
+/// ids and object ids do not explode the label set).
+async fn count_statuses(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let response = next.run(req).await;
+    metrics::counter!("rulebox_http_responses_total", "method" => method, "route" => route,
+        "status" => response.status().as_u16().to_string())
+    .increment(1);
+    response
+}
+
+async fn render_metrics(
+    axum::extract::State(app): axum::extract::State<Arc<AppState>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match &app.metrics {
+        Some(render) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            render(),
+        )
+            .into_response(),
+        None => crate::error::ApiError::not_found("metrics are not enabled").into_response(),
     }
 }
 

@@ -159,7 +159,7 @@ pub async fn token(
         .clone()
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: grant_type"))?;
     let span = tracing::info_span!("token", tenant = t.id(), grant = %grant);
-    async {
+    let result = async {
         match grant.as_str() {
             "password" | PASSWORD_REALM => {
                 password_grant(&app, &t, &headers, req, grant == PASSWORD_REALM).await
@@ -173,7 +173,23 @@ pub async fn token(
         }
     }
     .instrument(span)
-    .await
+    .await;
+    // Logins by tenant, grant and result: `success` or the error code (Auth0's
+    // failure reasons: access_denied, invalid_grant, mfa_required, ...).
+    let outcome = match &result {
+        Ok(_) => "success",
+        Err(ApiError::Auth { error, .. }) => error,
+        Err(ApiError::Mgmt { .. }) => "server_error",
+    };
+    let grant_label = match grant.as_str() {
+        "password" | PASSWORD_REALM | "client_credentials" | "refresh_token"
+        | "authorization_code" => grant.clone(),
+        _ => "other".to_owned(),
+    };
+    metrics::counter!("rulebox_logins_total", "tenant" => t.id().to_owned(), "grant" => grant_label,
+        "result" => outcome)
+    .increment(1);
+    result
 }
 
 fn grant_allowed(client: &Client, grant: &str) -> Result<(), ApiError> {

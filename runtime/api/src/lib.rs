@@ -15,3 +15,8 @@ pub use module_id::{ModuleId, ParseModuleIdError};
 pub use outcome::{LogLine, Outcome, OutcomeKind};
 pub use rulebox_abi::{Command, LogLevel, Output, Trigger};
 pub use sandbox::{InvokeRequest, JsKind, LoadError, Sandbox};
+
+/// Renders the process's metrics in the Prometheus text format; services
+/// mount it at `GET /metrics`. (The recorder is installed once per process by
+/// the binary; libraries only emit through the `metrics` facade.)
+pub type MetricsRender = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
