@@ -100,7 +100,12 @@ impl Limits {
                 max_requests: policy
                     .max_outbound_requests
                     .unwrap_or(defaults.outbound.max_requests),
-                ..defaults.outbound.clone()
+                request_timeout_ms: policy
+                    .outbound_timeout_ms
+                    .unwrap_or(defaults.outbound.request_timeout_ms),
+                max_response_bytes: policy
+                    .max_response_bytes
+                    .unwrap_or(defaults.outbound.max_response_bytes),
             },
         };
         l.clamp_to(ceiling)
@@ -174,6 +179,10 @@ pub struct TenantPolicy {
     /// Hosts tenant code may call (see [`Outbound::allow_hosts`]).
     pub allow_hosts: Option<Vec<String>>,
     pub max_outbound_requests: Option<u32>,
+    /// Per outbound request (the call's deadline still bounds it).
+    pub outbound_timeout_ms: Option<u64>,
+    /// Response body bytes an outbound request may return.
+    pub max_response_bytes: Option<u64>,
     /// Calls of this tenant in flight at once across the pool.
     pub concurrency: Option<u32>,
     /// Calls per second (token bucket, burst of one second's worth).
@@ -215,5 +224,15 @@ mod tests {
         assert_eq!(l.fuel, 5);
         assert_eq!(l.memory_bytes, 64 << 20);
         assert_eq!(l.timeout_ms, defaults.timeout_ms);
+        let outbound = TenantPolicy {
+            allow_hosts: Some(vec!["api.example.com".into()]),
+            outbound_timeout_ms: Some(u64::MAX),
+            max_response_bytes: Some(1024),
+            ..TenantPolicy::default()
+        };
+        let l = Limits::resolve(&defaults, &outbound, &Limits::ceiling(64 << 20));
+        assert_eq!(l.outbound.allow_hosts, ["api.example.com"]);
+        assert_eq!(l.outbound.request_timeout_ms, 30_000, "clamped to the ceiling");
+        assert_eq!(l.outbound.max_response_bytes, 1024);
     }
 }
