@@ -95,6 +95,9 @@ pub struct AppState {
     /// Whether a load balancer should send this node new work (`/readyz`); false once
     /// shutdown began, while in-flight logins finish.
     pub ready: std::sync::atomic::AtomicBool,
+    /// Becomes true when shutdown begins: long-lived responses (log tails) end
+    /// so in-flight requests can finish.
+    pub draining: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -105,6 +108,7 @@ impl AppState {
             rules_global: crate::action_cache::RulesGlobal::new(),
             metrics: None,
             ready: std::sync::atomic::AtomicBool::new(true),
+            draining: tokio::sync::watch::Sender::new(false),
             store,
             sandbox,
             settings,

@@ -4,6 +4,7 @@ mod auth_core;
 mod bench;
 mod bench_logins;
 mod bench_proxy;
+mod logs;
 mod metrics;
 mod proxy;
 mod run;
@@ -49,6 +50,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Tenant administration.
     Tenants(tenants::TenantsArgs),
+    /// A tenant's execution logs, live.
+    Logs(logs::LogsArgs),
     /// One sandbox node serving the runtime protocol over HTTP.
     Runtime(runtime_node::RuntimeArgs),
     /// The caching proxy in front of runtime nodes.
@@ -82,6 +85,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::BenchProxy(args) => bench_proxy::bench_proxy(args),
         Command::Tenants(args) => tenants::tenants(args),
         Command::Runtime(args) => runtime_node::runtime(args),
+        Command::Logs(args) => logs::logs(args),
         Command::Proxy(args) => proxy::proxy(args),
         Command::AuthCore(args) => auth_core::auth_core(args),
     }

@@ -177,6 +177,7 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
             axum::routing::put(set_rules_config).delete(delete_rules_config),
         )
         .route("/api/v2/logs", get(list_logs))
+        .route("/api/v2/logs/tail", get(super::logs_tail::tail))
         .route("/api/v2/keys/signing", get(list_signing_keys))
         .route("/api/v2/keys/signing/rotate", post(rotate_signing_key))
         .route(

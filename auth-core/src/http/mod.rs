@@ -2,6 +2,7 @@
 //! per tenant.
 
 pub mod authorize;
+pub mod logs_tail;
 pub mod mgmt;
 pub mod oidc;
 pub mod signup;
@@ -132,6 +133,7 @@ pub async fn serve(
                 .ready
                 .store(false, std::sync::atomic::Ordering::Release);
             tokio::time::sleep(DRAIN_GRACE).await;
+            draining.draining.send_replace(true);
         })
         .await
 }

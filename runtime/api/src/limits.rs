@@ -232,7 +232,10 @@ mod tests {
         };
         let l = Limits::resolve(&defaults, &outbound, &Limits::ceiling(64 << 20));
         assert_eq!(l.outbound.allow_hosts, ["api.example.com"]);
-        assert_eq!(l.outbound.request_timeout_ms, 30_000, "clamped to the ceiling");
+        assert_eq!(
+            l.outbound.request_timeout_ms, 30_000,
+            "clamped to the ceiling"
+        );
         assert_eq!(l.outbound.max_response_bytes, 1024);
     }
 }
