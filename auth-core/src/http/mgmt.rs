@@ -184,9 +184,14 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
             "/api/v2/tenants/settings",
             get(super::tenant_settings::get_settings).patch(super::tenant_settings::patch_settings),
         )
+        .route("/api/v2/audit", get(super::audit::list))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            forget_config_after_writes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app,
-            forget_config_after_writes,
+            super::audit::record_changes,
         ))
 }
 

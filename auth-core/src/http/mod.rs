@@ -1,6 +1,7 @@
 //! The HTTP surface: Authentication API, discovery and Management API,
 //! per tenant.
 
+pub mod audit;
 pub mod authorize;
 pub mod logs_tail;
 pub mod mgmt;

@@ -19,6 +19,7 @@
 
 mod actions;
 mod attempts;
+mod audit;
 mod clients;
 mod connections;
 mod grants;
@@ -51,6 +52,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use actions::{
     Action, ActionVersion, Binding, BindingAction, SecretInput, SecretMeta, TriggerRef,
 };
+pub use audit::{AuditEvent, NewAuditEvent};
 pub use clients::{Client, JwtConfiguration, NewClient};
 pub use connections::Connection;
 pub use grants::ClientGrant;
