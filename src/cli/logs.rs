@@ -2,9 +2,9 @@
 //! (console output, outcome, duration, fuel), one JSON object per line,
 //! from `GET /api/v2/logs/tail` (server-sent events).
 
-use anyhow::{Context, bail};
+use super::mgmt_client::{MgmtClient, TenantAccess};
+use anyhow::bail;
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -22,17 +22,9 @@ pub enum LogsCommand {
 
 #[derive(Debug, Args)]
 pub struct TailArgs {
-    /// The tenant (addressed as {server}/t/{tenant}).
-    #[arg(long)]
-    pub tenant: String,
-    /// Where rulebox serves.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub server: String,
-    /// A management client of the tenant (needs read:logs).
-    #[arg(long, env = "RULEBOX_CLIENT_ID")]
-    pub client_id: String,
-    #[arg(long, env = "RULEBOX_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: String,
+    /// The tenant and a management client of it (needs read:logs).
+    #[command(flatten)]
+    pub access: TenantAccess,
 }
 
 pub fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
@@ -44,25 +36,9 @@ pub fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn tail(args: TailArgs) -> anyhow::Result<ExitCode> {
-    let base = format!("{}/t/{}", args.server.trim_end_matches('/'), args.tenant);
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .json(
-            &json!({"grant_type": "client_credentials", "client_id": args.client_id,
-                      "client_secret": args.client_secret, "audience": format!("{base}/api/v2/")}),
-        )
-        .send()
-        .await
-        .with_context(|| format!("reaching {base}"))?
-        .json()
-        .await?;
-    let Some(token) = token["access_token"].as_str() else {
-        bail!("no management token: {token}");
-    };
-    let mut res = http
-        .get(format!("{base}/api/v2/logs/tail"))
-        .bearer_auth(token)
+    let client = MgmtClient::connect(&args.access).await?;
+    let mut res = client
+        .request(reqwest::Method::GET, "logs/tail")
         .send()
         .await?;
     if !res.status().is_success() {
@@ -70,7 +46,7 @@ async fn tail(args: TailArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!(
         "tailing the execution logs of {} (Ctrl-C to stop)",
-        args.tenant
+        args.access.tenant
     );
     let mut buf = String::new();
     let mut out = std::io::stdout();

@@ -1,11 +1,13 @@
 //! Command-line surface: one subcommand per module.
 
+mod actions;
 mod auth_core;
 mod bench;
 mod bench_logins;
 mod bench_proxy;
 mod logs;
 mod metrics;
+mod mgmt_client;
 mod proxy;
 mod run;
 mod runtime_node;
@@ -50,6 +52,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Tenant administration.
     Tenants(tenants::TenantsArgs),
+    /// A tenant's Actions from the terminal: deploy, test, rollback.
+    Actions(actions::ActionsArgs),
     /// A tenant's execution logs, live.
     Logs(logs::LogsArgs),
     /// One sandbox node serving the runtime protocol over HTTP.
@@ -86,6 +90,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenants(args) => tenants::tenants(args),
         Command::Runtime(args) => runtime_node::runtime(args),
         Command::Logs(args) => logs::logs(args),
+        Command::Actions(args) => actions::actions(args),
         Command::Proxy(args) => proxy::proxy(args),
         Command::AuthCore(args) => auth_core::auth_core(args),
     }
