@@ -19,7 +19,7 @@
 //! ordinary error the guest sees and may handle.
 
 use super::{HostState, HostTrap};
-use crate::scheduler::{CpuScheduler, Level};
+use crate::scheduler::CpuScheduler;
 use rulebox_runtime_api::Outbound;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -90,6 +90,7 @@ enum GuestResponse {
 pub(crate) fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let o = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -97,21 +98,44 @@ pub(crate) fn is_internal(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || v4.is_multicast()
                 || v4.is_documentation()
-                // Carrier-grade NAT 100.64/10 and the 0/8 "this network" block.
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-                || v4.octets()[0] == 0
+                // 0/8 "this network", 100.64/10 carrier-grade NAT, 192.0.0/24 IETF,
+                // 198.18/15 benchmarking, 240/4 reserved.
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o[0] >= 240
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            let seg = v6.segments();
+            // IPv6 forms that carry an IPv4 address: judge the IPv4 address.
+            let embedded = if let Some(v4) = v6.to_ipv4_mapped() {
+                Some(v4)
+            } else if seg[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                // IPv4-compatible ::a.b.c.d
+                v6.to_ipv4()
+            } else if seg[0] == 0x64 && seg[1] == 0xff9b {
+                // NAT64 64:ff9b::/96 and 64:ff9b:1::/48: the last 32 bits.
+                Some(std::net::Ipv4Addr::from(
+                    ((seg[6] as u32) << 16) | seg[7] as u32,
+                ))
+            } else if seg[0] == 0x2002 {
+                // 6to4 2002:AABB:CCDD::/48
+                Some(std::net::Ipv4Addr::from(
+                    ((seg[1] as u32) << 16) | seg[2] as u32,
+                ))
+            } else {
+                None
+            };
+            if let Some(v4) = embedded {
                 return is_internal(IpAddr::V4(v4));
             }
-            let seg0 = v6.segments()[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (seg0 & 0xfe00) == 0xfc00 // unique local
-                || (seg0 & 0xffc0) == 0xfe80 // link local
-            // AWS's IPv6 metadata endpoint lives in fd00:ec2::/32 (unique local above).
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local (AWS metadata fd00:ec2::254 too)
+                || (seg[0] & 0xffc0) == 0xfe80 // link local
+                || (seg[0] & 0xffc0) == 0xfec0 // site local (deprecated, still routed somewhere)
         }
     }
 }
@@ -196,6 +220,8 @@ fn client() -> Result<&'static reqwest::blocking::Client, String> {
     CLIENT
         .get_or_init(|| {
             reqwest::blocking::Client::builder()
+                // A system proxy would resolve names itself, past the resolver below.
+                .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .dns_resolver(Arc::new(PublicOnly))
                 .user_agent("rulebox")
@@ -347,11 +373,13 @@ pub(crate) fn off_core<T>(
         s.release(level);
     }
     let out = f(state);
-    if let (Some(s), Some(_)) = (&scheduler, held) {
-        if !s.acquire(Level::Fresh, state.outbound.deadline, || {}) {
+    if let (Some(s), Some(level)) = (&scheduler, held) {
+        // Back at the level it left: waiting on the network must not turn a
+        // long-running call into a fresh one that jumps the queue.
+        if !s.acquire(level, state.outbound.deadline, || {}) {
             return Err(wasmtime::Error::new(crate::invoke::DeadlineExceeded));
         }
-        state.cpu_held = Some(Level::Fresh);
+        state.cpu_held = Some(level);
     }
     Ok(out)
 }
@@ -471,10 +499,27 @@ mod tests {
         ] {
             assert!(is_internal(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["::1", "fe80::1", "fd00:ec2::254", "::ffff:127.0.0.1"] {
+        for ip in [
+            "::1",
+            "fe80::1",
+            "fd00:ec2::254",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::a00:5",
+            "::10.0.0.1",
+            "2002:a9fe:a9fe::1",
+            "fec0::1",
+        ] {
             assert!(is_internal(ip.parse().expect("ip")), "{ip}");
         }
         assert!(!is_internal("93.184.216.34".parse().expect("ip")));
         assert!(!is_internal("2606:2800:220:1::1".parse().expect("ip")));
+        assert!(
+            !is_internal("64:ff9b::5db8:d822".parse().expect("ip")),
+            "NAT64 of a public IPv4"
+        );
+        for ip in ["198.18.0.1", "240.0.0.1", "192.0.0.8"] {
+            assert!(is_internal(ip.parse().expect("ip")), "{ip}");
+        }
     }
 }
