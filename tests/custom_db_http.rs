@@ -88,22 +88,43 @@ fn a_login_script_reaches_the_legacy_service_then_the_user_is_local() {
         s.creds["client_id"].as_str().expect("id"),
         s.creds["client_secret"].as_str().expect("s"),
     );
-    // The tenant may call the legacy service, by its loopback address and port only:
-    // its outbound allow-list is part of its limits in the Management API.
+    // Tenants manage their allow-list by host name; an address (the only way to
+    // reach a loopback or private service) is the operator's to grant.
     let (st, bad) = api(
-        reqwest::Method::PATCH,
-        format!("{t}/api/v2/tenants/settings"),
-        &token,
-        Some(json!({"sandbox_limits": {"allow_hosts": "not a list"}})),
-    );
-    assert_eq!(st, 400, "{bad}");
-    let (st, settings) = api(
         reqwest::Method::PATCH,
         format!("{t}/api/v2/tenants/settings"),
         &token,
         Some(json!({"sandbox_limits": {"allow_hosts": [format!("127.0.0.1:{port}")]}})),
     );
+    assert_eq!(st, 400, "{bad}");
+    let (st, bad) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/tenants/settings"),
+        &token,
+        Some(json!({"sandbox_limits": {"fuel": 1}})),
+    );
+    assert_eq!(st, 400, "the fence is the operator's: {bad}");
+    let (st, settings) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/tenants/settings"),
+        &token,
+        Some(json!({"sandbox_limits": {"allow_hosts": ["legacy.example.com"]}})),
+    );
     assert_eq!(st, 200, "{settings}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "tenants",
+            "limits",
+            "set",
+            "default",
+            "--allow-host",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(s.data.path())
+        .output()
+        .expect("limits set");
+    assert!(out.status.success(), "{out:?}");
     let (_, read) = api(
         reqwest::Method::GET,
         format!("{t}/api/v2/tenants/settings"),

@@ -68,7 +68,11 @@ impl Quotas {
 
     /// Takes a unit of `tenant`'s concurrency and a token of its rate.
     pub fn admit(&self, tenant: &str, quota: Quota) -> Result<Permit, QuotaExceeded> {
-        let rate = quota.rate_per_sec.or(self.defaults.rate_per_sec);
+        // A stored 0 would mean "no bucket": fall back to the platform's rate instead.
+        let rate = quota
+            .rate_per_sec
+            .filter(|r| *r > 0)
+            .or(self.defaults.rate_per_sec);
         let state = self.tenants.get_with((tenant.to_owned(), rate), || {
             Arc::new(TenantState {
                 in_flight: AtomicU32::new(0),

@@ -153,6 +153,9 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
                         set,
                     },
             } => {
+                if set.concurrency == Some(0) || set.rate_per_sec == Some(0) {
+                    anyhow::bail!("--concurrency and --rate-per-sec must be at least 1");
+                }
                 let store = open_store(&data_dir.join(DB_FILE)).await?;
                 let t = store.get_tenant(&name).await?;
                 let mut limits = t.limits.as_object().cloned().unwrap_or_default();
