@@ -249,11 +249,15 @@ async fn run_login_script(
         crate::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits).await?;
     if outcome.kind != OutcomeKind::Ok {
         tracing::warn!(tenant = t.id(), connection = %conn.name, outcome = %outcome.kind, "login script failed");
-        return Err(ApiError::access_denied(format!(
-            "the login script failed ({}): {}",
+        // The connection's configuration holds its secrets: never echo them.
+        let secrets = configuration.as_object().cloned().unwrap_or_default();
+        let detail =
+            crate::pipeline::redact(outcome.error.as_deref().unwrap_or_default(), &secrets);
+        return Err(crate::pipeline::outcome_error(
             outcome.kind,
-            outcome.error.unwrap_or_default()
-        )));
+            "the login script",
+            &detail,
+        ));
     }
     let result = outcome.output.and_then(|o| o.result).unwrap_or(Value::Null);
     if let Some(err) = result.get("error").filter(|e| !e.is_null()) {

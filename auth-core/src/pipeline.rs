@@ -326,18 +326,36 @@ struct Subject<'a> {
 }
 
 /// Replaces every secret value (of 4+ characters; shorter ones would
-/// redact ordinary words) in `text`.
-fn redact(text: &str, secrets: &Map<String, Value>) -> String {
+/// redact ordinary words) in `text`, longest first so a secret that
+/// contains another is not left half visible.
+pub fn redact(text: &str, secrets: &Map<String, Value>) -> String {
+    let mut values: Vec<&str> = secrets
+        .values()
+        .filter_map(Value::as_str)
+        .filter(|s| s.len() >= 4)
+        .collect();
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     let mut out = text.to_owned();
-    for v in secrets.values() {
-        if let Some(s) = v.as_str()
-            && s.len() >= 4
-            && out.contains(s)
-        {
-            out = out.replace(s, "[redacted]");
+    for v in values {
+        if out.contains(v) {
+            out = out.replace(v, "[redacted]");
         }
     }
     out
+}
+
+/// The client-facing error of a sandbox outcome that is not `ok`: quota and
+/// capacity answers stay retryable (429, 503), everything else fails closed.
+pub fn outcome_error(kind: OutcomeKind, what: &str, detail: &str) -> ApiError {
+    match kind {
+        OutcomeKind::RateLimited => {
+            ApiError::too_many_requests(format!("{what} was not run: {detail}"))
+        }
+        OutcomeKind::Unavailable => {
+            ApiError::temporarily_unavailable(format!("{what} was not run: {detail}"))
+        }
+        _ => ApiError::access_denied(format!("{what} failed ({kind}): {detail}")),
+    }
 }
 
 /// One sandbox call of tenant code, recorded in the tenant's execution
@@ -378,32 +396,14 @@ async fn invoke_logged(
         user_id: user_id.map(str::to_owned),
     };
     app.logs.record(t.id(), log).await;
-    let what = if who.kind == "rule" { "Rule" } else { "Action" };
-    match outcome.kind {
-        OutcomeKind::RateLimited => {
-            return Err(ApiError::too_many_requests(format!(
-                "{what} '{}' was not run: {}",
-                who.name,
-                outcome.error.unwrap_or_default()
-            )));
-        }
-        OutcomeKind::Unavailable => {
-            return Err(ApiError::temporarily_unavailable(format!(
-                "{what} '{}' was not run: {}",
-                who.name,
-                outcome.error.unwrap_or_default()
-            )));
-        }
-        _ => {}
-    }
     if outcome.kind != OutcomeKind::Ok {
+        let what = if who.kind == "rule" { "Rule" } else { "Action" };
         tracing::warn!(tenant = t.id(), name = who.name, outcome = %outcome.kind, "tenant code failed; login fails closed");
-        return Err(ApiError::access_denied(format!(
-            "{what} '{}' failed ({}): {}",
-            who.name,
+        return Err(outcome_error(
             outcome.kind,
-            outcome.error.unwrap_or_default()
-        )));
+            &format!("{what} '{}'", who.name),
+            outcome.error.as_deref().unwrap_or_default(),
+        ));
     }
     Ok(outcome)
 }
