@@ -620,33 +620,28 @@ async fn refresh_grant(
         .refresh_token
         .clone()
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: refresh_token"))?;
-    // Rotation: the presented token is redeemed and its successor stored in
-    // one transaction; the successor is handed out only if the login succeeds.
-    let next = random_token(48);
-    let record = match app
-        .store
-        .rotate_refresh_token(
-            t.id(),
-            &sha256_hex(&presented),
-            &sha256_hex(&next),
-            SystemTime::now() + Duration::from_secs(app.settings.refresh_token_ttl_secs),
-        )
-        .await
-    {
+    let invalid = || ApiError::invalid_grant("Unknown or invalid refresh token.");
+    let presented_hash = sha256_hex(&presented);
+    // The token is only looked at until the login has succeeded: a login that
+    // fails (denied, or 429/503 that a client retries) must not use it up.
+    let record = match app.store.peek_refresh_token(t.id(), &presented_hash).await {
         Ok(Some(r)) => r,
-        Ok(None) | Err(StoreError::NotFound(_)) | Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::invalid_grant("Unknown or invalid refresh token."));
+        Ok(None) => {
+            // Unknown, expired, revoked — or already used: a replay, which
+            // taking it again detects and answers by revoking its family.
+            let _ = app.store.take_refresh_token(t.id(), &presented_hash).await;
+            return Err(invalid());
         }
         Err(e) => return Err(ApiError::server_error(e.to_string())),
     };
     if record.client_id != client.client_id {
-        return Err(ApiError::invalid_grant("Unknown or invalid refresh token."));
+        return Err(invalid());
     }
     let user = app
         .store
         .get_user(t.id(), &record.user_id)
         .await
-        .map_err(|_| ApiError::invalid_grant("Unknown or invalid refresh token."))?;
+        .map_err(|_| invalid())?;
     let conn = app
         .connection(t.id(), &user.connection)
         .await
@@ -671,6 +666,26 @@ async fn refresh_grant(
         None,
     )
     .await?;
+    // Rotation: the presented token is redeemed and its successor stored in one
+    // (group-committed) transaction. Losing a race to a concurrent redemption
+    // of the same token is a replay: no tokens.
+    let next = random_token(48);
+    match app
+        .store
+        .rotate_refresh_token(
+            t.id(),
+            &presented_hash,
+            &sha256_hex(&next),
+            SystemTime::now() + Duration::from_secs(app.settings.refresh_token_ttl_secs),
+        )
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) | Err(StoreError::NotFound(_)) | Err(StoreError::Conflict(_)) => {
+            return Err(invalid());
+        }
+        Err(e) => return Err(ApiError::server_error(e.to_string())),
+    }
     out.0["refresh_token"] = json!(next);
     Ok(out)
 }

@@ -302,6 +302,26 @@ impl Store {
         result
     }
 
+    /// A live refresh token (unused, unrevoked, unexpired), without redeeming it.
+    pub async fn peek_refresh_token(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        let sql = format!(
+            "SELECT {REFRESH_COLUMNS} FROM refresh_tokens
+             WHERE tenant_id = $1 AND token_hash = $2
+               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3"
+        );
+        let row: Option<RefreshRow> = sqlx::query_as(&sql)
+            .bind(tenant)
+            .bind(token_hash)
+            .bind(now_ms())
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
     /// [`Store::take_refresh_token`] and, in the same transaction, stores its successor
     /// (`next_hash`, same family, client, user, scope and audience), so the family never has
     /// a window without a live token.

@@ -511,3 +511,40 @@ async fn a_paused_login_resumes_once_for_its_tenant_and_not_after_expiry() {
         "expired"
     );
 }
+
+#[tokio::test]
+async fn peeking_a_refresh_token_does_not_use_it_up() {
+    let f = fixture().await;
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "p1", None))
+        .await
+        .expect("insert");
+    for _ in 0..2 {
+        let seen = f
+            .store
+            .peek_refresh_token("acme", "p1")
+            .await
+            .expect("peek");
+        assert_eq!(seen.map(|r| r.token_hash), Some("p1".to_owned()));
+    }
+    assert_eq!(
+        f.store
+            .peek_refresh_token("other", "p1")
+            .await
+            .expect("peek"),
+        None
+    );
+    f.store
+        .take_refresh_token("acme", "p1")
+        .await
+        .expect("take")
+        .expect("still live after peeks");
+    assert_eq!(
+        f.store
+            .peek_refresh_token("acme", "p1")
+            .await
+            .expect("peek"),
+        None,
+        "used"
+    );
+}
