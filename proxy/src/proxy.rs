@@ -261,6 +261,11 @@ impl Proxy {
             line: None,
             column: None,
         })?;
+        // Known code (content-addressed) needs no second trip: every login
+        // loads its rules and scripts by source.
+        if self.sources.contains_key(&id) {
+            return Ok(id);
+        }
         // Validate (and warm) on the node the id ranks first.
         let mut last = String::from("no runtime nodes configured");
         for slot in self.candidates(&id.to_string()) {

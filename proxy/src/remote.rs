@@ -178,6 +178,13 @@ impl RemoteSandbox {
     }
 
     fn load(&self, source: Source) -> Result<ModuleId, LoadError> {
+        // Content-addressed: code this client already loaded is not sent again
+        // (a far end that lost it is re-fed on the next call).
+        if let Ok(id) = source.id()
+            && self.sources.contains_key(&id)
+        {
+            return Ok(id);
+        }
         let id = self
             .handle
             .block_on(self.node.load(&source))
