@@ -73,7 +73,7 @@ fn management_changes_are_audited_without_secret_values() {
             "{e}"
         );
         assert!(
-            e["body_sha256"].as_str().is_some_and(|h| h.len() == 64),
+            e["body_hmac"].as_str().is_some_and(|h| h.len() == 64),
             "{e}"
         );
     }

@@ -1,6 +1,7 @@
 //! The audit trail: every Management API change recorded with who made it,
 //! what and when, and for Action and Rule code the SHA-256 before and after.
-//! Bodies are kept as a hash only, so secrets sent in them never reach it.
+//! Bodies are kept as a keyed HMAC only, so secrets sent in them never reach
+//! it and cannot be guessed from it.
 //! `GET /api/v2/audit` lists it (scope `read:logs`).
 
 use super::mgmt::{Caller, store_err};
@@ -81,7 +82,7 @@ pub async fn record_changes(
     let path = parts.uri.path().to_owned();
     let target = code_target(&path);
     let before = code_hash(&app, t.id(), &target).await;
-    let body_sha256 = (!bytes.is_empty()).then(|| sha256(&bytes));
+    let body_hmac = (!bytes.is_empty()).then(|| app.store.fingerprint(&bytes));
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
@@ -91,7 +92,7 @@ pub async fn record_changes(
         method,
         path,
         status: response.status().as_u16(),
-        body_sha256,
+        body_hmac,
         code_before_sha256: before,
         code_after_sha256: after,
     };

@@ -15,7 +15,7 @@ pub struct AuditEvent {
     pub method: String,
     pub path: String,
     pub status: u16,
-    pub body_sha256: Option<String>,
+    pub body_hmac: Option<String>,
     pub code_before_sha256: Option<String>,
     pub code_after_sha256: Option<String>,
 }
@@ -27,7 +27,7 @@ pub struct NewAuditEvent {
     pub method: String,
     pub path: String,
     pub status: u16,
-    pub body_sha256: Option<String>,
+    pub body_hmac: Option<String>,
     pub code_before_sha256: Option<String>,
     pub code_after_sha256: Option<String>,
 }
@@ -40,7 +40,7 @@ struct Row {
     method: String,
     path: String,
     status: i64,
-    body_sha256: Option<String>,
+    body_hmac: Option<String>,
     code_before_sha256: Option<String>,
     code_after_sha256: Option<String>,
 }
@@ -49,7 +49,7 @@ impl Store {
     pub async fn insert_audit_event(&self, tenant: &str, e: NewAuditEvent) -> StoreResult<()> {
         let at = now_ms();
         sqlx::query(
-            "INSERT INTO audit_events (tenant_id, id, at, actor, method, path, status, body_sha256,
+            "INSERT INTO audit_events (tenant_id, id, at, actor, method, path, status, body_hmac,
                  code_before_sha256, code_after_sha256)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -60,7 +60,7 @@ impl Store {
         .bind(&e.method)
         .bind(&e.path)
         .bind(i64::from(e.status))
-        .bind(&e.body_sha256)
+        .bind(&e.body_hmac)
         .bind(&e.code_before_sha256)
         .bind(&e.code_after_sha256)
         .execute(&mut *self.conn().await?)
@@ -77,7 +77,7 @@ impl Store {
     ) -> StoreResult<Vec<AuditEvent>> {
         let per_page = per_page.clamp(1, 100);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, at, actor, method, path, status, body_sha256, code_before_sha256, code_after_sha256
+            "SELECT id, at, actor, method, path, status, body_hmac, code_before_sha256, code_after_sha256
              FROM audit_events WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
         )
         .bind(tenant)
@@ -94,7 +94,7 @@ impl Store {
                 method: r.method,
                 path: r.path,
                 status: u16::try_from(r.status).unwrap_or(0),
-                body_sha256: r.body_sha256,
+                body_hmac: r.body_hmac,
                 code_before_sha256: r.code_before_sha256,
                 code_after_sha256: r.code_after_sha256,
             })

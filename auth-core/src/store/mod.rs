@@ -235,6 +235,11 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// A keyed fingerprint of `data` (see [`sealer::SecretSealer::fingerprint`]).
+    pub fn fingerprint(&self, data: &[u8]) -> String {
+        self.sealer.fingerprint(data)
+    }
+
     /// Borrows a pooled connection for a read or a single-statement write.
     pub(crate) async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
         Ok(self.pool.acquire().await?)

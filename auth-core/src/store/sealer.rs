@@ -26,6 +26,9 @@ pub const KEY_ENV: &str = "RULEBOX_SECRETS_KEY";
 
 pub struct SecretSealer {
     key: LessSafeKey,
+    /// Keyed fingerprints (audit trail): a plain hash of a body holding a
+    /// low-entropy secret could be guessed offline; an HMAC cannot.
+    mac: ring::hmac::Key,
     rng: SystemRandom,
 }
 
@@ -47,8 +50,13 @@ impl SecretSealer {
     pub fn from_key(bytes: &[u8]) -> StoreResult<Self> {
         let unbound =
             UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| key_error("must be 32 bytes"))?;
+        let mac_key = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, bytes),
+            b"rulebox fingerprint v1",
+        );
         Ok(Self {
             key: LessSafeKey::new(unbound),
+            mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, mac_key.as_ref()),
             rng: SystemRandom::new(),
         })
     }
@@ -88,6 +96,12 @@ impl SecretSealer {
             }
             Err(e) => Err(key_error(format!("reading {}: {e}", key_file.display()))),
         }
+    }
+
+    /// HMAC-SHA256 of `data` under a key derived from the secrets key, hex.
+    pub fn fingerprint(&self, data: &[u8]) -> String {
+        let tag = ring::hmac::sign(&self.mac, data);
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Seals `plaintext`, bound to `context` (the row it belongs to).
@@ -181,6 +195,26 @@ mod tests {
         assert_eq!(
             s.open("row-a", "legacy plain").expect("open"),
             "legacy plain"
+        );
+    }
+
+    #[test]
+    fn fingerprints_are_stable_per_key_and_unguessable_without_it() {
+        let a = SecretSealer::ephemeral().expect("key");
+        let b = SecretSealer::ephemeral().expect("key");
+        let body = br#"{"value":"1234"}"#;
+        assert_eq!(a.fingerprint(body), a.fingerprint(body));
+        assert_eq!(a.fingerprint(body).len(), 64);
+        assert_ne!(a.fingerprint(body), b.fingerprint(body), "keyed");
+        let plain: String = ring::digest::digest(&ring::digest::SHA256, body)
+            .as_ref()
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect();
+        assert_ne!(
+            a.fingerprint(body),
+            plain,
+            "not a plain hash anyone can recompute"
         );
     }
 
