@@ -42,6 +42,14 @@ fn upstream() -> u16 {
                         String::new(),
                         format!(r#"{{"plan":"gold","auth":"{auth}"}}"#),
                     ),
+                    p if p.starts_with("/hop-to/") => (
+                        "302 Found",
+                        format!(
+                            "Location: http://127.0.0.1:{}/user\r\n",
+                            &p["/hop-to/".len()..]
+                        ),
+                        String::new(),
+                    ),
                     "/redirect-inside" => (
                         "302 Found",
                         "Location: http://10.0.0.1/steal\r\n".to_owned(),
@@ -217,4 +225,26 @@ fn a_rust_rule_calls_its_profile_api_through_the_sdk() {
     assert_eq!(o["commands"][0]["value"], "gold", "{o}");
     let o = run(&[]);
     assert_eq!(o["outcome"], "capability_denied", "{o}");
+}
+
+#[test]
+fn credentials_do_not_follow_a_redirect_to_another_origin() {
+    let (a, b) = (upstream(), upstream());
+    let code = |url: String| {
+        format!(
+            "exports.onExecutePostLogin = async (event, api) => {{\n  const res = await fetch('{url}', {{ headers: {{ Authorization: 'Bearer s3cret' }} }});\n  api.idToken.setCustomClaim('auth', (await res.json()).auth);\n}};"
+        )
+    };
+    let allow = [
+        "--allow-host".to_owned(),
+        format!("127.0.0.1:{a}"),
+        "--allow-host".to_owned(),
+        format!("127.0.0.1:{b}"),
+    ];
+    let allow: Vec<&str> = allow.iter().map(String::as_str).collect();
+    let auth = |o: &Value| o["commands"][0]["value"].clone();
+    let (same, _) = run_action(&code(format!("http://127.0.0.1:{a}/hop-to/{a}")), &allow);
+    assert_eq!(auth(&same), "bearer s3cret", "same origin keeps it: {same}");
+    let (other, _) = run_action(&code(format!("http://127.0.0.1:{a}/hop-to/{b}")), &allow);
+    assert_eq!(auth(&other), "", "another origin does not get it: {other}");
 }

@@ -250,6 +250,8 @@ pub(crate) fn perform(state: &mut OutboundState, req: GuestRequest) -> wasmtime:
         return Ok(failed(&format!("invalid method {:?}", req.method)));
     };
     let mut body = req.body;
+    let origin = url.origin();
+    let mut cross_origin = false;
     for hop in 0..=MAX_REDIRECTS {
         if state.requests >= state.policy.max_requests {
             return Err(denied(format!(
@@ -288,6 +290,10 @@ pub(crate) fn perform(state: &mut OutboundState, req: GuestRequest) -> wasmtime:
         };
         let mut builder = client.request(method.clone(), url.clone()).timeout(timeout);
         for (k, v) in &req.headers {
+            // Credentials go only to the origin the code addressed, as browsers do.
+            if cross_origin && is_credential_header(k) {
+                continue;
+            }
             builder = builder.header(k, v);
         }
         if let Some(b) = &body {
@@ -315,6 +321,9 @@ pub(crate) fn perform(state: &mut OutboundState, req: GuestRequest) -> wasmtime:
                 method = reqwest::Method::GET;
                 body = None;
             }
+            if next.origin() != origin {
+                cross_origin = true;
+            }
             url = next;
             continue;
         }
@@ -341,6 +350,12 @@ pub(crate) fn perform(state: &mut OutboundState, req: GuestRequest) -> wasmtime:
         return Ok(serde_json::to_vec(&answer).unwrap_or_default());
     }
     Ok(failed("too many redirects"))
+}
+
+fn is_credential_header(name: &str) -> bool {
+    ["authorization", "cookie", "proxy-authorization"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
