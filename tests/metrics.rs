@@ -5,7 +5,9 @@
 mod support;
 
 use serde_json::json;
-use support::{api, create_deploy_bind, http, mgmt_token, spawn_rulebox, start};
+use support::{
+    PASSWORD, create_deploy_bind, http, login_fixture, password_login, spawn_rulebox, start,
+};
 
 fn scrape(base: &str) -> String {
     let r = http()
@@ -26,34 +28,7 @@ fn sample(text: &str, name: &str, parts: &[&str]) -> Option<f64> {
 #[test]
 fn logins_and_sandbox_calls_show_in_metrics() {
     let s = start();
-    let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("secret"),
-    );
-    let post = reqwest::Method::POST;
-    let (_, client) = api(
-        post.clone(),
-        format!("{t}/api/v2/clients"),
-        &token,
-        Some(json!({"name": "app", "grant_types": ["password"]})),
-    );
-    api(
-        post.clone(),
-        format!("{t}/api/v2/connections"),
-        &token,
-        Some(json!({"name": "db", "strategy": "auth0"})),
-    );
-    for email in ["ok@example.com", "no@evil.test"] {
-        api(
-            post.clone(),
-            format!("{t}/api/v2/users"),
-            &token,
-            Some(json!({"connection": "db", "email": email, "password": "long enough pw"})),
-        );
-    }
+    let (t, token, client) = login_fixture(&s, &["ok@example.com", "no@evil.test"]);
     create_deploy_bind(
         &t,
         &token,
@@ -62,18 +37,13 @@ fn logins_and_sandbox_calls_show_in_metrics() {
         "exports.onExecutePostLogin = async (event, api) => { if (event.user.email.endsWith('@evil.test')) api.access.deny('no'); };",
     );
     let login = |email: &str, password: &str| {
-        http()
-            .post(format!("{t}/oauth/token"))
-            .json(&json!({"grant_type": "password", "username": email, "password": password,
-                          "client_id": client["client_id"], "client_secret": client["client_secret"]}))
-            .send()
-            .expect("login")
+        password_login(&t, &client, email, password)
             .status()
             .as_u16()
     };
-    assert_eq!(login("ok@example.com", "long enough pw"), 200);
-    assert_eq!(login("ok@example.com", "long enough pw"), 200);
-    assert_eq!(login("no@evil.test", "long enough pw"), 403);
+    assert_eq!(login("ok@example.com", PASSWORD), 200);
+    assert_eq!(login("ok@example.com", PASSWORD), 200);
+    assert_eq!(login("no@evil.test", PASSWORD), 403);
     assert_eq!(login("ok@example.com", "wrong"), 403);
 
     let m = scrape(&s.base);

@@ -3,40 +3,16 @@
 
 mod support;
 
-use serde_json::{Value, json};
-use support::{api, http, mgmt_token, start};
+use serde_json::json;
+use support::{PASSWORD, api, id_claims, login_fixture, password_login, start};
 
 const SECRET: &str = "sk_live_5f3c9a0e7d21";
 
 #[test]
 fn an_action_secret_is_visible_to_its_code_and_nowhere_else() {
     let mut s = start();
-    let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("secret"),
-    );
+    let (t, token, client) = login_fixture(&s, &["s@example.com"]);
     let post = reqwest::Method::POST;
-    let (_, client) = api(
-        post.clone(),
-        format!("{t}/api/v2/clients"),
-        &token,
-        Some(json!({"name": "app", "grant_types": ["password"]})),
-    );
-    api(
-        post.clone(),
-        format!("{t}/api/v2/connections"),
-        &token,
-        Some(json!({"name": "db", "strategy": "auth0"})),
-    );
-    api(
-        post.clone(),
-        format!("{t}/api/v2/users"),
-        &token,
-        Some(json!({"connection": "db", "email": "s@example.com", "password": "long enough pw"})),
-    );
     // The Action proves it sees the secret (its length becomes a claim) and
     // tries to leak it through its console output and a thrown error.
     let code = "exports.onExecutePostLogin = async (event, api) => {\n  console.log('the key is', event.secrets.API_KEY);\n  api.idToken.setCustomClaim('https://example.com/key_length', event.secrets.API_KEY.length);\n};";
@@ -70,27 +46,9 @@ fn an_action_secret_is_visible_to_its_code_and_nowhere_else() {
     );
     assert_eq!(st, 200);
 
-    let r = http()
-        .post(format!("{t}/oauth/token"))
-        .json(&json!({"grant_type": "password", "username": "s@example.com", "password": "long enough pw",
-                      "client_id": client["client_id"], "client_secret": client["client_secret"], "scope": "openid"}))
-        .send()
-        .expect("login");
+    let r = password_login(&t, &client, "s@example.com", PASSWORD);
     assert_eq!(r.status(), 200);
-    let tokens: Value = r.json().expect("json");
-    let payload = tokens["id_token"]
-        .as_str()
-        .expect("id token")
-        .split('.')
-        .nth(1)
-        .expect("payload");
-    use base64::Engine;
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .expect("b64"),
-    )
-    .expect("claims");
+    let claims = id_claims(&r.json().expect("json"));
     assert_eq!(
         claims["https://example.com/key_length"],
         SECRET.len(),

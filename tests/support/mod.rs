@@ -212,3 +212,75 @@ pub fn spawn_rulebox(args: &[&str], announce: &str, read_first_stdout: bool) -> 
         first_stdout,
     }
 }
+
+/// The password every fixture user has.
+pub const PASSWORD: &str = "long enough pw";
+
+/// A tenant ready for logins on `s`: a client allowed the password grant, the database
+/// connection `db` and one user per email. Returns `(tenant base URL, management token,
+/// the client as created)`.
+pub fn login_fixture(s: &Server, emails: &[&str]) -> (String, String, Value) {
+    let t = format!("{}/t/default", s.base);
+    let token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("secret"),
+    );
+    let post = reqwest::Method::POST;
+    let (st, client) = api(
+        post.clone(),
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({"name": "app", "grant_types": ["password"]})),
+    );
+    assert_eq!(st, 201, "{client}");
+    let (st, conn) = api(
+        post.clone(),
+        format!("{t}/api/v2/connections"),
+        &token,
+        Some(json!({"name": "db", "strategy": "auth0"})),
+    );
+    assert_eq!(st, 201, "{conn}");
+    for email in emails {
+        let (st, u) = api(
+            post.clone(),
+            format!("{t}/api/v2/users"),
+            &token,
+            Some(json!({"connection": "db", "email": email, "password": PASSWORD})),
+        );
+        assert_eq!(st, 201, "{u}");
+    }
+    (t, token, client)
+}
+
+/// A password-grant login at tenant base `t` with a fixture client.
+pub fn password_login(
+    t: &str,
+    client: &Value,
+    email: &str,
+    password: &str,
+) -> reqwest::blocking::Response {
+    http()
+        .post(format!("{t}/oauth/token"))
+        .json(
+            &json!({"grant_type": "password", "username": email, "password": password,
+                      "client_id": client["client_id"], "client_secret": client["client_secret"],
+                      "scope": "openid"}),
+        )
+        .send()
+        .expect("login")
+}
+
+/// The claims of the ID token in a token response (decoded, not verified).
+pub fn id_claims(tokens: &Value) -> Value {
+    use base64::Engine;
+    let payload = tokens["id_token"]
+        .as_str()
+        .and_then(|t| t.split('.').nth(1))
+        .expect("an ID token");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
