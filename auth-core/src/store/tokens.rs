@@ -126,6 +126,34 @@ async fn revoke_family(
     Ok(done.rows_affected())
 }
 
+/// Inserts one refresh token of `family_id` (inside the caller's transaction).
+async fn insert_row(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    token: &NewRefreshToken<'_>,
+    family_id: &str,
+) -> StoreResult<RefreshRow> {
+    let sql = format!(
+        "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
+             audience, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING {REFRESH_COLUMNS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(token.token_hash)
+        .bind(family_id)
+        .bind(token.client_id)
+        .bind(token.user_id)
+        .bind(token.scope)
+        .bind(token.audience)
+        .bind(now_ms())
+        .bind(system_time_ms(token.expires_at))
+        .fetch_one(conn)
+        .await
+        .map_err(|e| StoreError::from_write(e, |_| "refresh token already exists".into()))
+}
+
 /// Takes a refresh token (and stores its successor) inside the caller's write transaction.
 /// The caller commits unless the answer is `Ok(None)` (nothing was written); a reuse
 /// `Conflict` has revoked the family and must be committed too.
@@ -150,23 +178,16 @@ async fn redeem_in(
         .await?;
     if let Some(row) = taken {
         if let Some((next_hash, expires_at)) = successor {
-            sqlx::query(
-                "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id,
-                     scope, audience, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(tenant)
-            .bind(next_hash)
-            .bind(&row.family_id)
-            .bind(&row.client_id)
-            .bind(&row.user_id)
-            .bind(&row.scope)
-            .bind(&row.audience)
-            .bind(now)
-            .bind(system_time_ms(expires_at))
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| StoreError::from_write(e, |_| "refresh token already exists".into()))?;
+            let next = NewRefreshToken {
+                token_hash: next_hash,
+                client_id: &row.client_id,
+                user_id: &row.user_id,
+                scope: &row.scope,
+                audience: row.audience.as_deref(),
+                expires_at,
+                family_id: Some(&row.family_id),
+            };
+            insert_row(&mut *conn, tenant, &next, &row.family_id).await?;
         }
         return Ok(Some(row.into()));
     }
@@ -262,25 +283,7 @@ impl Store {
                 return Err(StoreError::Conflict("refresh token reuse".into()));
             }
         }
-        let sql = format!(
-            "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
-                 audience, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             RETURNING {REFRESH_COLUMNS}"
-        );
-        let row: RefreshRow = sqlx::query_as(&sql)
-            .bind(tenant)
-            .bind(token.token_hash)
-            .bind(&family_id)
-            .bind(token.client_id)
-            .bind(token.user_id)
-            .bind(token.scope)
-            .bind(token.audience)
-            .bind(now_ms())
-            .bind(system_time_ms(token.expires_at))
-            .fetch_one(tx.conn())
-            .await
-            .map_err(|e| StoreError::from_write(e, |_| "refresh token already exists".into()))?;
+        let row = insert_row(tx.conn(), tenant, &token, &family_id).await?;
         tx.commit().await?;
         Ok(row.into())
     }
