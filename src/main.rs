@@ -1,6 +1,7 @@
 //! `rulebox`: one binary for the whole platform.
 
 mod cli;
+mod platform_config;
 
 use clap::Parser;
 use std::process::ExitCode;

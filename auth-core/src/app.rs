@@ -27,6 +27,10 @@ pub struct Settings {
     /// Failed logins per user (or IP) within `brute_force_window_secs` before throttling.
     pub brute_force_threshold: u32,
     pub brute_force_window_secs: u64,
+    /// How long execution logs are kept before housekeeping deletes them.
+    pub log_retention: Duration,
+    /// Sandbox limits of tenants whose policy does not say otherwise.
+    pub default_limits: rulebox_runtime_api::Limits,
 }
 
 impl Default for Settings {
@@ -39,6 +43,9 @@ impl Default for Settings {
             pipeline_deadline_ms: 20_000,
             brute_force_threshold: 10,
             brute_force_window_secs: 900,
+            // Auth0 keeps tenant logs for 2 to 30 days depending on the plan.
+            log_retention: Duration::from_secs(30 * 86_400),
+            default_limits: rulebox_runtime_api::Limits::default(),
         }
     }
 }

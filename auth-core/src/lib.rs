@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod config_cache;
 pub mod crypto;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod log_writer;
 pub mod login;

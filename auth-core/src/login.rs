@@ -244,7 +244,7 @@ async fn run_login_script(
     let input =
         serde_json::to_vec(&json!({"args": [username, password], "configuration": configuration}))
             .map_err(|e| ApiError::server_error(e.to_string()))?;
-    let limits = crate::pipeline::tenant_limits(&t.tenant.limits);
+    let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
     let outcome =
         crate::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits).await?;
     if outcome.kind != OutcomeKind::Ok {

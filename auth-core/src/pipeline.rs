@@ -2,7 +2,7 @@
 //! each a sandbox call under the tenant's limits and one shared deadline.
 //! Their commands are collected and applied as Auth0 applies them.
 
-use crate::app::AppState;
+use crate::app::{AppState, Settings};
 use crate::error::ApiError;
 use crate::store::{Action, ActionVersion, Client, Connection, ExecutionLogInput, User};
 use crate::tenancy::TenantCtx;
@@ -98,12 +98,13 @@ pub fn tenant_policy(tenant_limits: &Value) -> TenantPolicy {
     serde_json::from_value(tenant_limits.clone()).unwrap_or_default()
 }
 
-/// The tenant's limits: its stored policy over the platform defaults.
-pub fn tenant_limits(tenant_limits: &Value) -> Limits {
+/// The tenant's limits: its stored policy over the platform defaults. The runtime clamps
+/// them again to the ceiling its own configuration sizes it for.
+pub fn tenant_limits(settings: &Settings, tenant_limits: &Value) -> Limits {
     Limits::resolve(
-        &Limits::default(),
+        &settings.default_limits,
         &tenant_policy(tenant_limits),
-        &Limits::ceiling(128 << 20),
+        &Limits::ceiling(u64::MAX),
     )
 }
 
@@ -247,7 +248,7 @@ pub async fn run_from(
     };
     let plan = app.flow_plan(tenant, plan_trigger.id()).await?;
     let mut decisions = Decisions::default();
-    let limits = tenant_limits(&t.tenant.limits);
+    let limits = tenant_limits(&app.settings, &t.tenant.limits);
     let deadline = Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms);
     for (index, (action, version, secrets)) in plan.iter().enumerate().skip(start_at) {
         let trigger = if resume && index == start_at {
@@ -454,7 +455,7 @@ pub async fn run_rules(
         return Ok(());
     }
     let configuration = &set.configuration;
-    let limits = tenant_limits(&t.tenant.limits);
+    let limits = tenant_limits(&app.settings, &t.tenant.limits);
     for rule in &set.rules {
         let sandbox = app.sandbox.clone();
         let script = rule.script.clone();

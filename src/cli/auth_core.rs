@@ -2,6 +2,7 @@
 //! the login service alone, reaching tenant code through a `rulebox proxy`.
 //! `rulebox serve` runs the same service with an in-process sandbox.
 
+use super::config::ConfigFile;
 use anyhow::{Context, bail};
 use clap::Args;
 use rulebox_auth_core::store::Store;
@@ -14,26 +15,34 @@ use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct AuthCoreArgs {
-    /// Where the SQLite database lives.
-    #[arg(long, default_value = "./data", conflicts_with = "database_url")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigFile,
+    /// Where the SQLite database lives [default: ./data, or server.data_dir].
+    #[arg(long, conflicts_with = "database_url")]
+    pub data_dir: Option<PathBuf>,
     /// A database URL instead of --data-dir: `sqlite://PATH`.
     #[arg(long)]
     pub database_url: Option<String>,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: String,
+    /// Address to listen on [default: 127.0.0.1:8080, or server.listen].
+    #[arg(long)]
+    pub listen: Option<String>,
     /// The proxy (or a single runtime node) tenant code runs behind.
     #[arg(long)]
     pub proxy: String,
-    /// bcrypt cost for new password hashes.
-    #[arg(long, default_value_t = 10)]
-    pub bcrypt_cost: u32,
+    /// bcrypt cost for new password hashes [default: 10, or server.bcrypt_cost].
+    #[arg(long)]
+    pub bcrypt_cost: Option<u32>,
 }
 
 pub fn auth_core(args: AuthCoreArgs) -> anyhow::Result<ExitCode> {
+    let mut platform = args.config.load()?;
+    let server = &mut platform.server;
+    server.listen = args.listen.unwrap_or(server.listen.clone());
+    server.bcrypt_cost = args.bcrypt_cost.unwrap_or(server.bcrypt_cost);
+    platform.validate()?;
+    let data_dir = args.data_dir.unwrap_or(platform.server.data_dir.clone());
     let db_path = match args.database_url.as_deref() {
-        None => args.data_dir.join(DB_FILE),
+        None => data_dir.join(DB_FILE),
         Some(url) => match url.strip_prefix("sqlite://") {
             Some(path) if !path.is_empty() => PathBuf::from(path),
             _ => bail!(
@@ -48,8 +57,8 @@ pub fn auth_core(args: AuthCoreArgs) -> anyhow::Result<ExitCode> {
         let sandbox = Arc::new(RemoteSandbox::new(&args.proxy));
         run_auth_core(AuthCoreRun {
             db_path,
-            listen: args.listen,
-            bcrypt_cost: args.bcrypt_cost,
+            listen: platform.server.listen.clone(),
+            settings: platform.settings(),
             sandbox,
         })
         .await
@@ -62,7 +71,7 @@ pub const DB_FILE: &str = "rulebox.db";
 pub struct AuthCoreRun {
     pub db_path: PathBuf,
     pub listen: String,
-    pub bcrypt_cost: u32,
+    pub settings: Settings,
     pub sandbox: Arc<dyn Sandbox>,
 }
 
@@ -87,15 +96,13 @@ pub async fn run_auth_core(run: AuthCoreRun) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&creds)?);
         eprintln!("first run: created tenant `default` (credentials above are shown once)");
     }
-    let settings = Settings {
-        bcrypt_cost: run.bcrypt_cost,
-        ..Settings::default()
-    };
-    let mut app = AppState::new(store, run.sandbox, settings);
+    let mut app = AppState::new(store, run.sandbox, run.settings);
     app.metrics = super::metrics::install();
     let app = Arc::new(app);
+    let housekeeping = rulebox_auth_core::housekeeping::spawn(app.clone());
     eprintln!("rulebox listening on http://{addr}");
     rulebox_auth_core::http::serve(listener, app.clone(), super::signals::shutdown()).await?;
+    housekeeping.abort();
     // Logs of the last logins may still be queued.
     app.logs.flush().await;
     app.store.close().await;

@@ -5,6 +5,7 @@ mod auth_core;
 mod bench;
 mod bench_logins;
 mod bench_proxy;
+pub mod config;
 mod logs;
 mod metrics;
 mod mgmt_client;
@@ -62,6 +63,8 @@ pub enum Command {
     Proxy(proxy::ProxyArgs),
     /// The login service alone, reaching tenant code through --proxy.
     AuthCore(auth_core::AuthCoreArgs),
+    /// Platform configuration: `rulebox config check FILE`.
+    Config(config::ConfigArgs),
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -93,5 +96,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Actions(args) => actions::actions(args),
         Command::Proxy(args) => proxy::proxy(args),
         Command::AuthCore(args) => auth_core::auth_core(args),
+        Command::Config(args) => config::config(args),
     }
 }

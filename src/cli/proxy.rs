@@ -4,7 +4,6 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
-use rulebox_proxy::quota::QuotaDefaults;
 use rulebox_proxy::{Node, Proxy, ProxyConfig};
 use std::process::ExitCode;
 
@@ -16,9 +15,13 @@ pub struct ProxyArgs {
     /// Runtime nodes, comma-separated `http://host:port` URLs.
     #[arg(long, value_delimiter = ',', required = true)]
     pub runtimes: Vec<String>,
-    /// Calls one tenant may have in flight across the pool (tenant limits override it).
-    #[arg(long, default_value_t = QuotaDefaults::default().concurrency)]
-    pub tenant_concurrency: u32,
+    /// Its `[quotas]` section sets the per-tenant defaults below.
+    #[command(flatten)]
+    pub config: super::config::ConfigFile,
+    /// Calls one tenant may have in flight across the pool (tenant limits override it)
+    /// [default: 64, or quotas.tenant_concurrency].
+    #[arg(long)]
+    pub tenant_concurrency: Option<u32>,
     /// Calls per second per tenant (token bucket); unlimited when absent.
     #[arg(long)]
     pub tenant_rate: Option<u32>,
@@ -28,6 +31,11 @@ pub struct ProxyArgs {
 }
 
 pub fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    let mut platform = args.config.load()?;
+    let quotas = &mut platform.quotas;
+    quotas.tenant_concurrency = args.tenant_concurrency.unwrap_or(quotas.tenant_concurrency);
+    quotas.tenant_rate = args.tenant_rate.or(quotas.tenant_rate);
+    platform.validate()?;
     for url in &args.runtimes {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             bail!("--runtimes takes http://host:port URLs; got {url:?}");
@@ -38,10 +46,7 @@ pub fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     rt.block_on(async move {
         let config = ProxyConfig {
-            quotas: QuotaDefaults {
-                concurrency: args.tenant_concurrency,
-                rate_per_sec: args.tenant_rate,
-            },
+            quotas: platform.quotas(),
             spill_at: args.spill_at,
             ..ProxyConfig::default()
         };

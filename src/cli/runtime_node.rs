@@ -3,15 +3,19 @@
 //! Compiled modules and JavaScript snapshots persist in `--data-dir`, so a
 //! restarted node is warm again as soon as code is pushed to it.
 
+use super::config::ConfigFile;
 use anyhow::Context;
 use clap::Args;
-use rulebox_runtime::{Runtime, RuntimeConfig};
+use rulebox_runtime::Runtime;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
+    /// Its `[limits]` and `[runtime]` sections size this node and set tenants' defaults.
+    #[command(flatten)]
+    pub config: ConfigFile,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: String,
@@ -21,16 +25,14 @@ pub struct RuntimeArgs {
 }
 
 pub fn runtime(args: RuntimeArgs) -> anyhow::Result<ExitCode> {
+    let platform = args.config.load()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         std::fs::create_dir_all(&args.data_dir)
             .with_context(|| format!("creating {}", args.data_dir.display()))?;
-        let runtime = Runtime::new(RuntimeConfig {
-            artifact_dir: Some(args.data_dir.join("artifacts")),
-            ..RuntimeConfig::default()
-        })?;
+        let runtime = Runtime::new(platform.runtime_config(Some(args.data_dir.join("artifacts"))))?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;

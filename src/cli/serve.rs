@@ -3,54 +3,62 @@
 //! no loopback hop), SQLite in the data directory.
 
 use super::auth_core::{AuthCoreRun, DB_FILE, run_auth_core};
+use super::config::ConfigFile;
 use clap::Args;
-use rulebox_proxy::quota::QuotaDefaults;
 use rulebox_proxy::{Node, Proxy, ProxyConfig};
-use rulebox_runtime::{Runtime, RuntimeConfig};
+use rulebox_runtime::Runtime;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Flags left out fall back to the configuration file, then to the built-in defaults
+/// (`rulebox config check` prints them).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where the database, compiled artifacts and snapshots live.
-    #[arg(long, default_value = "./data")]
-    pub data_dir: PathBuf,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: String,
-    /// bcrypt cost for new password hashes.
-    #[arg(long, default_value_t = 10)]
-    pub bcrypt_cost: u32,
-    /// Calls one tenant may have in flight at once (tenant limits override it).
-    #[arg(long, default_value_t = QuotaDefaults::default().concurrency)]
-    pub tenant_concurrency: u32,
+    #[command(flatten)]
+    pub config: ConfigFile,
+    /// Where the database, compiled artifacts and snapshots live [default: ./data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// bcrypt cost for new password hashes [default: 10].
+    #[arg(long)]
+    pub bcrypt_cost: Option<u32>,
+    /// Calls one tenant may have in flight at once (tenant limits override it) [default: 64].
+    #[arg(long)]
+    pub tenant_concurrency: Option<u32>,
     /// Calls per second per tenant (token bucket); unlimited when absent.
     #[arg(long)]
     pub tenant_rate: Option<u32>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut platform = args.config.load()?;
+    let server = &mut platform.server;
+    server.data_dir = args.data_dir.unwrap_or(server.data_dir.clone());
+    server.listen = args.listen.unwrap_or(server.listen.clone());
+    server.bcrypt_cost = args.bcrypt_cost.unwrap_or(server.bcrypt_cost);
+    let quotas = &mut platform.quotas;
+    quotas.tenant_concurrency = args.tenant_concurrency.unwrap_or(quotas.tenant_concurrency);
+    quotas.tenant_rate = args.tenant_rate.or(quotas.tenant_rate);
+    platform.validate()?;
+    let data_dir = platform.server.data_dir.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let runtime = Runtime::new(RuntimeConfig {
-            artifact_dir: Some(args.data_dir.join("artifacts")),
-            ..RuntimeConfig::default()
-        })?;
+        let runtime = Runtime::new(platform.runtime_config(Some(data_dir.join("artifacts"))))?;
         let config = ProxyConfig {
-            quotas: QuotaDefaults {
-                concurrency: args.tenant_concurrency,
-                rate_per_sec: args.tenant_rate,
-            },
+            quotas: platform.quotas(),
             ..ProxyConfig::default()
         };
         let sandbox = Proxy::new(vec![Node::Local(Arc::new(runtime))], config);
         run_auth_core(AuthCoreRun {
-            db_path: args.data_dir.join(DB_FILE),
-            listen: args.listen,
-            bcrypt_cost: args.bcrypt_cost,
+            db_path: data_dir.join(DB_FILE),
+            listen: platform.server.listen.clone(),
+            settings: platform.settings(),
             sandbox,
         })
         .await

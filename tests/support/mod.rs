@@ -21,6 +21,11 @@ impl Drop for Server {
 }
 
 pub fn start() -> Server {
+    start_with(&[], &[])
+}
+
+/// `rulebox serve` with more arguments and environment variables.
+pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
         .args([
@@ -32,6 +37,8 @@ pub fn start() -> Server {
             "--data-dir",
         ])
         .arg(data.path())
+        .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -886,7 +886,7 @@ async fn test_action(
         .unwrap_or(rulebox_runtime_api::Trigger::PostLogin);
     let payload = v.get("payload").cloned().unwrap_or(json!({}));
     let input = serde_json::to_vec(&payload).map_err(|e| ApiError::internal(e.to_string()))?;
-    let limits = crate::pipeline::tenant_limits(&t.tenant.limits);
+    let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
     let outcome =
         crate::pipeline::call_sandbox(&app, &t, module_ref, trigger, input, limits).await?;
     Ok(Json(json!({"payload": outcome})))
