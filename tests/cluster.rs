@@ -1,12 +1,13 @@
 //! Issue 5 topology over real processes on loopback: runtime nodes, a
-//! proxy and two auth-core nodes sharing one database. Nodes are killed
-//! with SIGKILL while logins stream through.
+//! proxy and two auth-core nodes sharing one PostgreSQL database. Nodes are
+//! killed with SIGKILL while logins stream through.
 
 mod support;
 
+use rulebox_test_pg::{Postgres, SECRETS_KEY};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{Proc, api, http, mgmt_token, spawn_rulebox};
+use support::{Proc, api, http, mgmt_token, spawn_rulebox, spawn_rulebox_env};
 
 const ACTION_V1: &str = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/version', 'v1');\n  api.user.setAppMetadata('plan', 'gold');\n};";
 const ACTION_V2: &str = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/version', 'v2');\n};";
@@ -25,8 +26,9 @@ fn runtime_node(dir: &std::path::Path, listen: &str) -> Proc {
     )
 }
 
-fn auth_core(db_dir: &std::path::Path, proxy: &str, bootstrap: bool) -> Proc {
-    spawn_rulebox(
+/// An auth-core node on the database at `db` (`postgres://...` or `sqlite://...`).
+fn auth_core(db: &str, proxy: &str, bootstrap: bool) -> Proc {
+    spawn_rulebox_env(
         &[
             "auth-core",
             "--listen",
@@ -35,12 +37,17 @@ fn auth_core(db_dir: &std::path::Path, proxy: &str, bootstrap: bool) -> Proc {
             proxy,
             "--bcrypt-cost",
             "4",
-            "--data-dir",
-            db_dir.to_str().expect("utf-8 path"),
+            "--database-url",
+            db,
         ],
+        &[("RULEBOX_SECRETS_KEY", SECRETS_KEY)],
         "rulebox listening on",
         bootstrap,
     )
+}
+
+fn sqlite(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("rulebox.db").display())
 }
 
 struct Setup {
@@ -158,7 +165,7 @@ fn wait_healthy(base: &str) {
 
 #[test]
 fn logins_survive_a_killed_runtime_and_a_killed_auth_core() {
-    let dirs: Vec<_> = (0..4)
+    let dirs: Vec<_> = (0..3)
         .map(|_| tempfile::tempdir().expect("tempdir"))
         .collect();
     let mut runtimes: Vec<Proc> = (0..3)
@@ -176,10 +183,11 @@ fn logins_survive_a_killed_runtime_and_a_killed_auth_core() {
         "rulebox proxy listening on",
         false,
     );
-    let mut a1 = auth_core(dirs[3].path(), &proxy.base, true);
+    let db = Postgres::get().database();
+    let mut a1 = auth_core(&db, &proxy.base, true);
     let creds: Value =
         serde_json::from_str(a1.first_stdout.as_deref().expect("bootstrap")).expect("json");
-    let a2 = auth_core(dirs[3].path(), &proxy.base, false);
+    let a2 = auth_core(&db, &proxy.base, false);
     const USERS: usize = 5;
     let s = set_up_tenant(&a1.base, &creds, USERS);
     let (b1, b2) = (a1.base.clone(), a2.base.clone());
@@ -239,7 +247,7 @@ fn logins_survive_a_killed_runtime_and_a_killed_auth_core() {
 
 #[test]
 fn a_deploy_on_one_auth_core_is_served_through_the_other_within_a_second() {
-    let dirs: Vec<_> = (0..3)
+    let dirs: Vec<_> = (0..2)
         .map(|_| tempfile::tempdir().expect("tempdir"))
         .collect();
     let runtimes: Vec<Proc> = (0..2)
@@ -257,10 +265,11 @@ fn a_deploy_on_one_auth_core_is_served_through_the_other_within_a_second() {
         "rulebox proxy listening on",
         false,
     );
-    let a1 = auth_core(dirs[2].path(), &proxy.base, true);
+    let db = Postgres::get().database();
+    let a1 = auth_core(&db, &proxy.base, true);
     let creds: Value =
         serde_json::from_str(a1.first_stdout.as_deref().expect("bootstrap")).expect("json");
-    let a2 = auth_core(dirs[2].path(), &proxy.base, false);
+    let a2 = auth_core(&db, &proxy.base, false);
     let s = set_up_tenant(&a1.base, &creds, 1);
     let version = |base: &str| {
         let (st, body) = login(base, &s, 0).expect("reachable");
@@ -361,7 +370,7 @@ fn a_tenant_flooding_the_pool_hits_its_own_limit_and_not_its_neighbours() {
         "rulebox proxy listening on",
         false,
     );
-    let auth = auth_core(dirs[1].path(), &proxy.base, true);
+    let auth = auth_core(&sqlite(dirs[1].path()), &proxy.base, true);
     let creds: Value =
         serde_json::from_str(auth.first_stdout.as_deref().expect("bootstrap")).expect("json");
     // The neighbour: `default` with a normal Action.
@@ -500,7 +509,7 @@ fn sigterm_fails_readiness_first_then_the_node_exits() {
         .map(|_| tempfile::tempdir().expect("tempdir"))
         .collect();
     let mut runtime = runtime_node(dirs[0].path(), "127.0.0.1:0");
-    let mut auth = auth_core(dirs[1].path(), &runtime.base, true);
+    let mut auth = auth_core(&sqlite(dirs[1].path()), &runtime.base, true);
     for node in [&mut runtime, &mut auth] {
         let ready = |base: &str| {
             http()

@@ -3,13 +3,13 @@
 //! `rulebox serve` runs the same service with an in-process sandbox.
 
 use super::config::ConfigFile;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use rulebox_auth_core::store::Store;
 use rulebox_auth_core::{AppState, Settings, bootstrap};
 use rulebox_proxy::RemoteSandbox;
 use rulebox_runtime_api::Sandbox;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -20,7 +20,9 @@ pub struct AuthCoreArgs {
     /// Where the SQLite database lives [default: ./data, or server.data_dir].
     #[arg(long, conflicts_with = "database_url")]
     pub data_dir: Option<PathBuf>,
-    /// A database URL instead of --data-dir: `sqlite://PATH`.
+    /// A database URL instead of --data-dir: `sqlite://PATH`, or `postgres://USER@HOST/DB`
+    /// for several auth-core nodes sharing one database (then `RULEBOX_SECRETS_KEY` must be
+    /// set, the same on every node).
     #[arg(long)]
     pub database_url: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080, or server.listen].
@@ -41,22 +43,16 @@ pub fn auth_core(args: AuthCoreArgs) -> anyhow::Result<ExitCode> {
     server.bcrypt_cost = args.bcrypt_cost.unwrap_or(server.bcrypt_cost);
     platform.validate()?;
     let data_dir = args.data_dir.unwrap_or(platform.server.data_dir.clone());
-    let db_path = match args.database_url.as_deref() {
-        None => data_dir.join(DB_FILE),
-        Some(url) => match url.strip_prefix("sqlite://") {
-            Some(path) if !path.is_empty() => PathBuf::from(path),
-            _ => bail!(
-                "unsupported --database-url {url:?}: this build stores in SQLite (sqlite://PATH/rulebox.db)"
-            ),
-        },
-    };
+    let database_url = args
+        .database_url
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join(DB_FILE).display()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let sandbox = Arc::new(RemoteSandbox::new(&args.proxy));
         run_auth_core(AuthCoreRun {
-            db_path,
+            database_url,
             listen: platform.server.listen.clone(),
             settings: platform.settings(),
             sandbox,
@@ -69,23 +65,39 @@ pub fn auth_core(args: AuthCoreArgs) -> anyhow::Result<ExitCode> {
 pub const DB_FILE: &str = "rulebox.db";
 
 pub struct AuthCoreRun {
-    pub db_path: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
     pub listen: String,
     pub settings: Settings,
     pub sandbox: Arc<dyn Sandbox>,
 }
 
-/// Opens (creating it and its directory) the database file at `path`.
-pub async fn open_store(path: &Path) -> anyhow::Result<Store> {
-    Store::open(path)
+/// Opens the store at `url`: `sqlite://PATH` (creating the file and its directory) or
+/// `postgres://...`.
+pub async fn open_store(url: &str) -> anyhow::Result<Store> {
+    Store::connect(url)
         .await
-        .with_context(|| format!("opening the database {}", path.display()))
+        .with_context(|| format!("opening the database {}", redact_password(url)))
+}
+
+/// A database URL fit for an error message: the password of `user:password@` is elided.
+fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Opens the store, bootstraps a first tenant on an empty database (its
 /// credentials go to stdout, once), and serves until SIGTERM or Ctrl-C.
 pub async fn run_auth_core(run: AuthCoreRun) -> anyhow::Result<ExitCode> {
-    let store = open_store(&run.db_path).await?;
+    let store = open_store(&run.database_url).await?;
     let listener = tokio::net::TcpListener::bind(&run.listen)
         .await
         .with_context(|| format!("listening on {}", run.listen))?;

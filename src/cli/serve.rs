@@ -56,7 +56,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let sandbox = Proxy::new(vec![Node::Local(Arc::new(runtime))], config);
         run_auth_core(AuthCoreRun {
-            db_path: data_dir.join(DB_FILE),
+            database_url: format!("sqlite://{}", data_dir.join(DB_FILE).display()),
             listen: platform.server.listen.clone(),
             settings: platform.settings(),
             sandbox,

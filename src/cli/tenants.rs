@@ -3,11 +3,15 @@
 use crate::cli::auth_core::{DB_FILE, open_store};
 use clap::{Args, Subcommand};
 use rulebox_auth_core::bootstrap;
+use rulebox_auth_core::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct TenantsArgs {
+    /// The database of a multi-node deployment (`postgres://...`) instead of --data-dir.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: TenantsCommand,
 }
@@ -106,6 +110,13 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let url = args.database_url;
+    let open = |data_dir: PathBuf| {
+        let url = url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join(DB_FILE).display()));
+        async move { open_store(&url).await }
+    };
     rt.block_on(async move {
         match args.command {
             TenantsCommand::Create {
@@ -119,7 +130,7 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
                 let alg = signing_alg
                     .parse()
                     .map_err(|_| anyhow::anyhow!("--signing-alg must be RS256 or ES256"))?;
-                let store = open_store(&data_dir.join(DB_FILE)).await?;
+                let store: Store = open(data_dir).await?;
                 let creds = bootstrap::create_tenant_with(
                     &store,
                     &name,
@@ -141,7 +152,7 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
             TenantsCommand::Limits {
                 command: LimitsCommand::Get { name, data_dir },
             } => {
-                let store = open_store(&data_dir.join(DB_FILE)).await?;
+                let store: Store = open(data_dir).await?;
                 let t = store.get_tenant(&name).await?;
                 println!("{}", t.limits);
             }
@@ -156,7 +167,7 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
                 if set.concurrency == Some(0) || set.rate_per_sec == Some(0) {
                     anyhow::bail!("--concurrency and --rate-per-sec must be at least 1");
                 }
-                let store = open_store(&data_dir.join(DB_FILE)).await?;
+                let store: Store = open(data_dir).await?;
                 let t = store.get_tenant(&name).await?;
                 let mut limits = t.limits.as_object().cloned().unwrap_or_default();
                 set.merge_into(&mut limits);
@@ -170,7 +181,7 @@ pub fn tenants(args: TenantsArgs) -> anyhow::Result<ExitCode> {
                 println!("{}", t.limits);
             }
             TenantsCommand::List { data_dir } => {
-                let store = open_store(&data_dir.join(DB_FILE)).await?;
+                let store: Store = open(data_dir).await?;
                 for t in store.list_tenants().await? {
                     println!("{}\t{}", t.id, t.domain.unwrap_or_default());
                 }

@@ -188,8 +188,19 @@ impl Proc {
 /// Starts `rulebox ARGS...` and waits until it prints `ANNOUNCE http://ADDR` on stderr; the
 /// rest of stderr is drained on a thread so the child never blocks or fails on a full pipe.
 pub fn spawn_rulebox(args: &[&str], announce: &str, read_first_stdout: bool) -> Proc {
+    spawn_rulebox_env(args, &[], announce, read_first_stdout)
+}
+
+/// [`spawn_rulebox`] with environment variables.
+pub fn spawn_rulebox_env(
+    args: &[&str],
+    env: &[(&str, &str)],
+    announce: &str,
+    read_first_stdout: bool,
+) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
         .args(args)
+        .envs(env.iter().copied())
         .stdout(if read_first_stdout {
             Stdio::piped()
         } else {

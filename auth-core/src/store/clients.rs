@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::json::{apply_patch, decode, encode};
 use super::time::{now_ms, rfc3339_from_ms};
@@ -157,7 +157,7 @@ struct ClientRow {
     token_endpoint_auth_method: String,
     jwt_configuration: String,
     client_metadata: String,
-    is_first_party: bool,
+    is_first_party: i64,
     created_at: i64,
 }
 
@@ -175,7 +175,7 @@ impl ClientRow {
             description: self.description,
             app_type: self.app_type,
             token_endpoint_auth_method: self.token_endpoint_auth_method,
-            is_first_party: self.is_first_party,
+            is_first_party: self.is_first_party != 0,
             created_at: rfc3339_from_ms(self.created_at),
         })
     }
@@ -183,9 +183,9 @@ impl ClientRow {
 
 const COLUMNS: &str = "client_id, name, description, app_type, grant_types, callbacks, \
     allowed_logout_urls, web_origins, token_endpoint_auth_method, jwt_configuration, \
-    client_metadata, is_first_party, created_at";
+    client_metadata, CAST(is_first_party AS INTEGER) AS is_first_party, created_at";
 
-async fn fetch(conn: &mut SqliteConnection, tenant: &str, client_id: &str) -> StoreResult<Client> {
+async fn fetch(conn: &mut AnyConnection, tenant: &str, client_id: &str) -> StoreResult<Client> {
     let sql = format!("SELECT {COLUMNS} FROM clients WHERE tenant_id = $1 AND client_id = $2");
     let row: Option<ClientRow> = sqlx::query_as(&sql)
         .bind(tenant)
@@ -298,6 +298,7 @@ impl Store {
         patch: Value,
     ) -> StoreResult<Client> {
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("client:{tenant}:{client_id}")).await?;
         let current = fetch(tx.conn(), tenant, client_id).await?;
         let updated = apply_patch(&current, &patch, &PATCHABLE, "client")?;
         validate(&updated)?;

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::json::{apply_patch, decode, encode};
 use super::time::now_ms;
@@ -105,7 +105,7 @@ impl ConnectionRow {
 const COLUMNS: &str =
     "id, name, display_name, strategy, options, enabled_clients, realms, metadata";
 
-async fn fetch(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<Connection> {
+async fn fetch(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Connection> {
     let sql = format!("SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2");
     let row: Option<ConnectionRow> = sqlx::query_as(&sql)
         .bind(tenant)
@@ -224,6 +224,7 @@ impl Store {
         patch: Value,
     ) -> StoreResult<Connection> {
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("connection:{tenant}:{id}")).await?;
         let current = fetch(tx.conn(), tenant, id).await?;
         let updated = apply_patch(&current, &patch, &PATCHABLE, "connection")?;
         validate(&updated)?;

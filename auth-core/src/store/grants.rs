@@ -2,7 +2,7 @@
 //! `client_credentials`, and with which scopes.
 
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::json::{decode, encode};
 use super::time::now_ms;
@@ -36,7 +36,7 @@ impl GrantRow {
     }
 }
 
-async fn fetch(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<ClientGrant> {
+async fn fetch(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<ClientGrant> {
     let row: Option<GrantRow> = sqlx::query_as(
         "SELECT id, client_id, audience, scope FROM client_grants WHERE tenant_id = $1 AND id = $2",
     )

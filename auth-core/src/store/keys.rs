@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::json::{decode, encode};
 use super::time::{now_ms, rfc3339_from_ms};
@@ -62,7 +62,7 @@ impl KeyRow {
 }
 
 async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     key: &NewSigningKey,
     state: &str,
@@ -143,6 +143,7 @@ impl Store {
         new_key: &NewSigningKey,
     ) -> StoreResult<SigningKey> {
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("keys:{tenant}")).await?;
         sqlx::query(
             "UPDATE signing_keys SET state = 'previous' WHERE tenant_id = $1 AND state = 'current'",
         )
@@ -171,11 +172,7 @@ impl Store {
     }
 }
 
-async fn fetch_key(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    kid: &str,
-) -> StoreResult<SigningKey> {
+async fn fetch_key(conn: &mut AnyConnection, tenant: &str, kid: &str) -> StoreResult<SigningKey> {
     let row: Option<KeyRow> = sqlx::query_as(
         "SELECT kid, alg, private_pem, public_jwk, state, created_at FROM signing_keys
              WHERE tenant_id = $1 AND kid = $2",

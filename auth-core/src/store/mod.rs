@@ -39,14 +39,11 @@ mod users;
 mod tests;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, Connection as _, Executor as _};
+use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use actions::{
@@ -134,37 +131,64 @@ impl StoreError {
 /// queue on the write gate, so more connections than this buys nothing on small machines.
 const MAX_FILE_CONNECTIONS: u32 = 8;
 
+/// Connections per node to a PostgreSQL server: writers run concurrently there, so the pool is
+/// what bounds them.
+const MAX_PG_CONNECTIONS: u32 = 16;
+
 /// Page cache per connection, in KiB.
 const CACHE_KIB: u64 = 16 * 1024;
 
-/// How long a statement waits for another process's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The database a store runs on. The SQL is the same for both; what differs is how writers are
+/// serialized and which migrations describe the schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one writer at a time: the embedded default.
+    Sqlite,
+    /// A server shared by several auth-core nodes.
+    Postgres,
+}
 
 /// The storage handle. Cheap to clone; all clones share one pool and one write gate.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
-    /// Serializes this process's write transactions. SQLite allows one writer at a time anyway;
-    /// queueing here instead of in SQLite's busy handler avoids its sleep-and-retry latency.
-    write_gate: Arc<Mutex<()>>,
+    pool: AnyPool,
+    backend: Backend,
+    /// Serializes this process's write transactions on SQLite, which allows one writer at a
+    /// time anyway; queueing here instead of in SQLite's busy handler avoids its
+    /// sleep-and-retry latency. PostgreSQL has row locks and [`WriteTx::lock`] instead.
+    write_gate: Option<Arc<Mutex<()>>>,
     /// Seals Action secrets and rules-config values at rest.
     sealer: Arc<sealer::SecretSealer>,
     /// The group-commit queue of refresh-token rotations, started on first use.
     rotations: Arc<OnceLock<tokio::sync::mpsc::Sender<tokens::Rotation>>>,
 }
 
-/// A write transaction opened with `BEGIN IMMEDIATE` while holding the write gate. Dropping it
-/// without [`WriteTx::commit`] rolls back.
+/// A serialized write transaction (see the module docs). Dropping it without
+/// [`WriteTx::commit`] rolls back.
 pub(crate) struct WriteTx {
     // Field order matters: the transaction must be dropped (rolled back) before the gate opens.
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _gate: OwnedMutexGuard<()>,
+    tx: sqlx::Transaction<'static, Any>,
+    backend: Backend,
+    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
     /// The connection all statements of this transaction must use.
-    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// Holds `key` until this transaction ends, so read-modify-write sequences on the same
+    /// object from several nodes run one after the other. Under PostgreSQL's READ COMMITTED a
+    /// conditional UPDATE only re-checks rows of its own snapshot: without this, a rotation
+    /// racing a family revocation leaves a live successor in a revoked family. SQLite
+    /// transactions of this store are already serialized, so there it costs nothing.
+    pub(crate) async fn lock(&mut self, key: &str) -> StoreResult<()> {
+        lock_in(&mut self.tx, self.backend, key).await
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub(crate) async fn commit(self) -> StoreResult<()> {
@@ -173,61 +197,155 @@ impl WriteTx {
     }
 }
 
+/// [`WriteTx::lock`] for code that holds only the transaction's connection.
+pub(crate) async fn lock_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    key: &str,
+) -> StoreResult<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(key)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A file path as the path part of a `sqlite://` URL (sqlx percent-decodes it).
+fn sqlite_url(path: &Path) -> String {
+    let mut url = String::from("sqlite://");
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'%' | b'?' | b'#' | b' ' => url.push_str(&format!("%{b:02X}")),
+            _ => url.push(char::from(b)),
+        }
+    }
+    url.push_str("?mode=rwc");
+    url
+}
+
 impl Store {
+    /// Opens the store a URL names: `sqlite://PATH` or `postgres://...` (`postgresql://`).
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = path.split('?').next().unwrap_or(path);
+            return Store::open(Path::new(path)).await;
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Store::open_postgres(url).await;
+        }
+        Err(StoreError::Invalid(format!(
+            "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+        )))
+    }
+
     /// Opens (creating it and its directory if missing) the database file at `path`, enables
     /// WAL, foreign keys and a busy timeout, and applies the embedded migrations.
     pub async fn open(path: &Path) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
             // Startup-only, so the blocking call is acceptable.
             std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode and much faster than FULL.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            // A larger page cache per connection keeps hot index pages out of read() calls.
-            // (Not mmap: the file grows with every token, and each growth made every
-            // connection re-map it — measured 15% fewer refresh logins/s with a 256 MiB map.)
-            .pragma("cache_size", format!("-{CACHE_KIB}"));
-        let pool = SqlitePoolOptions::new()
+        let url = sqlite_url(path);
+        // WAL is a property of the file: set once, on one connection, before the pool opens
+        // (switching needs an exclusive lock that the busy timeout does not wait for).
+        let mut first = AnyConnection::connect(&url).await?;
+        first.execute("PRAGMA journal_mode = WAL").await?;
+        first.close().await?;
+        let pool = AnyPoolOptions::new()
             .max_connections(MAX_FILE_CONNECTIONS)
-            .connect_with(options)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // NORMAL is durable across application crashes in WAL mode and much
+                    // faster than FULL. A larger page cache per connection keeps hot index
+                    // pages out of read() calls. (Not mmap: the file grows with every token,
+                    // and each growth made every connection re-map it — measured 15% fewer
+                    // refresh logins/s with a 256 MiB map.) Foreign keys and a 5 s busy
+                    // timeout are sqlx's SQLite defaults.
+                    conn.execute(
+                        format!("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB}")
+                            .as_str(),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
         let sealer = sealer::SecretSealer::load(&path.with_extension("key"))?;
-        Self::from_pool(pool, sealer).await
+        Self::from_pool(pool, Backend::Sqlite, sealer).await
+    }
+
+    /// Connects to PostgreSQL and applies its migrations (two nodes starting together are
+    /// safe: sqlx takes an advisory lock around them). The sealing key must then come from
+    /// `RULEBOX_SECRETS_KEY`, the same on every node: there is no shared disk to keep a key
+    /// file on.
+    pub async fn open_postgres(url: &str) -> StoreResult<Store> {
+        let sealer = sealer::SecretSealer::from_env()?.ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "a PostgreSQL store needs {} (base64 of 32 bytes), the same on every node",
+                sealer::KEY_ENV
+            ))
+        })?;
+        Self::open_postgres_with(url, sealer).await
+    }
+
+    /// [`Store::open_postgres`] with a given sealing key.
+    pub async fn open_postgres_with(url: &str, sealer: sealer::SecretSealer) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(MAX_PG_CONNECTIONS)
+            .connect(url)
+            .await?;
+        Self::from_pool(pool, Backend::Postgres, sealer).await
     }
 
     /// Opens a private in-memory database (for tests and throwaway dev servers). It uses a
     /// single connection that never expires, because each SQLite in-memory connection is its own
     /// database.
     pub async fn open_in_memory() -> StoreResult<Store> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options)
+            .connect("sqlite::memory:")
             .await?;
-        Self::from_pool(pool, sealer::SecretSealer::ephemeral()?).await
+        Self::from_pool(pool, Backend::Sqlite, sealer::SecretSealer::ephemeral()?).await
     }
 
-    async fn from_pool(pool: SqlitePool, sealer: sealer::SecretSealer) -> StoreResult<Store> {
-        sqlx::migrate!("./migrations").run(&pool).await?;
+    async fn from_pool(
+        pool: AnyPool,
+        backend: Backend,
+        sealer: sealer::SecretSealer,
+    ) -> StoreResult<Store> {
+        let migrations = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrations.run(&pool).await?;
         Ok(Store {
             pool,
-            write_gate: Arc::new(Mutex::new(())),
+            backend,
+            write_gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             sealer: Arc::new(sealer),
             rotations: Arc::new(OnceLock::new()),
         })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Closes every pooled connection (checkpointing the WAL). Further calls on any clone fail.
@@ -241,22 +359,39 @@ impl Store {
     }
 
     /// Borrows a pooled connection for a read or a single-statement write.
-    pub(crate) async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
+    pub(crate) async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
         Ok(self.pool.acquire().await?)
     }
 
     /// Starts a read-only transaction: a consistent snapshot across several SELECTs (WAL
     /// readers never block writers). Commit or drop it when done.
-    pub(crate) async fn read_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin().await?)
+    pub(crate) async fn read_tx(&self) -> StoreResult<sqlx::Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin().await?,
+            // READ COMMITTED would give each SELECT its own snapshot.
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
+        })
     }
 
     /// Starts a serialized write transaction (see the module docs). Every statement inside must
     /// go through [`WriteTx::conn`]; touching `self.pool` inside would deadlock the in-memory
     /// store and escape the transaction on a file store.
     pub(crate) async fn write_tx(&self) -> StoreResult<WriteTx> {
-        let gate = Arc::clone(&self.write_gate).lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx, _gate: gate })
+        let (gate, tx) = match &self.write_gate {
+            Some(gate) => {
+                let gate = Arc::clone(gate).lock_owned().await;
+                (Some(gate), self.pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            None => (None, self.pool.begin().await?),
+        };
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            _gate: gate,
+        })
     }
 }

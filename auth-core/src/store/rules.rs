@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::json::apply_patch;
 use super::sealer::rules_config_context;
@@ -53,7 +53,7 @@ struct RuleRow {
     name: String,
     script: String,
     rule_order: i64,
-    enabled: bool,
+    enabled: i64,
     stage: String,
 }
 
@@ -64,7 +64,7 @@ impl RuleRow {
             name: self.name,
             script: self.script,
             order: self.rule_order,
-            enabled: self.enabled,
+            enabled: self.enabled != 0,
             stage: self.stage,
         }
     }
@@ -103,9 +103,9 @@ fn name_conflict(name: &str) -> String {
     format!("A rule with the name '{name}' already exists")
 }
 
-async fn fetch(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<Rule> {
+async fn fetch(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Rule> {
     let row: Option<RuleRow> = sqlx::query_as(
-        "SELECT id, name, script, rule_order, enabled, stage FROM rules WHERE tenant_id = $1 AND id = $2",
+        "SELECT id, name, script, rule_order, CAST(enabled AS INTEGER) AS enabled, stage FROM rules WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
     .bind(id)
@@ -128,6 +128,7 @@ impl Store {
         validate(&rule)?;
         // Serialized so two rules created at once do not get the same default order.
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("rules:{tenant}")).await?;
         if new.order.is_none() {
             let (next,): (i64,) = sqlx::query_as(
                 "SELECT COALESCE(MAX(rule_order), 0) + 1 FROM rules WHERE tenant_id = $1",
@@ -165,7 +166,7 @@ impl Store {
     /// All rules of the tenant in execution order (`order`, then creation).
     pub async fn list_rules(&self, tenant: &str) -> StoreResult<Vec<Rule>> {
         let rows: Vec<RuleRow> = sqlx::query_as(
-            "SELECT id, name, script, rule_order, enabled, stage FROM rules WHERE tenant_id = $1
+            "SELECT id, name, script, rule_order, CAST(enabled AS INTEGER) AS enabled, stage FROM rules WHERE tenant_id = $1
              ORDER BY rule_order, created_at, id",
         )
         .bind(tenant)
@@ -178,6 +179,7 @@ impl Store {
     /// ones.
     pub async fn update_rule(&self, tenant: &str, id: &str, patch: Value) -> StoreResult<Rule> {
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("rule:{tenant}:{id}")).await?;
         let current = fetch(tx.conn(), tenant, id).await?;
         let updated = apply_patch(&current, &patch, &PATCHABLE, "rule")?;
         validate(&updated)?;

@@ -70,13 +70,23 @@ impl SecretSealer {
         Self::from_key(&key)
     }
 
+    /// The key from [`KEY_ENV`], if it is set.
+    pub fn from_env() -> StoreResult<Option<Self>> {
+        match std::env::var(KEY_ENV) {
+            Ok(text) => {
+                let bytes = b64()
+                    .decode(text.trim())
+                    .map_err(|e| key_error(format!("{KEY_ENV} is not base64: {e}")))?;
+                Self::from_key(&bytes).map(Some)
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The key from [`KEY_ENV`], else from `key_file` (created with a new key if missing).
     pub fn load(key_file: &Path) -> StoreResult<Self> {
-        if let Ok(text) = std::env::var(KEY_ENV) {
-            let bytes = b64()
-                .decode(text.trim())
-                .map_err(|e| key_error(format!("{KEY_ENV} is not base64: {e}")))?;
-            return Self::from_key(&bytes);
+        if let Some(sealer) = Self::from_env()? {
+            return Ok(sealer);
         }
         match std::fs::read_to_string(key_file) {
             Ok(text) => {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::json::{decode, encode, require_object};
 use super::time::{now_ms, rfc3339_from_ms};
@@ -66,7 +66,7 @@ fn validate_tenant_id(id: &str) -> StoreResult<()> {
     }
 }
 
-async fn fetch(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Tenant>> {
+async fn fetch(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Tenant>> {
     let sql = format!("SELECT {COLUMNS} FROM tenants WHERE id = $1");
     let row: Option<TenantRow> = sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?;
     row.map(TenantRow::into_tenant).transpose()

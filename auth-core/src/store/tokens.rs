@@ -4,11 +4,11 @@
 
 use std::time::SystemTime;
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::time::{now_ms, rfc3339_from_ms, system_time_ms};
-use super::{Store, StoreError, StoreResult, ids};
+use super::{Backend, Store, StoreError, StoreResult, WriteTx, ids, lock_in};
 
 /// A refresh token to store. `family_id: None` starts a new family (a fresh login);
 /// `Some(family)` continues one (rotation of a token from that family).
@@ -111,7 +111,7 @@ pub struct PurgeStats {
 
 /// Revokes every live token of a family (inside the caller's transaction).
 async fn revoke_family(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     family_id: &str,
 ) -> StoreResult<u64> {
@@ -128,7 +128,7 @@ async fn revoke_family(
 
 /// Inserts one refresh token of `family_id` (inside the caller's transaction).
 async fn insert_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     token: &NewRefreshToken<'_>,
     family_id: &str,
@@ -158,11 +158,13 @@ async fn insert_row(
 /// The caller commits unless the answer is `Ok(None)` (nothing was written); a reuse
 /// `Conflict` has revoked the family and must be committed too.
 async fn redeem_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    backend: Backend,
     tenant: &str,
     token_hash: &str,
     successor: Option<(&str, SystemTime)>,
 ) -> StoreResult<Option<RefreshTokenRecord>> {
+    lock_family_of(&mut *conn, backend, tenant, token_hash).await?;
     let now = now_ms();
     let sql = format!(
         "UPDATE refresh_tokens SET used_at = $3
@@ -207,6 +209,49 @@ async fn redeem_in(
     }
 }
 
+/// Serializes everything that changes the family of `token_hash` across nodes (see
+/// [`super::WriteTx::lock`]): a family never changes, so its id can be read before the lock.
+async fn lock_family_of(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    tenant: &str,
+    token_hash: &str,
+) -> StoreResult<Option<String>> {
+    if backend != Backend::Postgres {
+        return Ok(None);
+    }
+    let family: Option<(String,)> = sqlx::query_as(
+        "SELECT family_id FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2",
+    )
+    .bind(tenant)
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((family_id,)) = &family {
+        lock_in(conn, backend, &family_key(tenant, family_id)).await?;
+    }
+    Ok(family.map(|(f,)| f))
+}
+
+fn family_key(tenant: &str, family_id: &str) -> String {
+    format!("rt:{tenant}:{family_id}")
+}
+
+/// Commits a redemption's transaction when it wrote something that must stay: the rotation,
+/// or the revocation of a reused token's family. Anything else rolls back — on PostgreSQL a
+/// failed statement has aborted the transaction, and a COMMIT would silently roll back.
+async fn finish_redeem(
+    tx: WriteTx,
+    result: StoreResult<Option<RefreshTokenRecord>>,
+) -> StoreResult<Option<RefreshTokenRecord>> {
+    match &result {
+        Ok(Some(_)) => tx.commit().await?,
+        Err(StoreError::Conflict(_)) => tx.commit().await?,
+        _ => {}
+    }
+    result
+}
+
 /// A rotation queued for the next group commit (see [`Store::rotate_refresh_token`]).
 pub(crate) struct Rotation {
     tenant: String,
@@ -237,7 +282,10 @@ async fn commit_rotations(store: Store, mut rx: mpsc::Receiver<Rotation>) {
                 let successor = Some((job.next_hash.as_str(), job.next_expires_at));
                 // SQLite rolls back only a failed statement, so one job's error does not undo
                 // the others' writes.
-                results.push(redeem_in(tx.conn(), &job.tenant, &job.token_hash, successor).await);
+                let backend = tx.backend();
+                results.push(
+                    redeem_in(tx.conn(), backend, &job.tenant, &job.token_hash, successor).await,
+                );
             }
             tx.commit().await
         }
@@ -272,6 +320,7 @@ impl Store {
         let family_id = token.family_id.map_or_else(ids::uuid, str::to_string);
         let mut tx = self.write_tx().await?;
         if token.family_id.is_some() {
+            tx.lock(&family_key(tenant, &family_id)).await?;
             let (revoked,): (i64,) = sqlx::query_as(
                 "SELECT COUNT(*) FROM refresh_tokens WHERE tenant_id = $1 AND family_id = $2 AND revoked_at IS NOT NULL",
             )
@@ -298,11 +347,9 @@ impl Store {
         token_hash: &str,
     ) -> StoreResult<Option<RefreshTokenRecord>> {
         let mut tx = self.write_tx().await?;
-        let result = redeem_in(tx.conn(), tenant, token_hash, None).await;
-        if !matches!(result, Ok(None)) {
-            tx.commit().await?;
-        }
-        result
+        let backend = tx.backend();
+        let result = redeem_in(tx.conn(), backend, tenant, token_hash, None).await;
+        finish_redeem(tx, result).await
     }
 
     /// A live refresh token (unused, unrevoked, unexpired), without redeeming it.
@@ -340,6 +387,15 @@ impl Store {
         next_hash: &str,
         next_expires_at: SystemTime,
     ) -> StoreResult<Option<RefreshTokenRecord>> {
+        if self.backend == Backend::Postgres {
+            // PostgreSQL has concurrent writers and groups WAL flushes itself; one
+            // transaction per rotation keeps one failure from touching the others.
+            let mut tx = self.write_tx().await?;
+            let successor = Some((next_hash, next_expires_at));
+            let result =
+                redeem_in(tx.conn(), Backend::Postgres, tenant, token_hash, successor).await;
+            return finish_redeem(tx, result).await;
+        }
         let (done, answer) = oneshot::channel();
         let job = Rotation {
             tenant: tenant.to_owned(),
@@ -375,6 +431,7 @@ impl Store {
         let Some((family_id,)) = family else {
             return Ok(false);
         };
+        tx.lock(&family_key(tenant, &family_id)).await?;
         revoke_family(tx.conn(), tenant, &family_id).await?;
         tx.commit().await?;
         Ok(true)
@@ -386,14 +443,29 @@ impl Store {
         tenant: &str,
         user_id: &str,
     ) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        if tx.backend() == Backend::Postgres {
+            // A rotation in flight must not add a live successor after the UPDATE below.
+            let families: Vec<(String,)> = sqlx::query_as(
+                "SELECT DISTINCT family_id FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2 ORDER BY family_id",
+            )
+            .bind(tenant)
+            .bind(user_id)
+            .fetch_all(tx.conn())
+            .await?;
+            for (family_id,) in families {
+                tx.lock(&family_key(tenant, &family_id)).await?;
+            }
+        }
         let done = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
         )
         .bind(tenant)
         .bind(user_id)
         .bind(now_ms())
-        .execute(&mut *self.conn().await?)
+        .execute(tx.conn())
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 

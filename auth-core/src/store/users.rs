@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::json::{check_allowed, decode, encode, merge_metadata, patch_object, require_object};
 use super::time::{now_ms, rfc3339_from_ms};
@@ -127,7 +127,7 @@ struct UserRow {
     user_id: String,
     connection: String,
     email: Option<String>,
-    email_verified: bool,
+    email_verified: i64,
     username: Option<String>,
     phone_number: Option<String>,
     name: Option<String>,
@@ -140,7 +140,7 @@ struct UserRow {
     logins_count: i64,
     last_login: Option<i64>,
     last_ip: Option<String>,
-    blocked: bool,
+    blocked: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -164,7 +164,7 @@ impl UserRow {
             }],
             user_id: self.user_id,
             email: self.email,
-            email_verified: self.email_verified,
+            email_verified: self.email_verified != 0,
             username: self.username,
             phone_number: self.phone_number,
             name: self.name,
@@ -176,15 +176,15 @@ impl UserRow {
             last_ip: self.last_ip,
             created_at: rfc3339_from_ms(self.created_at),
             updated_at: rfc3339_from_ms(self.updated_at),
-            blocked: self.blocked,
+            blocked: self.blocked != 0,
             connection: self.connection,
         })
     }
 }
 
-const COLUMNS: &str = "user_id, connection, email, email_verified, username, phone_number, name, \
+const COLUMNS: &str = "user_id, connection, email, CAST(email_verified AS INTEGER) AS email_verified, username, phone_number, name, \
     given_name, family_name, nickname, picture, app_metadata, user_metadata, logins_count, \
-    last_login, last_ip, blocked, created_at, updated_at";
+    last_login, last_ip, CAST(blocked AS INTEGER) AS blocked, created_at, updated_at";
 
 /// Emails compare case-insensitively, so they are stored and looked up lowercase.
 fn normalize_email(email: &str) -> String {
@@ -210,7 +210,7 @@ fn user_conflict(message: &str) -> String {
     }
 }
 
-async fn fetch(conn: &mut SqliteConnection, tenant: &str, user_id: &str) -> StoreResult<User> {
+async fn fetch(conn: &mut AnyConnection, tenant: &str, user_id: &str) -> StoreResult<User> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2");
     let row: Option<UserRow> = sqlx::query_as(&sql)
         .bind(tenant)
@@ -222,7 +222,7 @@ async fn fetch(conn: &mut SqliteConnection, tenant: &str, user_id: &str) -> Stor
 
 /// Writes both metadata documents back (inside the caller's transaction).
 async fn write_metadata(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     user_id: &str,
     app: &Value,
@@ -515,6 +515,7 @@ impl Store {
         }
         check_allowed(fields, &PATCHABLE)?;
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("user:{tenant}:{user_id}")).await?;
         let mut user = fetch(tx.conn(), tenant, user_id).await?;
         for (key, value) in fields {
             match key.as_str() {
@@ -652,6 +653,7 @@ impl Store {
         user: Map<String, Value>,
     ) -> StoreResult<User> {
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("user:{tenant}:{user_id}")).await?;
         let mut current = fetch(tx.conn(), tenant, user_id).await?;
         patch_metadata(
             &mut current.app_metadata,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::super::time::{now_ms, rfc3339_from_ms};
 use super::super::{Store, StoreError, StoreResult, ids};
@@ -58,7 +58,7 @@ impl BindingRow {
 }
 
 async fn fetch_bindings(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     trigger_id: &str,
 ) -> StoreResult<Vec<Binding>> {
@@ -93,6 +93,14 @@ impl Store {
             )));
         }
         let mut tx = self.write_tx().await?;
+        // The binding set, then its actions in a fixed order (so two nodes cannot deadlock):
+        // an action deleted or redeployed meanwhile waits or is seen as it ends.
+        tx.lock(&format!("bindings:{tenant}:{trigger_id}")).await?;
+        let mut sorted: Vec<&String> = action_ids.iter().collect();
+        sorted.sort();
+        for action_id in sorted {
+            tx.lock(&format!("action:{tenant}:{action_id}")).await?;
+        }
         let mut names = Vec::with_capacity(action_ids.len());
         for (i, action_id) in action_ids.iter().enumerate() {
             if action_ids[..i].contains(action_id) {

@@ -8,7 +8,7 @@ mod versions;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::json::{decode, encode, patch_object};
 use super::sealer::{SecretSealer, action_secret_context};
@@ -177,7 +177,7 @@ fn validate_secrets(secrets: &[SecretInput]) -> StoreResult<()> {
     Ok(())
 }
 
-async fn fetch_row(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<ActionRow> {
+async fn fetch_row(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<ActionRow> {
     let sql = format!("SELECT {COLUMNS} FROM actions WHERE tenant_id = $1 AND id = $2");
     let row: Option<ActionRow> = sqlx::query_as(&sql)
         .bind(tenant)
@@ -188,11 +188,7 @@ async fn fetch_row(conn: &mut SqliteConnection, tenant: &str, id: &str) -> Store
 }
 
 /// Completes a draft row into the API shape (secret names, deployed version, change flag).
-async fn assemble(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    row: ActionRow,
-) -> StoreResult<Action> {
+async fn assemble(conn: &mut AnyConnection, tenant: &str, row: ActionRow) -> StoreResult<Action> {
     let secrets: Vec<(String, i64)> = sqlx::query_as(
         "SELECT name, updated_at FROM action_secrets WHERE tenant_id = $1 AND action_id = $2 ORDER BY name",
     )
@@ -233,7 +229,7 @@ async fn assemble(
     })
 }
 
-async fn fetch(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<Action> {
+async fn fetch(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Action> {
     let row = fetch_row(conn, tenant, id).await?;
     assemble(conn, tenant, row).await
 }
@@ -241,7 +237,7 @@ async fn fetch(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResu
 /// Replaces the secret set. Entries without a value keep the stored value (and date); an entry
 /// without a value that has nothing stored is `Invalid`.
 async fn replace_secrets(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     sealer: &SecretSealer,
     tenant: &str,
     action_id: &str,
@@ -393,6 +389,7 @@ impl Store {
     ) -> StoreResult<Action> {
         let body = parse_body(&patch)?;
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("action:{tenant}:{id}")).await?;
         let row = fetch_row(tx.conn(), tenant, id).await?;
         let name = body.name.unwrap_or(row.name);
         let triggers = match body.supported_triggers {
@@ -451,6 +448,7 @@ impl Store {
     /// a trigger is not deleted (`Conflict`) unless `force`, which also removes the bindings.
     pub async fn delete_action(&self, tenant: &str, id: &str, force: bool) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("action:{tenant}:{id}")).await?;
         let row = fetch_row(tx.conn(), tenant, id).await?;
         let triggers: Vec<(String,)> = sqlx::query_as(
             "SELECT DISTINCT trigger_id FROM trigger_bindings WHERE tenant_id = $1 AND action_id = $2 ORDER BY trigger_id",

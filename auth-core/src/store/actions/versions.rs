@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::super::json::decode;
 use super::super::time::{now_ms, rfc3339_from_ms};
@@ -45,7 +45,7 @@ struct VersionRow {
     supported_triggers: String,
     module_sha256: Option<String>,
     module_hash: Option<String>,
-    deployed: bool,
+    deployed: i64,
     created_at: i64,
 }
 
@@ -61,7 +61,7 @@ impl VersionRow {
             action_id: self.action_id,
             code: self.code,
             runtime: self.runtime,
-            deployed: self.deployed,
+            deployed: self.deployed != 0,
             status: "built".into(),
             created_at: rfc3339_from_ms(self.created_at),
             module_hash: self.module_hash,
@@ -71,7 +71,7 @@ impl VersionRow {
 }
 
 const COLUMNS: &str = "id, action_id, number, code, runtime, dependencies, supported_triggers, \
-    module_sha256, module_hash, deployed, created_at";
+    module_sha256, module_hash, CAST(deployed AS INTEGER) AS deployed, created_at";
 
 /// What a new version is made of: the draft (deploy) or an older version (rollback).
 #[derive(sqlx::FromRow)]
@@ -87,7 +87,7 @@ struct Snapshot {
 
 /// The deployed version of an Action with its module SHA-256, if one is deployed.
 pub(super) async fn fetch_deployed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     action_id: &str,
 ) -> StoreResult<Option<(ActionVersion, Option<String>)>> {
@@ -103,7 +103,7 @@ pub(super) async fn fetch_deployed(
 }
 
 async fn fetch_version(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     action_id: &str,
     version_id: &str,
@@ -126,7 +126,7 @@ async fn fetch_version(
 /// Appends `snapshot` as version N+1, makes it the only deployed version and prunes the oldest
 /// undeployed versions beyond [`MAX_VERSIONS`]. Must run inside a write transaction.
 async fn append_deployed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     action_id: &str,
     snapshot: Snapshot,
@@ -197,6 +197,7 @@ impl Store {
         module_ref: Option<String>,
     ) -> StoreResult<ActionVersion> {
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("action:{tenant}:{action_id}")).await?;
         let draft: Option<Snapshot> = sqlx::query_as(
             "SELECT code, runtime, dependencies, supported_triggers, module, module_sha256,
                     NULL AS module_hash
@@ -222,6 +223,7 @@ impl Store {
         version_id: &str,
     ) -> StoreResult<ActionVersion> {
         let mut tx = self.write_tx().await?;
+        tx.lock(&format!("action:{tenant}:{action_id}")).await?;
         let old: Option<Snapshot> = sqlx::query_as(
             "SELECT code, runtime, dependencies, supported_triggers, module, module_sha256, module_hash
              FROM action_versions WHERE tenant_id = $1 AND action_id = $2 AND id = $3",

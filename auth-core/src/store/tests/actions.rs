@@ -645,29 +645,32 @@ async fn secrets_and_rules_configuration_are_sealed_at_rest() {
         assert!(value.starts_with("sealed:v1:"), "{value}");
         assert!(!value.contains("plain-text-secret"), "{value}");
     }
-    // The database file itself never holds the text either.
-    store.close().await;
-    for entry in std::fs::read_dir(dir.path()).expect("dir") {
-        // The WAL and shared-memory files may disappear as the store closes.
-        let Ok(bytes) = std::fs::read(entry.expect("entry").path()) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains("plain-text-secret"), "found in a file");
-    }
-    let reopened = Store::open(&dir.path().join("auth.db"))
-        .await
-        .expect("reopen");
-    assert_eq!(
-        reopened
-            .action_secrets("acme", &a.id)
+    // A database file never holds the text either, and the key file opens them again.
+    if store.backend() == super::super::Backend::Sqlite {
+        // The database file itself never holds the text either.
+        store.close().await;
+        for entry in std::fs::read_dir(dir.path()).expect("dir") {
+            // The WAL and shared-memory files may disappear as the store closes.
+            let Ok(bytes) = std::fs::read(entry.expect("entry").path()) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains("plain-text-secret"), "found in a file");
+        }
+        let reopened = Store::open(&dir.path().join("auth.db"))
             .await
-            .expect("secrets"),
-        [("API_KEY".to_string(), "plain-text-secret-1".to_string())],
-        "the key file next to the database opens them again"
-    );
-    assert_eq!(
-        reopened.rules_config_values("acme").await.expect("values")["LEGACY_TOKEN"],
-        "plain-text-secret-2"
-    );
+            .expect("reopen");
+        assert_eq!(
+            reopened
+                .action_secrets("acme", &a.id)
+                .await
+                .expect("secrets"),
+            [("API_KEY".to_string(), "plain-text-secret-1".to_string())],
+            "the key file next to the database opens them again"
+        );
+        assert_eq!(
+            reopened.rules_config_values("acme").await.expect("values")["LEGACY_TOKEN"],
+            "plain-text-secret-2"
+        );
+    }
 }

@@ -5,6 +5,7 @@ mod actions;
 mod auth;
 mod directory;
 mod isolation;
+mod nodes;
 mod rules_logs;
 mod users;
 
@@ -12,13 +13,43 @@ use serde_json::{Value, json};
 
 use super::{Client, Connection, NewClient, Store, StoreError, User};
 
-/// A fresh file-backed store; keep the directory alive as long as the store.
+/// Set (to anything) to run this suite on PostgreSQL instead of SQLite; `make test` runs it
+/// both ways.
+const BACKEND_ENV: &str = "RULEBOX_STORE_TESTS_ON_POSTGRES";
+
+/// A fresh store: a database file in a temporary directory (keep the directory alive as long
+/// as the store), or a new database on the test PostgreSQL server.
 pub(super) async fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("auth.db"))
-        .await
-        .expect("open store");
+    let (dir, store, _) = temp_store_at().await;
     (dir, store)
+}
+
+/// [`temp_store`] and where it is, for [`open_again`].
+pub(super) async fn temp_store_at() -> (tempfile::TempDir, Store, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let location = if std::env::var_os(BACKEND_ENV).is_some() {
+        rulebox_test_pg::Postgres::get().database()
+    } else {
+        dir.path().join("auth.db").display().to_string()
+    };
+    let store = open_again(&location).await;
+    (dir, store, location)
+}
+
+/// Another handle (its own pool and write gate, as another node has) on a store's database.
+pub(super) async fn open_again(location: &str) -> Store {
+    if location.starts_with("postgres://") {
+        let sealer = super::sealer::SecretSealer::ephemeral().expect("key");
+        let store = Store::open_postgres_with(location, sealer)
+            .await
+            .expect("open store");
+        assert_eq!(store.backend(), super::Backend::Postgres);
+        store
+    } else {
+        Store::open(std::path::Path::new(location))
+            .await
+            .expect("open store")
+    }
 }
 
 /// A store with tenant `acme` and a database connection `Username-Password-Authentication`.
@@ -196,7 +227,11 @@ async fn in_memory_store_works() {
 
 #[tokio::test]
 async fn file_store_uses_wal_foreign_keys_and_busy_timeout() {
-    let (_dir, store) = temp_store().await;
+    // Always a file store: this is about SQLite's settings, whichever backend the suite runs on.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("auth.db"))
+        .await
+        .expect("open store");
     let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
         .fetch_one(&store.pool)
         .await
@@ -244,5 +279,19 @@ async fn opening_twice_is_idempotent() {
             .expect("visible to the other pool")
             .id,
         "acme"
+    );
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let list = |m: &sqlx::migrate::Migrator| {
+        m.iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(&super::SQLITE_MIGRATIONS),
+        list(&super::POSTGRES_MIGRATIONS),
+        "every migration needs a PostgreSQL twin in migrations/postgres/"
     );
 }
