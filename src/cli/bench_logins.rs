@@ -40,6 +40,10 @@ pub struct BenchLoginsArgs {
     /// process; 0 (default) is `rulebox serve`'s in-process node.
     #[arg(long, default_value_t = 0)]
     pub runtimes: usize,
+    /// An empty database to run on instead of a fresh SQLite file (e.g. `postgres://...`,
+    /// with RULEBOX_SECRETS_KEY set).
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 const ACTIONS: [&str; 3] = [
@@ -212,7 +216,11 @@ pub fn bench_logins(args: BenchLoginsArgs) -> anyhow::Result<ExitCode> {
         let es_signs = signs_per_sec(Alg::ES256)?;
         let dir = std::env::temp_dir().join(format!("rulebox-bench-logins-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
-        let store = Store::open(&dir.join("rulebox.db")).await?;
+        let store = match &args.database_url {
+            Some(url) => Store::connect(url).await?,
+            None => Store::open(&dir.join("rulebox.db")).await?,
+        };
+        let backend = format!("{:?}", store.backend());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let rs = bootstrap::create_tenant_with(&store, "bench-rs", None, &base, Alg::RS256).await?;
@@ -265,13 +273,13 @@ pub fn bench_logins(args: BenchLoginsArgs) -> anyhow::Result<ExitCode> {
         }
         server.abort();
         let _ = std::fs::remove_dir_all(&dir);
-        let report = json!({"cores": cores, "runtime_nodes": args.runtimes, "concurrency": args.concurrency, "bcrypt_cost": args.bcrypt_cost, "actions_bound": 3,
+        let report = json!({"cores": cores, "database": backend, "runtime_nodes": args.runtimes, "concurrency": args.concurrency, "bcrypt_cost": args.bcrypt_cost, "actions_bound": 3,
             "signatures_per_sec_one_core": {"RS256": rs_signs, "ES256": es_signs}, "rows": rows});
         if args.json {
             println!("{report}");
         } else {
             let nodes = if args.runtimes == 0 { "in-process runtime".to_owned() } else { format!("{} runtime nodes over HTTP", args.runtimes) };
-            println!("{cores} cores, {nodes}, {} concurrent clients, 3 JS post-login Actions bound, bcrypt cost {}", args.concurrency, args.bcrypt_cost);
+            println!("{cores} cores, {backend}, {nodes}, {} concurrent clients, 3 JS post-login Actions bound, bcrypt cost {}", args.concurrency, args.bcrypt_cost);
             println!("signing, one core: RS256 {rs_signs:.0}/s, ES256 {es_signs:.0}/s (a login signs 2 tokens)");
             println!("{:<6} {:<18} {:>10} {:>9} {:>9} {:>14} {:>9}", "alg", "grant", "logins/s", "p50 ms", "p99 ms", "signing limit", "failures");
             for r in &rows {

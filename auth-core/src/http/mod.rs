@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod dashboard;
 pub mod logs_tail;
 pub mod mgmt;
 pub mod oidc;
@@ -35,6 +36,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/continue", get(authorize::continue_login))
         .route("/dbconnections/signup", post(signup::signup))
         .route("/userinfo", get(signup::userinfo))
+        .route("/dashboard", get(dashboard::page))
         .merge(mgmt::routes(app.clone()))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
