@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::Command;
-use support::{api, create_deploy_bind, http, mgmt_token, restart, start};
+use support::{api, create_deploy_bind, http, mgmt_token, start};
 
 const ACTION: &str = r#"
 exports.onExecutePostLogin = async (event, api) => {
@@ -665,11 +665,8 @@ fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_act
 
     // The node that paused the login dies (kill -9) while the user is away; a node on
     // the same database resumes it: paused logins live in the database, not in memory.
-    s.child.kill().expect("kill");
-    let _ = s.child.wait();
-    let (child, base) = restart(s.data.path());
-    s.child = child;
-    let t = format!("{base}/t/default");
+    s.kill9_and_restart();
+    let t = format!("{}/t/default", s.base);
 
     // The user comes back: onContinuePostLogin runs, then the code is issued.
     let r = browser
@@ -854,11 +851,8 @@ fn a_killed_server_restarts_with_everything_it_had() {
         .expect("json");
 
     // kill -9: no graceful shutdown.
-    s.child.kill().expect("kill");
-    let _ = s.child.wait();
-    let (child, base) = restart(s.data.path());
-    s.child = child;
-    let t = format!("{base}/t/default");
+    s.kill9_and_restart();
+    let t = format!("{}/t/default", s.base);
     let jwks_after: Value = http()
         .get(format!("{t}/.well-known/jwks.json"))
         .send()
@@ -885,7 +879,7 @@ fn a_killed_server_restarts_with_everything_it_had() {
         "the deployed, bound Action survived"
     );
     assert!(
-        mgmt_token(&base, "default", &cid, &secret).len() > 20,
+        mgmt_token(&s.base, "default", &cid, &secret).len() > 20,
         "the management client survived"
     );
 }

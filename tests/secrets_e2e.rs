@@ -83,8 +83,7 @@ fn an_action_secret_is_visible_to_its_code_and_nowhere_else() {
     );
     assert!(logs.to_string().contains("the key is [redacted]"), "{logs}");
     // ...and not in any file of the data directory.
-    s.child.kill().expect("kill");
-    let _ = s.child.wait();
+    s.proc.kill9();
     for entry in std::fs::read_dir(s.data.path())
         .expect("data dir")
         .flatten()

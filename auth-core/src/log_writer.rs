@@ -104,16 +104,40 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Message>) {
             }
         }
         if !batch.is_empty() {
-            let n = batch.len();
-            if let Err(e) = store
-                .insert_execution_logs(std::mem::take(&mut batch))
-                .await
-            {
-                tracing::warn!(error = %e, logs = n, "could not store execution logs");
-            }
+            store_with_retries(&store, std::mem::take(&mut batch)).await;
         }
         for done in waiting.drain(..) {
             let _ = done.send(());
+        }
+    }
+}
+
+/// Pauses before the second and third attempt of a batch: a database that is briefly busy
+/// (a failover, a lock held by a migration) should not cost a whole batch of logs.
+const RETRY_BACKOFF: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(100),
+    std::time::Duration::from_millis(500),
+];
+
+/// Stores a batch, retrying a failed transaction; a batch that still fails is counted in
+/// `rulebox_execution_logs_dropped_total` so the loss is visible on the dashboard of the
+/// platform team, not only in a warning line.
+async fn store_with_retries(store: &Store, batch: Vec<(String, SystemTime, ExecutionLogInput)>) {
+    let n = batch.len();
+    let mut attempt = 0;
+    loop {
+        match store.insert_execution_logs(batch.clone()).await {
+            Ok(_) => return,
+            Err(e) => {
+                let Some(pause) = RETRY_BACKOFF.get(attempt) else {
+                    tracing::error!(error = %e, logs = n, "execution logs dropped after retries");
+                    metrics::counter!("rulebox_execution_logs_dropped_total").increment(n as u64);
+                    return;
+                };
+                tracing::warn!(error = %e, logs = n, attempt, "storing execution logs failed; retrying");
+                tokio::time::sleep(*pause).await;
+                attempt += 1;
+            }
         }
     }
 }
@@ -155,5 +179,28 @@ mod tests {
             .await
             .expect("list");
         assert_eq!(last.len(), 100, "all 1,000 stored");
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_cannot_be_stored_is_retried_then_dropped_without_stopping_the_writer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db.sqlite"))
+            .await
+            .expect("store");
+        store.create_tenant("acme", None).await.expect("tenant");
+        let writer = LogWriter::new(store.clone());
+        store.close().await;
+        let started = std::time::Instant::now();
+        writer.record("acme", log("lost")).await;
+        writer.flush().await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= RETRY_BACKOFF.iter().sum::<std::time::Duration>(),
+            "flush answered after {waited:?}, before the retries ran"
+        );
+        // The writer task is still alive: a later flush is answered too.
+        tokio::time::timeout(std::time::Duration::from_secs(5), writer.flush())
+            .await
+            .expect("the writer still answers");
     }
 }

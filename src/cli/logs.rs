@@ -59,7 +59,11 @@ async fn tail(args: TailArgs) -> anyhow::Result<ExitCode> {
                 .filter_map(|l| l.strip_prefix("data:"))
                 .map(str::trim_start)
                 .collect();
-            if !data.is_empty() {
+            let lagged = event.lines().any(|l| l.trim() == "event: lagged");
+            if lagged {
+                // Not a log: keep stdout one JSON log per line for whatever reads it.
+                eprintln!("warning: {}", data.join(" "));
+            } else if !data.is_empty() {
                 writeln!(out, "{}", data.join("\n"))?;
                 out.flush()?;
             }

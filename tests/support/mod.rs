@@ -7,61 +7,52 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub struct Server {
-    pub child: Child,
+    /// The `rulebox serve` process (SIGKILLed on drop).
+    pub proc: Proc,
     pub base: String,
     pub creds: Value,
     pub data: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl Server {
+    /// `kill -9`, then a new `rulebox serve` on the same data directory; `base` is updated.
+    pub fn kill9_and_restart(&mut self) {
+        self.proc.kill9();
+        self.proc = serve(self.data.path(), &[], &[], false);
+        self.base = self.proc.base.clone();
     }
+}
+
+/// `rulebox serve` on `data`, on a free port, bcrypt cost 4 for speed.
+fn serve(data: &std::path::Path, args: &[&str], env: &[(&str, &str)], first_run: bool) -> Proc {
+    let dir = data.to_str().expect("utf-8 path");
+    let mut all = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--bcrypt-cost",
+        "4",
+        "--data-dir",
+        dir,
+    ];
+    all.extend_from_slice(args);
+    spawn_rulebox_env(&all, env, "rulebox listening on", first_run)
 }
 
 pub fn start() -> Server {
     start_with(&[], &[])
 }
 
-/// `rulebox serve` with more arguments and environment variables.
+/// `rulebox serve` with more arguments and environment variables, on a new data directory;
+/// its first-run credentials in `creds`.
 pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--bcrypt-cost",
-            "4",
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rulebox serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut creds = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut creds)
-        .expect("bootstrap credentials");
-    let mut base = None;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.expect("stderr line");
-        if let Some(rest) = line.split("rulebox listening on ").nth(1) {
-            base = Some(rest.trim().to_owned());
-            break;
-        }
-    }
-    let base = base.expect("server announced its address");
-    let creds: Value = serde_json::from_str(&creds).expect("credentials are JSON");
+    let proc = serve(data.path(), args, env, true);
+    let creds: Value = serde_json::from_str(proc.first_stdout.as_deref().expect("bootstrap"))
+        .expect("credentials are JSON");
     Server {
-        child,
-        base,
+        base: proc.base.clone(),
+        proc,
         creds,
         data,
     }
@@ -98,35 +89,6 @@ pub fn api(method: reqwest::Method, url: String, token: &str, body: Option<Value
     let r = req.send().expect("api request");
     let status = r.status().as_u16();
     (status, r.json::<Value>().unwrap_or(Value::Null))
-}
-
-/// Starts `rulebox serve` on an existing data directory (no first-run output).
-pub fn restart(data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rulebox"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--bcrypt-cost",
-            "4",
-            "--data-dir",
-        ])
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("rulebox serve restarts");
-    let stderr = child.stderr.take().expect("stderr");
-    let base = BufReader::new(stderr)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.split("rulebox listening on ")
-                .nth(1)
-                .map(|b| b.trim().to_owned())
-        })
-        .expect("server announced its address");
-    (child, base)
 }
 
 /// Creates an Action for `trigger`, deploys it and binds it as the trigger's

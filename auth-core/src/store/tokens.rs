@@ -109,6 +109,9 @@ pub struct PurgeStats {
     pub login_attempts: u64,
 }
 
+/// The `Conflict` message of a replayed refresh token (its family has been revoked).
+const REUSE: &str = "refresh token reuse";
+
 /// Revokes every live token of a family (inside the caller's transaction).
 async fn revoke_family(
     conn: &mut AnyConnection,
@@ -203,7 +206,7 @@ async fn redeem_in(
     match state {
         Some((family_id, Some(_used), None)) => {
             revoke_family(conn, tenant, &family_id).await?;
-            Err(StoreError::Conflict("refresh token reuse".into()))
+            Err(StoreError::Conflict(REUSE.into()))
         }
         _ => Ok(None),
     }
@@ -246,7 +249,7 @@ async fn finish_redeem(
 ) -> StoreResult<Option<RefreshTokenRecord>> {
     match &result {
         Ok(Some(_)) => tx.commit().await?,
-        Err(StoreError::Conflict(_)) => tx.commit().await?,
+        Err(StoreError::Conflict(m)) if m == REUSE => tx.commit().await?,
         _ => {}
     }
     result
@@ -329,7 +332,7 @@ impl Store {
             .fetch_one(tx.conn())
             .await?;
             if revoked > 0 {
-                return Err(StoreError::Conflict("refresh token reuse".into()));
+                return Err(StoreError::Conflict(REUSE.into()));
             }
         }
         let row = insert_row(tx.conn(), tenant, &token, &family_id).await?;

@@ -237,6 +237,25 @@ fn denied(msg: String) -> wasmtime::Error {
     wasmtime::Error::new(HostTrap::CapabilityDenied(msg))
 }
 
+/// The addresses of `name`, or `None` if the system resolver has not answered within `limit`.
+/// getaddrinfo cannot be cancelled, so it runs on its own thread, which a hung resolver keeps
+/// until it gives up; the call goes on (and fails) by its deadline either way. A failed
+/// look-up is an empty list: the request itself then reports the error.
+fn lookup_within(name: &str, port: u16, limit: Duration) -> Option<Vec<IpAddr>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = name.to_owned();
+    std::thread::Builder::new()
+        .name("rulebox-dns".into())
+        .spawn(move || {
+            let ips = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port))
+                .map(|found| found.map(|a| a.ip()).collect())
+                .unwrap_or_default();
+            let _ = tx.send(ips);
+        })
+        .ok()?;
+    rx.recv_timeout(limit).ok()
+}
+
 /// Performs the guest's request (following redirects); `Err` only for refusals.
 pub(crate) fn perform(state: &mut OutboundState, req: GuestRequest) -> wasmtime::Result<Vec<u8>> {
     // A malformed URL or method is the guest's mistake, not a protocol breach:
@@ -267,15 +286,18 @@ pub(crate) fn perform(state: &mut OutboundState, req: GuestRequest) -> wasmtime:
         // look-up and the connection cannot get through either.
         if let Some(url::Host::Domain(name)) = url.host() {
             let port = url.port_or_known_default().unwrap_or(0);
-            if let Ok(found) = std::net::ToSocketAddrs::to_socket_addrs(&(name, port)) {
-                let ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
-                if let Some(ip) = ips.first()
-                    && ips.iter().all(|ip| is_internal(*ip))
-                {
-                    return Err(denied(format!(
-                        "{name} resolves to the internal address {ip}"
-                    )));
-                }
+            let remaining = state.deadline.saturating_duration_since(Instant::now());
+            let Some(found) = lookup_within(name, port, remaining) else {
+                return Ok(failed(&format!(
+                    "looking up {name} took longer than the call's deadline"
+                )));
+            };
+            if let Some(ip) = found.first()
+                && found.iter().all(|ip| is_internal(*ip))
+            {
+                return Err(denied(format!(
+                    "{name} resolves to the internal address {ip}"
+                )));
             }
         }
         state.requests += 1;
@@ -449,6 +471,22 @@ pub(super) fn add_to_linker(linker: &mut wasmtime::Linker<HostState>) -> wasmtim
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_lookup_answers_within_its_limit() {
+        let found = lookup_within("localhost", 80, Duration::from_secs(5)).expect("answered");
+        assert!(
+            found.iter().all(|ip| ip.is_loopback()) && !found.is_empty(),
+            "{found:?}"
+        );
+        let none = lookup_within("no-such-host.invalid", 80, Duration::from_secs(5));
+        assert_eq!(
+            none,
+            Some(vec![]),
+            "a failed look-up is an empty answer, not a timeout"
+        );
+    }
+
     use super::*;
 
     fn policy(hosts: &[&str]) -> Outbound {
