@@ -67,9 +67,14 @@ pub enum Command {
     Config(config::ConfigArgs),
 }
 
+/// What is logged without `RULEBOX_LOG`. Info, not warn: the per-request span (tenant,
+/// request id) is an info span, and a span the filter disables gives the warnings inside it
+/// no context.
+const DEFAULT_LOG_FILTER: &str = "info";
+
 pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RULEBOX_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     // A closed stderr (a supervisor that went away, a test that stopped reading) must not
     // turn every later log line into a panic: tracing-subscriber reports its own write
     // failures with eprintln!, which panics on a broken pipe.
