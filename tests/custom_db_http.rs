@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use support::{api, http, mgmt_token, start};
 
 /// The legacy service: `POST /authenticate` with `{"email","password"}` answers the
-/// profile for ada@legacy.example / "old password", 401 otherwise. Counts calls;
-/// refuses connections once `down` is set.
+/// profile for ada@legacy.example / "old password", 401 otherwise; `POST /users` with
+/// `{"email"}` answers ada's profile, 404 for anyone else. Counts calls; refuses
+/// connections once `down` is set.
 fn legacy_service(down: Arc<AtomicBool>, calls: Arc<AtomicUsize>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -25,6 +26,9 @@ fn legacy_service(down: Arc<AtomicBool>, calls: Arc<AtomicUsize>) -> u16 {
             }
             calls.fetch_add(1, Ordering::SeqCst);
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let lookup = request_line.starts_with("POST /users ");
             let mut len = 0usize;
             loop {
                 let mut line = String::new();
@@ -38,13 +42,15 @@ fn legacy_service(down: Arc<AtomicBool>, calls: Arc<AtomicUsize>) -> u16 {
             let mut body = vec![0u8; len];
             let _ = reader.read_exact(&mut body);
             let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let (status, out) = if req["email"] == "ada@legacy.example"
-                && req["password"] == "old password"
-            {
-                (
-                    "200 OK",
-                    json!({"id": "legacy-42", "email": "ada@legacy.example", "name": "Ada", "plan": "gold"}),
-                )
+            let ada = json!({"id": "legacy-42", "email": "ada@legacy.example", "name": "Ada", "plan": "gold"});
+            let (status, out) = if lookup {
+                if req["email"] == "ada@legacy.example" {
+                    ("200 OK", ada)
+                } else {
+                    ("404 Not Found", json!({"error": "no such user"}))
+                }
+            } else if req["email"] == "ada@legacy.example" && req["password"] == "old password" {
+                ("200 OK", ada)
             } else {
                 ("401 Unauthorized", json!({"error": "wrong credentials"}))
             };
@@ -74,6 +80,120 @@ const LOGIN: &str = r#"function login(email, password, callback) {
     })
     .catch(function (err) { callback(err); });
 }"#;
+
+const GET_USER: &str = r#"function getUser(email, callback) {
+  fetch(configuration.LEGACY_URL + '/users', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: email }),
+  })
+    .then(function (res) {
+      if (res.status === 404) return callback(null);
+      return res.json().then(function (u) { callback(null, { user_id: u.id, email: u.email }); });
+    })
+    .catch(function (err) { callback(err); });
+}"#;
+
+/// The operator allow-lists the legacy service's loopback address for tenant `default`.
+fn allow_legacy(s: &support::Server, port: u16) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args([
+            "tenants",
+            "limits",
+            "set",
+            "default",
+            "--allow-host",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(s.data.path())
+        .output()
+        .expect("limits set");
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn signup_asks_get_user_and_caches_only_when_the_connection_opts_in() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let port = legacy_service(Arc::new(AtomicBool::new(false)), calls.clone());
+    let s = start();
+    allow_legacy(&s, port);
+    let t = format!("{}/t/default", s.base);
+    let token = mgmt_token(
+        &s.base,
+        "default",
+        s.creds["client_id"].as_str().expect("id"),
+        s.creds["client_secret"].as_str().expect("s"),
+    );
+    let (_, client) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({"name": "app"})),
+    );
+    let connection = |name: &str, ttl: Option<u64>| {
+        let mut options = json!({"enabledDatabaseCustomization": true, "import_mode": true,
+            "customScripts": {"login": LOGIN, "get_user": GET_USER},
+            "configuration": {"LEGACY_URL": format!("http://127.0.0.1:{port}")}});
+        if let Some(ttl) = ttl {
+            options["get_user_cache_ttl"] = json!(ttl);
+        }
+        let (st, conn) = api(
+            reqwest::Method::POST,
+            format!("{t}/api/v2/connections"),
+            &token,
+            Some(json!({"name": name, "strategy": "auth0", "options": options})),
+        );
+        assert_eq!(st, 201, "{conn}");
+        conn
+    };
+    let signup = |conn: &str, email: &str| {
+        let r = http()
+            .post(format!("{t}/dbconnections/signup"))
+            .json(
+                &json!({"client_id": client["client_id"], "connection": conn,
+                          "email": email, "password": "a long password"}),
+            )
+            .send()
+            .expect("signup");
+        (
+            r.status().as_u16(),
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let legacy_calls = || calls.load(Ordering::SeqCst);
+
+    // Without opting in, every signup asks the legacy store.
+    connection("uncached", None);
+    let (st, body) = signup("uncached", "ada@legacy.example");
+    assert_eq!(st, 400, "{body}");
+    assert_eq!(body["error"], "user_exists", "{body}");
+    signup("uncached", "ada@legacy.example");
+    assert_eq!(legacy_calls(), 2, "no cache without get_user_cache_ttl");
+
+    // With a TTL, the second question is answered from the cache.
+    let cached = connection("cached", Some(60));
+    let before = legacy_calls();
+    assert_eq!(signup("cached", "ada@legacy.example").0, 400);
+    assert_eq!(signup("cached", "ADA@legacy.example").0, 400);
+    assert_eq!(legacy_calls(), before + 1, "one look-up, then the cache");
+    // Someone the legacy store does not know signs up here.
+    let (st, body) = signup("cached", "new@legacy.example");
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(legacy_calls(), before + 2);
+
+    // Changing the connection forgets what this node remembered of it.
+    let id = cached["id"].as_str().expect("connection id");
+    let (st, _) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/connections/{id}"),
+        &token,
+        Some(json!({"options": cached["options"].clone()})),
+    );
+    assert_eq!(st, 200);
+    assert_eq!(signup("cached", "ada@legacy.example").0, 400);
+    assert_eq!(legacy_calls(), before + 3, "asked again after the change");
+}
 
 #[test]
 fn a_login_script_reaches_the_legacy_service_then_the_user_is_local() {
@@ -111,20 +231,7 @@ fn a_login_script_reaches_the_legacy_service_then_the_user_is_local() {
         Some(json!({"sandbox_limits": {"allow_hosts": ["legacy.example.com"]}})),
     );
     assert_eq!(st, 200, "{settings}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
-        .args([
-            "tenants",
-            "limits",
-            "set",
-            "default",
-            "--allow-host",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(s.data.path())
-        .output()
-        .expect("limits set");
-    assert!(out.status.success(), "{out:?}");
+    allow_legacy(&s, port);
     let (_, read) = api(
         reqwest::Method::GET,
         format!("{t}/api/v2/tenants/settings"),

@@ -97,6 +97,8 @@ pub struct AppState {
     pub action_cache: crate::action_cache::ActionCache,
     /// Legacy Rules' `global` (per node, best effort).
     pub rules_global: crate::action_cache::RulesGlobal,
+    /// `getUser` answers of custom-database connections that opted in.
+    pub get_user_cache: crate::custom_db::GetUserCache,
     /// `GET /metrics`, when the binary installed a recorder.
     pub metrics: Option<rulebox_runtime_api::MetricsRender>,
     /// Whether a load balancer should send this node new work (`/readyz`); false once
@@ -113,6 +115,7 @@ impl AppState {
             logs: LogWriter::new(store.clone()),
             action_cache: crate::action_cache::ActionCache::new(),
             rules_global: crate::action_cache::RulesGlobal::new(),
+            get_user_cache: crate::custom_db::GetUserCache::default(),
             metrics: None,
             ready: std::sync::atomic::AtomicBool::new(true),
             draining: tokio::sync::watch::Sender::new(false),

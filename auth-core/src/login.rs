@@ -8,7 +8,6 @@ use crate::crypto::password::{hash_password, verify_password};
 use crate::error::ApiError;
 use crate::store::{Connection, NewUser, StoreError, User};
 use crate::tenancy::TenantCtx;
-use rulebox_runtime_api::{JsKind, OutcomeKind, Trigger};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -22,21 +21,7 @@ fn brute_force_keys(conn: &Connection, username: &str, ip: &str) -> [String; 2] 
     ]
 }
 
-/// `options.customScripts.<name>` when the connection uses a custom database.
-pub fn custom_script<'a>(conn: &'a Connection, name: &str) -> Option<&'a str> {
-    let enabled = conn
-        .options
-        .get("enabledDatabaseCustomization")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if !enabled {
-        return None;
-    }
-    conn.options
-        .get("customScripts")
-        .and_then(|s| s.get(name))
-        .and_then(Value::as_str)
-}
+pub use crate::custom_db::script as custom_script;
 
 fn import_mode(conn: &Connection) -> bool {
     conn.options
@@ -225,41 +210,9 @@ async fn run_login_script(
     username: &str,
     password: &str,
 ) -> Result<Value, ApiError> {
-    let sandbox = app.sandbox.clone();
-    let src = source.to_owned();
-    let kind = JsKind::CustomDb {
-        script: "login".into(),
-    };
-    let module = tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?
-        .map_err(|e| {
-            ApiError::access_denied(format!("the connection's login script is invalid: {e}"))
-        })?;
-    let configuration = conn
-        .options
-        .get("configuration")
-        .cloned()
-        .unwrap_or(json!({}));
-    let input =
-        serde_json::to_vec(&json!({"args": [username, password], "configuration": configuration}))
-            .map_err(|e| ApiError::server_error(e.to_string()))?;
-    let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
-    let outcome =
-        crate::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits).await?;
-    if outcome.kind != OutcomeKind::Ok {
-        tracing::warn!(tenant = t.id(), connection = %conn.name, outcome = %outcome.kind, "login script failed");
-        // The connection's configuration holds its secrets: never echo them.
-        let secrets = configuration.as_object().cloned().unwrap_or_default();
-        let detail =
-            crate::pipeline::redact(outcome.error.as_deref().unwrap_or_default(), &secrets);
-        return Err(crate::pipeline::outcome_error(
-            outcome.kind,
-            "the login script",
-            &detail,
-        ));
-    }
-    let result = outcome.output.and_then(|o| o.result).unwrap_or(Value::Null);
+    let result =
+        crate::custom_db::run_script(app, t, conn, "login", source, json!([username, password]))
+            .await?;
     if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
         let kind = err.get("type").and_then(Value::as_str).unwrap_or("Error");
         let message = err.get("message").and_then(Value::as_str).unwrap_or(WRONG);

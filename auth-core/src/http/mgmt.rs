@@ -430,12 +430,14 @@ async fn update_connection(
     if let Some(options) = patch.get("options") {
         validate_scripts(&app, options).await?;
     }
-    Ok(Json(json!(
-        app.store
-            .update_connection(t.id(), &id, patch)
-            .await
-            .map_err(store_err)?
-    )))
+    let conn = app
+        .store
+        .update_connection(t.id(), &id, patch)
+        .await
+        .map_err(store_err)?;
+    // New scripts or a new TTL: this node's remembered getUser answers may be wrong now.
+    crate::custom_db::forget_connection(&app, t.id(), &conn.name);
+    Ok(Json(json!(conn)))
 }
 
 async fn delete_connection(

@@ -61,6 +61,14 @@ pub async fn signup(
             "PasswordStrengthError: Password is too weak",
         ));
     }
+    // A custom database knows users we have not imported yet: one of them signing up again
+    // would split the account in two.
+    if crate::custom_db::get_user(&app, &t, &conn, &email)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::user_exists());
+    }
     let cost = app.settings.bcrypt_cost;
     let hash = tokio::task::spawn_blocking(move || hash_password(&password, cost))
         .await

@@ -1,0 +1,210 @@
+//! Custom-database scripts run in the sandbox, and the opt-in cache of `getUser` answers.
+//!
+//! `getUser` asks a tenant's legacy store whether a user exists (Auth0 calls it before a
+//! signup or a password change). Every call is a round trip to that store through the
+//! tenant's code, so a connection may set `options.get_user_cache_ttl` (seconds, at most an
+//! hour) to have this node remember answers — "not found" included — for that long. Without
+//! it nothing is cached: the legacy store may be changing under us, and only its owner knows
+//! how stale an answer may be.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::Connection;
+use crate::tenancy::TenantCtx;
+use rulebox_runtime_api::{JsKind, OutcomeKind, Trigger};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The longest a connection may ask answers to be kept.
+pub const MAX_GET_USER_TTL: Duration = Duration::from_secs(3600);
+/// Answers kept per node.
+const CACHE_ENTRIES: u64 = 100_000;
+
+/// `(tenant, connection, lower-cased email)` → when the answer expires, and the profile
+/// (`None`: the store has no such user).
+type Key = (String, String, String);
+
+pub struct GetUserCache {
+    entries: moka::sync::Cache<Key, (Instant, Option<Value>)>,
+}
+
+impl Default for GetUserCache {
+    fn default() -> Self {
+        Self {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(CACHE_ENTRIES)
+                // Per-entry expiry is checked on read; this bounds what an idle entry costs.
+                .time_to_live(MAX_GET_USER_TTL)
+                .build(),
+        }
+    }
+}
+
+/// `options.customScripts.<name>` when the connection uses a custom database.
+pub fn script<'a>(conn: &'a Connection, name: &str) -> Option<&'a str> {
+    let enabled = conn
+        .options
+        .get("enabledDatabaseCustomization")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if !enabled {
+        return None;
+    }
+    conn.options
+        .get("customScripts")
+        .and_then(|s| s.get(name))
+        .and_then(Value::as_str)
+}
+
+/// How long this connection's `getUser` answers may be reused; zero when it did not opt in.
+pub fn get_user_ttl(conn: &Connection) -> Duration {
+    conn.options
+        .get("get_user_cache_ttl")
+        .and_then(Value::as_u64)
+        .map_or(Duration::ZERO, |s| {
+            Duration::from_secs(s).min(MAX_GET_USER_TTL)
+        })
+}
+
+/// Runs the connection's script `name` (`login`, `get_user`, ...) with `args` and the
+/// connection's `configuration`; the script's `{error, profile}` result. A sandbox failure
+/// is the login's error, with the configuration's secret values redacted.
+pub async fn run_script(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    conn: &Connection,
+    name: &str,
+    source: &str,
+    args: Value,
+) -> Result<Value, ApiError> {
+    let sandbox = app.sandbox.clone();
+    let src = source.to_owned();
+    let kind = JsKind::CustomDb {
+        script: if name == "get_user" {
+            "getUser".into()
+        } else {
+            name.to_owned()
+        },
+    };
+    let module = tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src))
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?
+        .map_err(|e| {
+            ApiError::access_denied(format!("the connection's {name} script is invalid: {e}"))
+        })?;
+    let configuration = conn
+        .options
+        .get("configuration")
+        .cloned()
+        .unwrap_or(json!({}));
+    let input = serde_json::to_vec(&json!({"args": args, "configuration": configuration}))
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
+    let outcome =
+        crate::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits).await?;
+    if outcome.kind != OutcomeKind::Ok {
+        tracing::warn!(tenant = t.id(), connection = %conn.name, script = name, outcome = %outcome.kind, "custom-database script failed");
+        // The connection's configuration holds its secrets: never echo them.
+        let secrets = configuration.as_object().cloned().unwrap_or_default();
+        let detail =
+            crate::pipeline::redact(outcome.error.as_deref().unwrap_or_default(), &secrets);
+        return Err(crate::pipeline::outcome_error(
+            outcome.kind,
+            &format!("the {name} script"),
+            &detail,
+        ));
+    }
+    Ok(outcome.output.and_then(|o| o.result).unwrap_or(Value::Null))
+}
+
+/// The legacy store's profile of `email`, `None` if it has no such user (or the connection
+/// has no `getUser` script). Cached per node when the connection opted in.
+pub async fn get_user(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    conn: &Connection,
+    email: &str,
+) -> Result<Option<Value>, ApiError> {
+    let Some(source) = script(conn, "get_user") else {
+        return Ok(None);
+    };
+    let ttl = get_user_ttl(conn);
+    let key = (
+        t.id().to_owned(),
+        conn.name.clone(),
+        email.to_ascii_lowercase(),
+    );
+    if !ttl.is_zero()
+        && let Some((expires, answer)) = app.get_user_cache.entries.get(&key)
+    {
+        if Instant::now() < expires {
+            metrics::counter!("rulebox_get_user_cache_total", "result" => "hit").increment(1);
+            return Ok(answer);
+        }
+        app.get_user_cache.entries.invalidate(&key);
+    }
+    let result = run_script(app, t, conn, "get_user", source, json!([email])).await?;
+    if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
+        let message = err
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("the getUser script failed");
+        return Err(ApiError::access_denied(message.to_owned()));
+    }
+    let answer = result.get("profile").filter(|p| p.is_object()).cloned();
+    if !ttl.is_zero() {
+        metrics::counter!("rulebox_get_user_cache_total", "result" => "miss").increment(1);
+        app.get_user_cache
+            .entries
+            .insert(key, (Instant::now() + ttl, answer.clone()));
+    }
+    Ok(answer)
+}
+
+/// Drops what this node remembers of a connection's users (its scripts or options changed).
+pub fn forget_connection(app: &AppState, tenant: &str, connection: &str) {
+    let (tenant, connection) = (tenant.to_owned(), connection.to_owned());
+    // A full scan, but only on a management write of a custom-database connection.
+    for (key, _) in app.get_user_cache.entries.iter() {
+        if key.0 == tenant && key.1 == connection {
+            app.get_user_cache.entries.invalidate(&*key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(options: Value) -> Connection {
+        serde_json::from_value(json!({
+            "id": "con_1", "name": "legacy", "strategy": "auth0", "options": options,
+            "enabled_clients": []
+        }))
+        .expect("connection")
+    }
+
+    #[test]
+    fn the_cache_is_opt_in_and_bounded() {
+        assert_eq!(get_user_ttl(&conn(json!({}))), Duration::ZERO);
+        assert_eq!(
+            get_user_ttl(&conn(json!({"get_user_cache_ttl": 30}))),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            get_user_ttl(&conn(json!({"get_user_cache_ttl": 999_999}))),
+            MAX_GET_USER_TTL
+        );
+    }
+
+    #[test]
+    fn scripts_count_only_with_database_customization_enabled() {
+        let scripts =
+            json!({"customScripts": {"get_user": "function getUser(e, cb) { cb(null); }"}});
+        assert_eq!(script(&conn(scripts.clone()), "get_user"), None);
+        let mut on = scripts;
+        on["enabledDatabaseCustomization"] = json!(true);
+        assert!(script(&conn(on), "get_user").is_some());
+    }
+}
