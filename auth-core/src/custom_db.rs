@@ -180,7 +180,7 @@ mod tests {
     fn conn(options: Value) -> Connection {
         serde_json::from_value(json!({
             "id": "con_1", "name": "legacy", "strategy": "auth0", "options": options,
-            "enabled_clients": []
+            "enabled_clients": [], "realms": ["legacy"]
         }))
         .expect("connection")
     }
