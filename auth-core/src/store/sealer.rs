@@ -88,21 +88,30 @@ impl SecretSealer {
         if let Some(sealer) = Self::from_env()? {
             return Ok(sealer);
         }
+        let read = |text: String| {
+            let bytes = b64()
+                .decode(text.trim())
+                .map_err(|e| key_error(format!("{}: {e}", key_file.display())))?;
+            Self::from_key(&bytes)
+        };
         match std::fs::read_to_string(key_file) {
-            Ok(text) => {
-                let bytes = b64()
-                    .decode(text.trim())
-                    .map_err(|e| key_error(format!("{}: {e}", key_file.display())))?;
-                Self::from_key(&bytes)
-            }
+            Ok(text) => read(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 SystemRandom::new()
                     .fill(&mut key)
                     .map_err(|_| key_error("no randomness"))?;
-                write_private(key_file, &b64().encode(key))
-                    .map_err(|e| key_error(format!("writing {}: {e}", key_file.display())))?;
-                Self::from_key(&key)
+                match write_private(key_file, &b64().encode(key)) {
+                    Ok(()) => Self::from_key(&key),
+                    // Another process sharing the database created it first: its key is
+                    // the one the stored secrets will be sealed with.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        read(std::fs::read_to_string(key_file).map_err(|e| {
+                            key_error(format!("reading {}: {e}", key_file.display()))
+                        })?)
+                    }
+                    Err(e) => Err(key_error(format!("writing {}: {e}", key_file.display()))),
+                }
             }
             Err(e) => Err(key_error(format!("reading {}: {e}", key_file.display()))),
         }
@@ -156,6 +165,10 @@ impl SecretSealer {
     }
 }
 
+/// Creates `path` (mode 0600) holding `text`, or fails with `AlreadyExists` and changes
+/// nothing. Written beside it first and then linked into place, so a second process starting
+/// at the same moment finds either no file or the whole key — never a half-written one that
+/// it would reject, or replace with its own key.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -164,13 +177,26 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     {
         std::fs::create_dir_all(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()
+    let mut unique = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut unique)
+        .map_err(|_| std::io::Error::other("no randomness"))?;
+    let mut staging = path.as_os_str().to_owned();
+    staging.push(format!(".{}.tmp", u64::from_le_bytes(unique)));
+    let staging = std::path::PathBuf::from(staging);
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&staging)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        // A hard link fails if the name exists: the atomic "create only if absent".
+        std::fs::hard_link(&staging, path)
+    })();
+    let _ = std::fs::remove_file(&staging);
+    written
 }
 
 /// The associated data of an Action secret.
@@ -243,5 +269,28 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn processes_starting_together_agree_on_one_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("secrets.key");
+            let sealers: Vec<SecretSealer> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| SecretSealer::load(&path).expect("load")))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("thread"))
+                    .collect()
+            });
+            let sealed = sealers[0].seal("x", "v").expect("seal");
+            for other in &sealers[1..] {
+                assert_eq!(other.open("x", &sealed).expect("same key"), "v");
+            }
+            let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
+            assert_eq!(leftovers, 1, "no staging files left behind");
+        }
     }
 }
