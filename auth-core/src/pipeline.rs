@@ -122,6 +122,20 @@ pub async fn call_sandbox(
     let sandbox = app.sandbox.clone();
     let tenant = t.id().to_owned();
     let quota = tenant_policy(&t.tenant.limits).quota();
+    // A sandbox behind the network (a remote proxy or node) is awaited here; one that
+    // computes in this process runs on a blocking thread, off the async workers.
+    let request = InvokeRequest {
+        tenant: &tenant,
+        quota,
+        module: &module,
+        trigger,
+        input: &input,
+        limits: &limits,
+        now: None,
+    };
+    if let Some(call) = sandbox.invoke_async(request) {
+        return Ok(call.await);
+    }
     tokio::task::spawn_blocking(move || {
         sandbox.invoke(InvokeRequest {
             tenant: &tenant,

@@ -216,6 +216,22 @@ impl Sandbox for RemoteSandbox {
     }
 
     fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {
+        self.handle.block_on(self.call(r))
+    }
+
+    /// The call is network I/O only: auth-core awaits it on its own worker instead of
+    /// holding a blocking thread for the length of every remote call.
+    fn invoke_async<'a>(
+        &'a self,
+        r: InvokeRequest<'a>,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>>> {
+        Some(Box::pin(self.call(r)))
+    }
+}
+
+impl RemoteSandbox {
+    /// One invocation; a far end that lost the module is re-fed its source once.
+    async fn call(&self, r: InvokeRequest<'_>) -> Outcome {
         let start = Instant::now();
         let body = invoke_body(&r, *r.module);
         let call = async {
@@ -230,7 +246,7 @@ impl Sandbox for RemoteSandbox {
                 other => other,
             }
         };
-        match self.handle.block_on(call) {
+        match call.await {
             Ok(o) => o,
             Err(NodeError::NotLoaded) => {
                 self.sources.invalidate(r.module);
