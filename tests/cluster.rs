@@ -278,6 +278,44 @@ fn a_deploy_on_one_auth_core_is_served_through_the_other_within_a_second() {
     };
     assert_eq!(version(&a2.base), json!("v1"));
 
+    // The live tail on a2 shows a login that a1 served: both read the shared database.
+    let mut tail = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args(["logs", "tail", "--tenant", "default", "--server", &a2.base])
+        .args(["--client-id", creds["client_id"].as_str().expect("id")])
+        .args([
+            "--client-secret",
+            creds["client_secret"].as_str().expect("secret"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rulebox logs tail");
+    let mut started = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(tail.stderr.take().expect("stderr")),
+        &mut started,
+    )
+    .expect("tail started");
+    assert!(started.contains("tailing"), "{started}");
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = tail.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    assert_eq!(version(&a1.base), json!("v1"));
+    let seen = lines
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a2's tail printed the login served by a1");
+    let _ = tail.kill();
+    let _ = tail.wait();
+    let log: Value = serde_json::from_str(&seen).expect("one JSON log per line");
+    assert_eq!(log["name"], "versioned", "{log}");
+    assert_eq!(log["outcome"], "ok", "{log}");
+
     // Deploy v2 on a1 (update the code, deploy); a2 must serve it within a second.
     let t1 = format!("{}/t/default", a1.base);
     let (st, list) = api(

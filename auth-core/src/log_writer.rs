@@ -14,8 +14,6 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 use tokio::sync::{mpsc, oneshot};
 
-/// Live log lines buffered per reader of the tail.
-const TAIL_DEPTH: usize = 1024;
 /// Logs one transaction stores at most.
 const MAX_BATCH: usize = 512;
 /// Logs waiting before producers are slowed down (back-pressure instead of
@@ -36,8 +34,6 @@ enum Message {
 pub struct LogWriter {
     store: Store,
     queue: OnceLock<mpsc::Sender<Message>>,
-    /// Live copies for `GET /api/v2/logs/tail` (a slow reader misses lines; the store has all).
-    tail: tokio::sync::broadcast::Sender<(String, serde_json::Value)>,
 }
 
 impl LogWriter {
@@ -45,7 +41,6 @@ impl LogWriter {
         Self {
             store,
             queue: OnceLock::new(),
-            tail: tokio::sync::broadcast::channel(TAIL_DEPTH).0,
         }
     }
 
@@ -57,23 +52,8 @@ impl LogWriter {
         })
     }
 
-    /// Live logs of every tenant as they are recorded: `(tenant, log JSON)`.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<(String, serde_json::Value)> {
-        self.tail.subscribe()
-    }
-
     /// Queues a log dated now.
     pub async fn record(&self, tenant: &str, log: ExecutionLogInput) {
-        if self.tail.receiver_count() > 0 {
-            let live = serde_json::json!({
-                "date": crate::store::now_rfc3339(), "type": log.kind, "action_id": log.action_id,
-                "rule_id": log.rule_id, "name": log.name, "trigger_id": log.trigger_id,
-                "outcome": log.outcome, "error": log.error, "duration_us": log.duration_us,
-                "fuel_used": log.fuel_used, "peak_memory_bytes": log.peak_memory_bytes,
-                "logs": log.logs, "client_id": log.client_id, "user_id": log.user_id,
-            });
-            let _ = self.tail.send((tenant.to_owned(), live));
-        }
         let msg = Message::Log(tenant.to_owned(), SystemTime::now(), log);
         if self.queue().send(msg).await.is_err() {
             tracing::warn!("the execution-log writer has stopped; a log was dropped");

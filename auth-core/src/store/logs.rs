@@ -243,6 +243,30 @@ impl Store {
         rows.into_iter().map(LogRow::into_log).collect()
     }
 
+    /// The tenant's execution logs dated `since_ms` or later, oldest first, at most `limit`:
+    /// what the live tail polls, so it sees every node's logs, not only its own.
+    pub async fn execution_logs_since(
+        &self,
+        tenant: &str,
+        since_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ExecutionLog>> {
+        let rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT id, log_date, kind, action_id, rule_id, name, trigger_id, outcome, error,
+                    duration_us, fuel_used, peak_memory_bytes, logs, client_id, user_id
+             FROM execution_logs
+             WHERE tenant_id = $1 AND log_date >= $2
+             ORDER BY log_date, id
+             LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(since_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        rows.into_iter().map(LogRow::into_log).collect()
+    }
+
     /// Retention: deletes the tenant's execution logs dated before `before`. Returns how many.
     pub async fn prune_execution_logs(&self, tenant: &str, before: SystemTime) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM execution_logs WHERE tenant_id = $1 AND log_date < $2")
