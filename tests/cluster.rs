@@ -163,31 +163,68 @@ fn wait_healthy(base: &str) {
     panic!("{base} did not become healthy");
 }
 
+/// Runtime nodes, a proxy over them and two auth-core nodes on one fresh PostgreSQL
+/// database; `a1` bootstrapped the tenant `default` (its credentials in `creds`).
+struct Topology {
+    /// The runtime nodes' data directories (a restarted node reuses its own).
+    dirs: Vec<tempfile::TempDir>,
+    runtimes: Vec<Proc>,
+    urls: Vec<String>,
+    proxy: Proc,
+    a1: Proc,
+    a2: Proc,
+    creds: Value,
+}
+
+impl Topology {
+    fn start(runtime_nodes: usize) -> Topology {
+        let dirs: Vec<_> = (0..runtime_nodes)
+            .map(|_| tempfile::tempdir().expect("tempdir"))
+            .collect();
+        let runtimes: Vec<Proc> = dirs
+            .iter()
+            .map(|d| runtime_node(d.path(), "127.0.0.1:0"))
+            .collect();
+        let urls: Vec<String> = runtimes.iter().map(|r| r.base.clone()).collect();
+        let proxy = spawn_rulebox(
+            &[
+                "proxy",
+                "--listen",
+                "127.0.0.1:0",
+                "--runtimes",
+                &urls.join(","),
+            ],
+            "rulebox proxy listening on",
+            false,
+        );
+        let db = Postgres::get().database();
+        let a1 = auth_core(&db, &proxy.base, true);
+        let creds: Value =
+            serde_json::from_str(a1.first_stdout.as_deref().expect("bootstrap")).expect("json");
+        let a2 = auth_core(&db, &proxy.base, false);
+        Topology {
+            dirs,
+            runtimes,
+            urls,
+            proxy,
+            a1,
+            a2,
+            creds,
+        }
+    }
+}
+
 #[test]
 fn logins_survive_a_killed_runtime_and_a_killed_auth_core() {
-    let dirs: Vec<_> = (0..3)
-        .map(|_| tempfile::tempdir().expect("tempdir"))
-        .collect();
-    let mut runtimes: Vec<Proc> = (0..3)
-        .map(|i| runtime_node(dirs[i].path(), "127.0.0.1:0"))
-        .collect();
-    let urls: Vec<String> = runtimes.iter().map(|r| r.base.clone()).collect();
-    let proxy = spawn_rulebox(
-        &[
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--runtimes",
-            &urls.join(","),
-        ],
-        "rulebox proxy listening on",
-        false,
-    );
-    let db = Postgres::get().database();
-    let mut a1 = auth_core(&db, &proxy.base, true);
-    let creds: Value =
-        serde_json::from_str(a1.first_stdout.as_deref().expect("bootstrap")).expect("json");
-    let a2 = auth_core(&db, &proxy.base, false);
+    let Topology {
+        dirs,
+        mut runtimes,
+        urls,
+        proxy: _proxy,
+        mut a1,
+        a2,
+        creds,
+    } = Topology::start(3);
     const USERS: usize = 5;
     let s = set_up_tenant(&a1.base, &creds, USERS);
     let (b1, b2) = (a1.base.clone(), a2.base.clone());
@@ -247,29 +284,16 @@ fn logins_survive_a_killed_runtime_and_a_killed_auth_core() {
 
 #[test]
 fn a_deploy_on_one_auth_core_is_served_through_the_other_within_a_second() {
-    let dirs: Vec<_> = (0..2)
-        .map(|_| tempfile::tempdir().expect("tempdir"))
-        .collect();
-    let runtimes: Vec<Proc> = (0..2)
-        .map(|i| runtime_node(dirs[i].path(), "127.0.0.1:0"))
-        .collect();
-    let urls: Vec<String> = runtimes.iter().map(|r| r.base.clone()).collect();
-    let proxy = spawn_rulebox(
-        &[
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--runtimes",
-            &urls.join(","),
-        ],
-        "rulebox proxy listening on",
-        false,
-    );
-    let db = Postgres::get().database();
-    let a1 = auth_core(&db, &proxy.base, true);
-    let creds: Value =
-        serde_json::from_str(a1.first_stdout.as_deref().expect("bootstrap")).expect("json");
-    let a2 = auth_core(&db, &proxy.base, false);
+    // Every field bound: the processes of unbound ones would be killed at once.
+    let Topology {
+        dirs: _dirs,
+        runtimes: _runtimes,
+        urls: _urls,
+        proxy: _proxy,
+        a1,
+        a2,
+        creds,
+    } = Topology::start(2);
     let s = set_up_tenant(&a1.base, &creds, 1);
     let version = |base: &str| {
         let (st, body) = login(base, &s, 0).expect("reachable");
