@@ -4,7 +4,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::Command;
-use support::{api, mgmt_token, start};
+use support::{api, start};
 
 fn cli(s: &support::Server, args: &[&str]) -> (bool, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))
@@ -82,12 +82,7 @@ fn deploy_test_and_rollback_from_the_terminal() {
     assert!(ok, "{err}");
     assert_eq!(out["version"], 1);
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let token = s.mgmt_token();
     let (_, bindings) = api(
         reqwest::Method::GET,
         format!("{t}/api/v2/actions/triggers/post-login/bindings"),

@@ -298,12 +298,7 @@ fn another_tenants_token_reaches_nothing() {
     for key in ["tenant", "domain", "issuer", "client_id", "client_secret"] {
         assert!(other.get(key).is_some(), "{key} in {other}");
     }
-    let default_token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let default_token = s.mgmt_token();
     let other_token = mgmt_token(
         &s.base,
         "other",
@@ -399,12 +394,7 @@ fn legacy_configuration() -> Value {
 fn custom_database_lazy_migration_and_legacy_rules() {
     let s = start();
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let token = s.mgmt_token();
     let post = reqwest::Method::POST;
     let (_, client) = api(
         post.clone(),
@@ -576,12 +566,7 @@ fn query_param(url: &str, key: &str) -> Option<String> {
 fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_action() {
     let mut s = start();
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let token = s.mgmt_token();
     let post = reqwest::Method::POST;
     let callback = "https://app.example.com/callback";
     let (_, client) = api(
@@ -728,12 +713,7 @@ fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_act
 fn pkce_mismatch_is_invalid_grant() {
     let s = start();
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let token = s.mgmt_token();
     let callback = "http://localhost:3000/cb";
     let (_, client) = api(
         reqwest::Method::POST,
@@ -888,12 +868,7 @@ fn a_killed_server_restarts_with_everything_it_had() {
 fn signup_runs_pre_and_post_user_registration_actions() {
     let s = start();
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let token = s.mgmt_token();
     let post = reqwest::Method::POST;
     let (_, client) = api(
         post.clone(),
@@ -960,12 +935,7 @@ fn signup_runs_pre_and_post_user_registration_actions() {
 fn a_compiled_rust_action_runs_in_the_login_and_revoked_refresh_tokens_stop_working() {
     let s = start();
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let token = s.mgmt_token();
     let post = reqwest::Method::POST;
     let (_, client) = api(
         post.clone(),

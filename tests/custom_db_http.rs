@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use support::{api, http, mgmt_token, start};
+use support::{api, http, start};
 
 /// The legacy service: `POST /authenticate` with `{"email","password"}` answers the
 /// profile for ada@legacy.example / "old password", 401 otherwise; `POST /users` with
@@ -119,12 +119,7 @@ fn signup_asks_get_user_and_caches_only_when_the_connection_opts_in() {
     let s = start();
     allow_legacy(&s, port);
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let token = s.mgmt_token();
     let (_, client) = api(
         reqwest::Method::POST,
         format!("{t}/api/v2/clients"),
@@ -202,12 +197,7 @@ fn a_login_script_reaches_the_legacy_service_then_the_user_is_local() {
     let port = legacy_service(down.clone(), calls.clone());
     let s = start();
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("s"),
-    );
+    let token = s.mgmt_token();
     // Tenants manage their allow-list by host name; an address (the only way to
     // reach a loopback or private service) is the operator's to grant.
     let (st, bad) = api(

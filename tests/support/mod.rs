@@ -15,6 +15,16 @@ pub struct Server {
 }
 
 impl Server {
+    /// A Management API token of the bootstrapped tenant `default`.
+    pub fn mgmt_token(&self) -> String {
+        mgmt_token(
+            &self.base,
+            "default",
+            self.creds["client_id"].as_str().expect("client id"),
+            self.creds["client_secret"].as_str().expect("client secret"),
+        )
+    }
+
     /// `kill -9`, then a new `rulebox serve` on the same data directory; `base` is updated.
     pub fn kill9_and_restart(&mut self) {
         self.proc.kill9();
@@ -201,12 +211,7 @@ pub const PASSWORD: &str = "long enough pw";
 /// the client as created)`.
 pub fn login_fixture(s: &Server, emails: &[&str]) -> (String, String, Value) {
     let t = format!("{}/t/default", s.base);
-    let token = mgmt_token(
-        &s.base,
-        "default",
-        s.creds["client_id"].as_str().expect("id"),
-        s.creds["client_secret"].as_str().expect("secret"),
-    );
+    let token = s.mgmt_token();
     let post = reqwest::Method::POST;
     let (st, client) = api(
         post.clone(),
