@@ -136,14 +136,20 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn flush_returns_after_every_queued_log_is_readable() {
+    /// A file store with tenant `acme` and a writer on it; keep the directory alive.
+    async fn writer_for_acme() -> (tempfile::TempDir, Store, LogWriter) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("db.sqlite"))
             .await
             .expect("store");
         store.create_tenant("acme", None).await.expect("tenant");
         let writer = LogWriter::new(store.clone());
+        (dir, store, writer)
+    }
+
+    #[tokio::test]
+    async fn flush_returns_after_every_queued_log_is_readable() {
+        let (_dir, store, writer) = writer_for_acme().await;
         for i in 0..1_000 {
             writer.record("acme", log(&format!("a{i}"))).await;
         }
@@ -163,12 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_that_cannot_be_stored_is_retried_then_dropped_without_stopping_the_writer() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("db.sqlite"))
-            .await
-            .expect("store");
-        store.create_tenant("acme", None).await.expect("tenant");
-        let writer = LogWriter::new(store.clone());
+        let (_dir, store, writer) = writer_for_acme().await;
         store.close().await;
         let started = std::time::Instant::now();
         writer.record("acme", log("lost")).await;

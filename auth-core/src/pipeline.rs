@@ -8,7 +8,7 @@ use crate::store::{Action, ActionVersion, Client, Connection, ExecutionLogInput,
 use crate::tenancy::TenantCtx;
 use rulebox_abi::Command;
 use rulebox_runtime_api::{
-    InvokeRequest, JsKind, Limits, ModuleId, OutcomeKind, TenantPolicy, Trigger,
+    InvokeRequest, JsKind, Limits, ModuleId, OutcomeKind, Quota, TenantPolicy, Trigger,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -108,9 +108,8 @@ pub fn tenant_limits(settings: &Settings, tenant_limits: &Value) -> Limits {
     )
 }
 
-/// One call of tenant code, on a blocking thread (calls are CPU-bound or,
-/// through the proxy, blocking HTTP), carrying the tenant for routing and
-/// its quota. Every call site goes through here.
+/// One call of tenant code, carrying the tenant for routing and its quota. Every call site
+/// goes through here.
 pub async fn call_sandbox(
     app: &Arc<AppState>,
     t: &TenantCtx,
@@ -120,35 +119,47 @@ pub async fn call_sandbox(
     limits: Limits,
 ) -> Result<rulebox_runtime_api::Outcome, ApiError> {
     let sandbox = app.sandbox.clone();
-    let tenant = t.id().to_owned();
-    let quota = tenant_policy(&t.tenant.limits).quota();
+    let call = Call {
+        tenant: t.id().to_owned(),
+        quota: tenant_policy(&t.tenant.limits).quota(),
+        module,
+        trigger,
+        input,
+        limits,
+    };
     // A sandbox behind the network (a remote proxy or node) is awaited here; one that
     // computes in this process runs on a blocking thread, off the async workers.
-    let request = InvokeRequest {
-        tenant: &tenant,
-        quota,
-        module: &module,
-        trigger,
-        input: &input,
-        limits: &limits,
-        now: None,
-    };
-    if let Some(call) = sandbox.invoke_async(request) {
-        return Ok(call.await);
+    if let Some(pending) = sandbox.invoke_async(call.request()) {
+        return Ok(pending.await);
     }
-    tokio::task::spawn_blocking(move || {
-        sandbox.invoke(InvokeRequest {
-            tenant: &tenant,
-            quota,
-            module: &module,
-            trigger,
-            input: &input,
-            limits: &limits,
+    tokio::task::spawn_blocking(move || sandbox.invoke(call.request()))
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))
+}
+
+/// What [`call_sandbox`] owns for the length of a call, so the request can be lent to
+/// the sandbox on this task or moved to a blocking thread.
+struct Call {
+    tenant: String,
+    quota: Quota,
+    module: ModuleId,
+    trigger: Trigger,
+    input: Vec<u8>,
+    limits: Limits,
+}
+
+impl Call {
+    fn request(&self) -> InvokeRequest<'_> {
+        InvokeRequest {
+            tenant: &self.tenant,
+            quota: self.quota,
+            module: &self.module,
+            trigger: self.trigger,
+            input: &self.input,
+            limits: &self.limits,
             now: None,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::server_error(e.to_string()))
+        }
+    }
 }
 
 /// Auth0's post-login `event`.
