@@ -99,6 +99,8 @@ pub struct AppState {
     pub rules_global: crate::action_cache::RulesGlobal,
     /// `getUser` answers of custom-database connections that opted in.
     pub get_user_cache: crate::custom_db::GetUserCache,
+    /// Compiled flows: a trigger's JavaScript Actions in one snapshot.
+    pub flow_modules: crate::flow_modules::FlowModules,
     /// `GET /metrics`, when the binary installed a recorder.
     pub metrics: Option<rulebox_runtime_api::MetricsRender>,
     /// Whether a load balancer should send this node new work (`/readyz`); false once
@@ -116,6 +118,7 @@ impl AppState {
             action_cache: crate::action_cache::ActionCache::new(),
             rules_global: crate::action_cache::RulesGlobal::new(),
             get_user_cache: crate::custom_db::GetUserCache::default(),
+            flow_modules: crate::flow_modules::FlowModules::default(),
             metrics: None,
             ready: std::sync::atomic::AtomicBool::new(true),
             draining: tokio::sync::watch::Sender::new(false),

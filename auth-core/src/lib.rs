@@ -12,6 +12,7 @@ pub mod config_cache;
 pub mod crypto;
 pub mod custom_db;
 pub mod error;
+pub mod flow_modules;
 pub mod housekeeping;
 pub mod http;
 pub mod log_writer;

@@ -2,7 +2,7 @@
 //! each a sandbox call under the tenant's limits and one shared deadline.
 //! Their commands are collected and applied as Auth0 applies them.
 
-use crate::app::{AppState, Settings};
+use crate::app::{AppState, FlowPlan, Settings};
 use crate::error::ApiError;
 use crate::store::{Action, ActionVersion, Client, Connection, ExecutionLogInput, User};
 use crate::tenancy::TenantCtx;
@@ -118,6 +118,19 @@ pub async fn call_sandbox(
     input: Vec<u8>,
     limits: Limits,
 ) -> Result<rulebox_runtime_api::Outcome, ApiError> {
+    call_with_budget(app, t, module, trigger, input, limits, None).await
+}
+
+/// [`call_sandbox`] for a flow: `limits` bound each of its steps, `flow_timeout_ms` the call.
+async fn call_with_budget(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    module: ModuleId,
+    trigger: Trigger,
+    input: Vec<u8>,
+    limits: Limits,
+    flow_timeout_ms: Option<u64>,
+) -> Result<rulebox_runtime_api::Outcome, ApiError> {
     let sandbox = app.sandbox.clone();
     let call = Call {
         tenant: t.id().to_owned(),
@@ -126,6 +139,7 @@ pub async fn call_sandbox(
         trigger,
         input,
         limits,
+        flow_timeout_ms,
     };
     // A sandbox behind the network (a remote proxy or node) is awaited here; one that
     // computes in this process runs on a blocking thread, off the async workers.
@@ -146,6 +160,7 @@ struct Call {
     trigger: Trigger,
     input: Vec<u8>,
     limits: Limits,
+    flow_timeout_ms: Option<u64>,
 }
 
 impl Call {
@@ -158,6 +173,7 @@ impl Call {
             input: &self.input,
             limits: &self.limits,
             now: None,
+            flow_timeout_ms: self.flow_timeout_ms,
         }
     }
 }
@@ -272,15 +288,32 @@ pub async fn run_from(
         trigger
     };
     let plan = app.flow_plan(tenant, plan_trigger.id()).await?;
+    let flow = Flow {
+        plan: &plan,
+        plan_trigger,
+        trigger,
+        start_at,
+        resume,
+        client_id,
+        user_id,
+        limits: tenant_limits(&app.settings, &t.tenant.limits),
+        deadline: Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms),
+    };
+    // Two or more JavaScript Actions to run: one sandbox call for all of them,
+    // once their flow snapshot is ready (see `flow_modules`).
+    if plan.len().saturating_sub(start_at) >= 2
+        && let Some(source) = crate::flow_modules::flow_source(&plan)
+        && let Some(module) = app.flow_modules.get(&app.sandbox, &source)
+    {
+        metrics::counter!("rulebox_action_flow_runs_total", "mode" => "one_call").increment(1);
+        return run_flow(app, t, &flow, module, event).await;
+    }
+    if !plan.is_empty() {
+        metrics::counter!("rulebox_action_flow_runs_total", "mode" => "per_action").increment(1);
+    }
     let mut decisions = Decisions::default();
-    let limits = tenant_limits(&app.settings, &t.tenant.limits);
-    let deadline = Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms);
     for (index, (action, version, secrets)) in plan.iter().enumerate().skip(start_at) {
-        let trigger = if resume && index == start_at {
-            Trigger::ContinuePostLogin
-        } else {
-            trigger
-        };
+        let trigger = flow.trigger_at(index);
         let module = ensure_loaded(app, tenant, action, version)
             .await
             .map_err(|e| {
@@ -293,34 +326,19 @@ pub async fn run_from(
         event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, plan_trigger.id()));
         let input =
             serde_json::to_vec(&event).map_err(|e| ApiError::server_error(e.to_string()))?;
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let call_limits = Limits {
-            timeout_ms: limits.timeout_ms.min(remaining.as_millis() as u64).max(1),
-            ..limits.clone()
-        };
-        let who = Subject {
-            kind: "action",
-            id: &action.id,
-            name: &action.name,
-            secrets,
-        };
-        let outcome = invoke_logged(
+        let outcome = call_sandbox(app, t, module, trigger, input, flow.step_limits()).await?;
+        let outcome = record_outcome(
             app,
             t,
-            module,
+            outcome,
             trigger,
-            input,
-            call_limits,
-            who,
+            flow.subject(index),
             client_id,
             user_id,
         )
         .await?;
-        app.action_cache
-            .apply(tenant, plan_trigger.id(), outcome.commands());
+        // Later Actions see metadata set by earlier ones, as in Auth0.
         for cmd in outcome.commands() {
-            decisions.apply(cmd);
-            // Later Actions see metadata set by earlier ones, as in Auth0.
             match cmd {
                 Command::SetAppMetadata { name, value } => {
                     event["user"]["app_metadata"][name] = value.clone()
@@ -331,13 +349,148 @@ pub async fn run_from(
                 _ => {}
             }
         }
+        if !flow.apply(app, tenant, &mut decisions, &outcome, index) {
+            break;
+        }
+    }
+    Ok(decisions)
+}
+
+/// One run of a trigger's Actions: what every step of it shares.
+struct Flow<'a> {
+    plan: &'a FlowPlan,
+    plan_trigger: Trigger,
+    trigger: Trigger,
+    start_at: usize,
+    resume: bool,
+    client_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+    limits: Limits,
+    /// One deadline for all of the login's tenant code.
+    deadline: Instant,
+}
+
+impl<'a> Flow<'a> {
+    /// The handler the Action at `index` runs: `onContinuePostLogin` for the
+    /// one whose redirect is being returned from.
+    fn trigger_at(&self, index: usize) -> Trigger {
+        if self.resume && index == self.start_at {
+            Trigger::ContinuePostLogin
+        } else {
+            self.trigger
+        }
+    }
+
+    fn remaining_ms(&self) -> u64 {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1)
+    }
+
+    /// The tenant's limits for one Action, cut to what is left of the deadline.
+    fn step_limits(&self) -> Limits {
+        Limits {
+            timeout_ms: self.limits.timeout_ms.min(self.remaining_ms()),
+            ..self.limits.clone()
+        }
+    }
+
+    fn subject(&self, index: usize) -> Subject<'a> {
+        let plan: &'a FlowPlan = self.plan;
+        let (action, _, secrets) = &plan[index.min(plan.len().saturating_sub(1))];
+        Subject {
+            kind: "action",
+            id: &action.id,
+            name: &action.name,
+            secrets,
+        }
+    }
+
+    /// Applies the Action at `index`'s outcome as Auth0 does; says whether
+    /// the flow goes on (not after a deny, nor after a redirect it must pause for).
+    fn apply(
+        &self,
+        app: &AppState,
+        tenant: &str,
+        decisions: &mut Decisions,
+        outcome: &rulebox_runtime_api::Outcome,
+        index: usize,
+    ) -> bool {
+        app.action_cache
+            .apply(tenant, self.plan_trigger.id(), outcome.commands());
+        for cmd in outcome.commands() {
+            decisions.apply(cmd);
+        }
         if decisions.denied.is_some() {
-            break;
+            return false;
         }
-        if decisions.redirect.is_some() && trigger != Trigger::ContinuePostLogin {
+        if decisions.redirect.is_some() && self.trigger_at(index) != Trigger::ContinuePostLogin {
             decisions.redirect_at = Some(index);
-            break;
+            return false;
         }
+        true
+    }
+}
+
+/// The Actions of `flow` in one sandbox call of their flow snapshot: each
+/// step is logged and applied as if it had been a call of its own, and a
+/// step that failed fails the login closed under its Action's name.
+async fn run_flow(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    flow: &Flow<'_>,
+    module: ModuleId,
+    mut event: Value,
+) -> Result<Decisions, ApiError> {
+    let tenant = t.id();
+    event["secrets"] = json!({});
+    event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, flow.plan_trigger.id()));
+    let steps: Vec<Value> = flow
+        .plan
+        .iter()
+        .enumerate()
+        .skip(flow.start_at)
+        .map(|(index, (_, _, secrets))| {
+            json!({"index": index, "entry": flow.trigger_at(index).id(), "secrets": secrets})
+        })
+        .collect();
+    let input = serde_json::to_vec(&json!({"event": event, "steps": steps}))
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let first = flow.trigger_at(flow.start_at);
+    let budget = Some(flow.remaining_ms());
+    let mut outcome =
+        call_with_budget(app, t, module, first, input, flow.step_limits(), budget).await?;
+    let steps = std::mem::take(&mut outcome.steps);
+    let ran = steps.len();
+    let mut decisions = Decisions::default();
+    for (index, step) in (flow.start_at..flow.plan.len()).zip(steps) {
+        let trigger = flow.trigger_at(index);
+        let step = record_outcome(
+            app,
+            t,
+            step,
+            trigger,
+            flow.subject(index),
+            flow.client_id,
+            flow.user_id,
+        )
+        .await?;
+        if !flow.apply(app, tenant, &mut decisions, &step, index) {
+            return Ok(decisions);
+        }
+    }
+    if outcome.kind != OutcomeKind::Ok {
+        // The flow stopped inside the Action after the last one it finished.
+        let index = flow.start_at + ran;
+        record_outcome(
+            app,
+            t,
+            outcome,
+            flow.trigger_at(index),
+            flow.subject(index),
+            flow.client_id,
+            flow.user_id,
+        )
+        .await?;
     }
     Ok(decisions)
 }
@@ -384,21 +537,17 @@ pub fn outcome_error(kind: OutcomeKind, what: &str, detail: &str) -> ApiError {
     }
 }
 
-/// One sandbox call of tenant code, recorded in the tenant's execution
-/// logs. A call that does not end `ok` fails the login closed.
-#[allow(clippy::too_many_arguments)]
-async fn invoke_logged(
+/// Records one run of tenant code in the tenant's execution logs. A run
+/// that did not end `ok` fails the login closed.
+async fn record_outcome(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    module: ModuleId,
+    mut outcome: rulebox_runtime_api::Outcome,
     trigger: Trigger,
-    input: Vec<u8>,
-    limits: Limits,
     who: Subject<'_>,
     client_id: Option<&str>,
     user_id: Option<&str>,
 ) -> Result<rulebox_runtime_api::Outcome, ApiError> {
-    let mut outcome = call_sandbox(app, t, module, trigger, input, limits).await?;
     // Secrets never reach the logs, nor the error a client may see.
     if !who.secrets.is_empty() {
         for line in &mut outcome.logs {
@@ -499,13 +648,13 @@ pub async fn run_rules(
             name: &rule.name,
             secrets: configuration,
         };
-        let outcome = invoke_logged(
+        let outcome =
+            call_sandbox(app, t, module, Trigger::PostLogin, input, limits.clone()).await?;
+        let outcome = record_outcome(
             app,
             t,
-            module,
+            outcome,
             Trigger::PostLogin,
-            input,
-            limits.clone(),
             who,
             Some(client_id),
             Some(user_id),

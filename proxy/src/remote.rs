@@ -145,6 +145,7 @@ pub fn invoke_body(r: &InvokeRequest<'_>, module: ModuleId) -> InvokeBody {
             .now
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| d.as_millis() as u64),
+        flow_timeout_ms: r.flow_timeout_ms,
     }
 }
 

@@ -139,6 +139,7 @@ fn request(body: &InvokeBody) -> InvokeRequest<'_> {
         input: body.input.as_bytes(),
         limits: &body.limits,
         now: wire_now(body.now_ms),
+        flow_timeout_ms: body.flow_timeout_ms,
     }
 }
 

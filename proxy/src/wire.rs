@@ -93,6 +93,9 @@ pub struct InvokeBody {
     /// Fixes the guest clock (milliseconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub now_ms: Option<u64>,
+    /// A flow's whole-call budget (`InvokeRequest::flow_timeout_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_timeout_ms: Option<u64>,
 }
 
 /// `{"error", "error_description"}`, plus the load error for refused code.

@@ -34,6 +34,7 @@ impl RawBaseline {
 
     /// One instantiate + call; returns the handler's return code.
     pub fn call(&self, input: &[u8]) -> wasmtime::Result<i32> {
+        let forever = std::time::Instant::now() + std::time::Duration::from_secs(3600);
         let state = HostState {
             wasi: build_wasi(Clock::System, None),
             limiter: MemoryLimiter {
@@ -53,8 +54,13 @@ impl RawBaseline {
             logs: LogBuffer::new(usize::MAX),
             outbound: crate::host::http::OutboundState::new(
                 rulebox_runtime_api::Outbound::default(),
-                std::time::Instant::now() + std::time::Duration::from_secs(3600),
+                forever,
                 None,
+            ),
+            steps: crate::steps::Steps::new(
+                &rulebox_runtime_api::Limits::default(),
+                std::time::Instant::now(),
+                forever,
             ),
         };
         let mut store = Store::new(&self.engine, state);

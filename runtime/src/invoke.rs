@@ -5,6 +5,7 @@ use crate::logs::LogBuffer;
 use crate::registry::Compiled;
 use crate::runtime::Invocation;
 use crate::scheduler::{CpuScheduler, Level};
+use crate::steps::Steps;
 use rulebox_abi::Output;
 use rulebox_runtime_api::Limits;
 use rulebox_runtime_api::{Outcome, OutcomeKind};
@@ -49,16 +50,17 @@ fn thread_cpu_time() -> Duration {
     )
 }
 
-/// Runs at every epoch tick while the call executes: enforces the deadline
-/// by the real clock and, once this call has used a slice of CPU since its
-/// first tick, yields the core to waiting fresh calls (see `scheduler`).
+/// Runs at every epoch tick while the call executes: enforces the current
+/// step's deadline by the real clock and, once this call has used a slice of
+/// CPU since its first tick, yields the core to waiting fresh calls (see
+/// `scheduler`).
 fn on_epoch(
     scheduler: Option<Arc<CpuScheduler>>,
-    deadline: Instant,
 ) -> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
 {
     let mut slice_start: Option<Duration> = None;
     move |mut ctx| {
+        let deadline = ctx.data().steps.deadline;
         if Instant::now() >= deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
         }
@@ -82,7 +84,8 @@ fn on_epoch(
 }
 
 /// A fresh store with every limit armed: memory/table limiter, fuel, and the
-/// epoch callback enforcing `deadline` (and CPU fencing when `scheduler` is given).
+/// epoch callback enforcing `deadline` (and CPU fencing when `scheduler` is
+/// given). The first step's deadline is `deadline` too; see [`flow_deadline`].
 pub(crate) fn armed_store(
     engine: &Engine,
     input: Vec<u8>,
@@ -114,6 +117,7 @@ pub(crate) fn armed_store(
             deadline,
             scheduler.clone(),
         ),
+        steps: Steps::new(limits, Instant::now(), deadline),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -122,7 +126,7 @@ pub(crate) fn armed_store(
     // callback (only at calls, returns and fuel checks), so for a timed-out
     // call `fuel_used` is a lower bound. docs/abi.md says so.
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(on_epoch(scheduler, deadline));
+    store.epoch_deadline_callback(on_epoch(scheduler));
     Ok(store)
 }
 
@@ -227,6 +231,7 @@ pub(crate) fn invoke(
 ) -> Outcome {
     let limits = inv.limits;
     let deadline = start + limits.timeout();
+    let call_deadline = flow_deadline(start, limits, inv.flow_timeout);
     let level = if compiled.heavy.load(Ordering::Relaxed) {
         Level::Preempted
     } else {
@@ -251,6 +256,7 @@ pub(crate) fn invoke(
     let mut store = match store {
         Ok(mut s) => {
             s.data_mut().cpu_held = Some(level);
+            s.data_mut().steps = Steps::new(limits, start, call_deadline);
             s
         }
         Err(e) => {
@@ -264,7 +270,7 @@ pub(crate) fn invoke(
     let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     // Fuel, not wall time, says whether the module is heavy: it does not
     // depend on how busy the machine was.
-    let heavy = fuel_used >= HEAVY_FUEL
+    let heavy = store.data().steps.max_fuel_used(fuel_used) >= HEAVY_FUEL
         || result.as_ref().is_err_and(|e| {
             matches!(e.downcast_ref::<Trap>(), Some(Trap::OutOfFuel))
                 || e.downcast_ref::<DeadlineExceeded>().is_some()
@@ -306,8 +312,19 @@ pub(crate) fn invoke(
         logs_truncated,
         fuel_used,
         peak_memory_bytes: state.limiter.peak_memory,
-        duration_us: micros(start),
+        duration_us: micros(state.steps.started),
+        steps: state.steps.finished,
     }
+}
+
+/// When a call of several steps must have ended: its flow budget, never more
+/// than every step running to its own timeout. A single-step call ends with
+/// its one step.
+pub(crate) fn flow_deadline(start: Instant, limits: &Limits, flow: Option<Duration>) -> Instant {
+    let most = limits
+        .timeout()
+        .saturating_mul(crate::steps::MAX_STEPS as u32);
+    start + flow.map_or(limits.timeout(), |f| f.min(most))
 }
 
 /// Maps a non-zero handler return code (docs/abi.md) to its outcome.
@@ -328,7 +345,7 @@ fn reported_failure(code: i32, last_error: Option<&str>) -> (OutcomeKind, String
     (kind, message)
 }
 
-fn finish_output(raw: Option<&[u8]>) -> (OutcomeKind, Option<Output>, Option<String>) {
+pub(crate) fn finish_output(raw: Option<&[u8]>) -> (OutcomeKind, Option<Output>, Option<String>) {
     match raw {
         None => (
             OutcomeKind::AbiViolation,

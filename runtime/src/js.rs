@@ -48,6 +48,7 @@ pub(crate) fn init_input(kind: &JsKind, source: &str) -> Vec<u8> {
         JsKind::Action => ("action", None),
         JsKind::Rule => ("rule", None),
         JsKind::CustomDb { script } => ("custom-db", Some(script.as_str())),
+        JsKind::Flow => ("flow", None),
     };
     serde_json::to_vec(&InitInput {
         kind: k,
@@ -131,12 +132,7 @@ impl JsLoader {
         kind: &JsKind,
         source: &str,
     ) -> Result<ModuleId, ValidationError> {
-        if source.len() > MAX_SOURCE_BYTES {
-            return Err(ValidationError::TooLarge {
-                size: source.len(),
-                max: MAX_SOURCE_BYTES,
-            });
-        }
+        check_size(kind, source)?;
         let key = self.key(kind, source);
         if let Some(id) = self.snapshots.get(&key)
             && registry.get(&id).is_some()
@@ -267,6 +263,33 @@ impl JsLoader {
     pub(crate) fn engine_module(&self, registry: &Registry) -> Result<ModuleId, ValidationError> {
         registry.load(ENGINE_WASM).map(|(id, _)| id)
     }
+}
+
+/// Each source is held to Auth0's size limit; a flow's to its Action count too.
+fn check_size(kind: &JsKind, source: &str) -> Result<(), ValidationError> {
+    let too_large = |size: usize| {
+        (size > MAX_SOURCE_BYTES).then_some(ValidationError::TooLarge {
+            size,
+            max: MAX_SOURCE_BYTES,
+        })
+    };
+    if *kind != JsKind::Flow {
+        return too_large(source.len()).map_or(Ok(()), Err);
+    }
+    let sources: Vec<String> = serde_json::from_str(source).map_err(|e| {
+        ValidationError::Malformed(format!("a flow is a JSON array of sources: {e}"))
+    })?;
+    if sources.is_empty() || sources.len() > rulebox_runtime_api::MAX_FLOW_ACTIONS {
+        return Err(ValidationError::Malformed(format!(
+            "a flow holds 1 to {} Actions, not {}",
+            rulebox_runtime_api::MAX_FLOW_ACTIONS,
+            sources.len()
+        )));
+    }
+    sources
+        .iter()
+        .find_map(|s| too_large(s.len()))
+        .map_or(Ok(()), Err)
 }
 
 struct SnapshotState<'a> {

@@ -23,6 +23,7 @@ mod logs;
 mod registry;
 mod runtime;
 mod scheduler;
+mod steps;
 mod validate;
 
 pub use config::RuntimeConfig;

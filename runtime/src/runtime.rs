@@ -43,6 +43,9 @@ pub struct Invocation<'a> {
     pub clock: Clock,
     /// Seed for the guest's random numbers; `None` draws from the OS.
     pub random_seed: Option<u64>,
+    /// The whole call's budget when it runs several steps (a flow); `limits`
+    /// then bound each step. `None`: the call is bounded by `limits.timeout_ms`.
+    pub flow_timeout: Option<std::time::Duration>,
     /// Benchmarks only: run the JavaScript engine's initialiser with this
     /// input inside the call (a cold start without a snapshot).
     #[doc(hidden)]
@@ -63,6 +66,7 @@ impl<'a> Invocation<'a> {
             limits,
             clock: Clock::System,
             random_seed: None,
+            flow_timeout: None,
             pre_init: None,
         }
     }
@@ -300,6 +304,7 @@ impl rulebox_runtime_api::Sandbox for Runtime {
         if let Some(at) = r.now {
             inv.clock = Clock::Fixed(at);
         }
+        inv.flow_timeout = r.flow_timeout_ms.map(std::time::Duration::from_millis);
         Runtime::invoke(self, &inv)
     }
 }

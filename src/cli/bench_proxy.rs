@@ -73,6 +73,7 @@ fn call(s: &dyn Sandbox, tenant: &str, module: &ModuleId, limits: &Limits) -> Du
         input: EVENT.as_bytes(),
         limits,
         now: None,
+        flow_timeout_ms: None,
     });
     let took = start.elapsed();
     assert!(

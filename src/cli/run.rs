@@ -92,7 +92,8 @@ fn js_call(args: &RunArgs, source: &str) -> anyhow::Result<(JsKind, Trigger, Vec
     };
     let detected = rulebox_runtime::detect_kind(source);
     let shape = args.kind.unwrap_or(match &detected {
-        JsKind::Action => JsShape::Action,
+        // detect_kind never answers Flow: flows are assembled by auth-core.
+        JsKind::Action | JsKind::Flow => JsShape::Action,
         JsKind::Rule => JsShape::Rule,
         JsKind::CustomDb { .. } => JsShape::CustomDb,
     });

@@ -70,6 +70,11 @@ pub struct Outcome {
     pub fuel_used: u64,
     pub peak_memory_bytes: u64,
     pub duration_us: u64,
+    /// The steps a multi-step call finished with `step_end`, each with its
+    /// own output, logs, fuel and duration. The fields above then describe
+    /// what ran after the last of them: for a flow that failed, the step
+    /// that failed. Empty for an ordinary call.
+    pub steps: Vec<Outcome>,
 }
 
 impl Outcome {
@@ -93,17 +98,20 @@ impl Outcome {
             fuel_used: 0,
             peak_memory_bytes: 0,
             duration_us,
+            steps: Vec::new(),
         }
     }
 }
 
 /// The flat JSON shape `rulebox run` prints and the runtime service returns:
 /// `{"outcome", "commands", "logs", "fuel_used", "peak_memory_bytes",
-/// "duration_us", "error"}` plus `logs_truncated` and, when present, `result`.
+/// "duration_us", "error"}` plus `logs_truncated` and, when present, `result`
+/// and `steps` (each in this same shape).
 impl Serialize for Outcome {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let result = self.output.as_ref().and_then(|o| o.result.as_ref());
-        let mut m = s.serialize_map(Some(8 + usize::from(result.is_some())))?;
+        let extra = usize::from(result.is_some()) + usize::from(!self.steps.is_empty());
+        let mut m = s.serialize_map(Some(8 + extra))?;
         m.serialize_entry("outcome", &self.kind)?;
         m.serialize_entry("commands", self.commands())?;
         if let Some(r) = result {
@@ -115,6 +123,9 @@ impl Serialize for Outcome {
         m.serialize_entry("peak_memory_bytes", &self.peak_memory_bytes)?;
         m.serialize_entry("duration_us", &self.duration_us)?;
         m.serialize_entry("error", &self.error)?;
+        if !self.steps.is_empty() {
+            m.serialize_entry("steps", &self.steps)?;
+        }
         m.end()
     }
 }
@@ -142,6 +153,8 @@ impl<'de> serde::Deserialize<'de> for Outcome {
             duration_us: u64,
             #[serde(default)]
             error: Option<String>,
+            #[serde(default)]
+            steps: Vec<Outcome>,
         }
         let f = Flat::deserialize(d)?;
         let output = (f.outcome == OutcomeKind::Ok).then_some(Output {
@@ -157,6 +170,7 @@ impl<'de> serde::Deserialize<'de> for Outcome {
             fuel_used: f.fuel_used,
             peak_memory_bytes: f.peak_memory_bytes,
             duration_us: f.duration_us,
+            steps: f.steps,
         })
     }
 }
@@ -184,6 +198,7 @@ mod tests {
             fuel_used: 12,
             peak_memory_bytes: 65536,
             duration_us: 7,
+            steps: vec![Outcome::refused(OutcomeKind::Trap, "step".into(), 2)],
         };
         let back: Outcome =
             serde_json::from_str(&serde_json::to_string(&ok).expect("ser")).expect("de");

@@ -14,7 +14,16 @@ pub enum JsKind {
     Rule,
     /// One custom-database script, e.g. `function login(email, password, callback) {...}`.
     CustomDb { script: String },
+    /// The Actions bound to one trigger, compiled into one snapshot so a login
+    /// runs them all in one instance: the source is the JSON array of their
+    /// sources in binding order. Its handler takes `{"event", "steps":
+    /// [{"index", "entry", "secrets"}]}` and ends each step with `step_end`,
+    /// so the outcome carries one result per Action (`Outcome::steps`).
+    Flow,
 }
+
+/// Most Actions one flow snapshot holds.
+pub const MAX_FLOW_ACTIONS: usize = 32;
 
 /// Why code was refused before it could run (upload-time validation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -43,6 +52,11 @@ pub struct InvokeRequest<'a> {
     pub limits: &'a Limits,
     /// Fixes the guest's clock (replays, tests); `None` is the real clock.
     pub now: Option<SystemTime>,
+    /// For a call of several steps (a [`JsKind::Flow`]): the wall-clock budget
+    /// of the whole call, while `limits` (fuel, `timeout_ms`, output and log
+    /// budgets) apply to each step. `None`: the call's budget is
+    /// `limits.timeout_ms`.
+    pub flow_timeout_ms: Option<u64>,
 }
 
 /// Validates, compiles and runs tenant code. Implemented by the runtime

@@ -21,6 +21,7 @@ unsafe extern "C" {
     fn log(level: i32, ptr: *const u8, len: i32);
     fn http_request(ptr: *const u8, len: i32) -> i32;
     fn http_response_read(ptr: *mut u8, len: i32) -> i32;
+    fn step_end() -> i32;
 }
 
 #[link(wasm_import_module = "wasi_snapshot_preview1")]
@@ -128,6 +129,14 @@ fn install_natives(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     g.set(
         "__rb_native_http",
         Function::new(ctx.clone(), |request: String| host_http(&request))?,
+    )?;
+    g.set(
+        "__rb_native_step_end",
+        Function::new(ctx.clone(), |output: String| {
+            write_output(&output);
+            // SAFETY: an ABI v1 import without arguments.
+            unsafe { step_end() }
+        })?,
     )?;
     Ok(())
 }

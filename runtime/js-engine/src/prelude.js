@@ -9,6 +9,8 @@
   delete g.__rb_native_log;
   const nativeHttp = g.__rb_native_http;
   delete g.__rb_native_http;
+  const nativeStepEnd = g.__rb_native_step_end;
+  delete g.__rb_native_step_end;
 
   // Handler return codes, docs/abi.md.
   const CODE = { OK: 0, FAILED: 1, NEVER_SETTLES: 2, VIOLATION: 3, STACK: 4, MEMORY: 5 };
@@ -355,11 +357,46 @@
     }
   }
 
+  const NO_HANDLER = 'the Action exports no handler (exports.onExecutePostLogin, ...)';
+  const actionTriggers = (exports) => Object.keys(HANDLERS).filter((t) => typeof exports[HANDLERS[t]] === 'function');
+
+  /**
+   * The Actions of one flow, compiled in binding order into one heap. Each
+   * keeps its own module scope (`exports`, `module`); they share the global
+   * object, as Actions of one tenant share a Node.js process at Auth0.
+   */
+  function loadFlow(sources) {
+    const actions = [];
+    for (let i = 0; i < sources.length; i++) {
+      const which = `Action ${i + 1} of the flow`;
+      let fn;
+      try {
+        fn = compile(String(sources[i]));
+      } catch (e) {
+        const where = e instanceof SyntaxError ? location(e, 1) : undefined;
+        return loadError(`${which}: ${e && e.name}: ${e && e.message}`, where);
+      }
+      const module = { exports: {} };
+      try {
+        fn.call(module.exports, module.exports, module, g.require);
+      } catch (e) {
+        return loadError(`${which}: ${e && e.name}: ${e && e.message}`, location(e, 1));
+      }
+      const triggers = actionTriggers(module.exports);
+      if (triggers.length === 0) return loadError(`${which}: ${NO_HANDLER}`);
+      actions.push({ exports: module.exports, triggers });
+    }
+    const triggers = [...new Set(actions.flatMap((a) => a.triggers))];
+    loaded = { kind: 'flow', actions, triggers };
+    return JSON.stringify({ commands: [], result: { ok: true, kind: 'flow', triggers } });
+  }
+
   g.__rb_load = function (inputJson, sampleEvent) {
     warmUp(sampleEvent);
     const input = JSON.parse(inputJson);
     const kind = input.kind;
     const source = String(input.source || '');
+    if (kind === 'flow') return loadFlow(JSON.parse(source));
     let fn;
     try {
       if (kind === 'action') {
@@ -376,10 +413,8 @@
     try {
       const value = fn.call(module.exports, module.exports, module, g.require);
       if (kind === 'action') {
-        const exported = Object.keys(HANDLERS).filter((t) => typeof module.exports[HANDLERS[t]] === 'function');
-        if (exported.length === 0) {
-          return loadError('the Action exports no handler (exports.onExecutePostLogin, ...)');
-        }
+        const exported = actionTriggers(module.exports);
+        if (exported.length === 0) return loadError(NO_HANDLER);
         loaded = { kind, exports: module.exports, triggers: exported };
       } else if (kind === 'rule' || kind === 'custom-db') {
         if (typeof value !== 'function') {
@@ -523,12 +558,59 @@
   let current = null;
 
   /**
+   * A flow call: `{event, steps: [{index, entry, secrets}]}`. The Actions run
+   * in order on one event, each step ended with `step_end` so the host files
+   * its commands, logs and fuel separately. As at Auth0, later Actions see
+   * the metadata earlier ones set and the cache entries they wrote, and the
+   * flow stops after an Action that denied (or redirected, outside a resume).
+   */
+  async function runFlow(input) {
+    const event = (input && input.event) || {};
+    const steps = Array.isArray(input && input.steps) ? input.steps : [];
+    const cache = new CacheApi(null, event);
+    let redirected = false;
+    for (const step of steps) {
+      const action = loaded.actions[step.index];
+      if (!action) throw new ProtocolViolation(`the flow has no Action at position ${step.index}`);
+      const entry = step.entry;
+      if (!action.triggers.includes(entry)) {
+        throw new ProtocolViolation(`this action has no handler for '${entry}'`);
+      }
+      event.secrets = step.secrets || {};
+      current = { commands: [], result: undefined };
+      cache.rec = current;
+      const api = actionApi(entry, current, null);
+      api.cache = cache;
+      await action.exports[HANDLERS[entry]](event, api);
+      const rec = current;
+      nativeStepEnd(JSON.stringify({ commands: rec.commands }));
+      let go = true;
+      for (const c of rec.commands) {
+        if (c.op === 'set_app_metadata' || c.op === 'set_user_metadata') {
+          const field = c.op === 'set_app_metadata' ? 'app_metadata' : 'user_metadata';
+          if (!event.user || typeof event.user !== 'object') event.user = {};
+          if (!event.user[field] || typeof event.user[field] !== 'object') event.user[field] = {};
+          event.user[field][c.name] = c.value;
+        } else if (c.op === 'deny') {
+          go = false;
+        } else if (c.op === 'redirect') {
+          redirected = true;
+        }
+      }
+      if (!go || (redirected && entry !== 'continue-post-login')) break;
+    }
+    // What runs after the last step (nothing) reports no commands of its own.
+    current = { commands: [], result: undefined };
+  }
+
+  /**
    * Starts the handler. Returns its value: a promise (async handlers, rules,
    * scripts) that the engine drives with the job queue and timers, or a plain
    * value. Throws what the handler throws.
    */
   g.__rb_dispatch = function (entry, input) {
     if (!loaded) throw new ProtocolViolation('no script is loaded');
+    if (loaded.kind === 'flow') return runFlow(input);
     if (!loaded.triggers.includes(entry)) {
       throw new ProtocolViolation(`this ${loaded.kind} has no handler for '${entry}'`);
     }

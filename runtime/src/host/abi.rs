@@ -92,5 +92,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             Ok(())
         },
     )?;
+
+    linker.func_wrap(IMPORT_MODULE, imports::STEP_END, crate::steps::end_step)?;
     Ok(())
 }

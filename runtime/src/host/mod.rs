@@ -34,6 +34,7 @@ pub(crate) struct HostState {
     pub(crate) max_output: usize,
     pub(crate) logs: LogBuffer,
     pub(crate) outbound: http::OutboundState,
+    pub(crate) steps: crate::steps::Steps,
 }
 
 pub use wasi::Clock;

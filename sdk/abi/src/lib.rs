@@ -23,6 +23,12 @@ pub mod imports {
     pub const OUTPUT_WRITE: &str = "output_write";
     /// `(level: i32, ptr: i32, len: i32)`: appends one UTF-8 log line.
     pub const LOG: &str = "log";
+    /// `() -> i32`: ends one step of a multi-step call (a flow of several
+    /// handlers in one instance). The output written so far, the logs since the
+    /// previous step and the fuel it used become that step's result; the output
+    /// is cleared and fuel, deadline and budgets are re-armed for the next step.
+    /// Returns 0.
+    pub const STEP_END: &str = "step_end";
 
     /// `http_request(ptr, len) -> i32`: performs the request described by the
     /// JSON at `ptr` (`{method, url, headers, body}`) and returns the length of
@@ -33,7 +39,7 @@ pub mod imports {
     pub const HTTP_RESPONSE_READ: &str = "http_response_read";
 
     /// Every host function a v1 guest may import without a capability grant.
-    pub const CORE: &[&str] = &[INPUT_LEN, INPUT_READ, OUTPUT_WRITE, LOG];
+    pub const CORE: &[&str] = &[INPUT_LEN, INPUT_READ, OUTPUT_WRITE, LOG, STEP_END];
 
     /// Capabilities: importing them is allowed; each use is checked against the
     /// calling tenant's policy (which grants nothing by default).

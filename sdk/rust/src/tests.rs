@@ -267,6 +267,6 @@ fn import_names_match_the_abi_crate() {
     assert_eq!(rulebox_abi::IMPORT_MODULE, "rulebox");
     assert_eq!(
         rulebox_abi::imports::CORE,
-        ["input_len", "input_read", "output_write", "log"]
+        ["input_len", "input_read", "output_write", "log", "step_end"]
     );
 }
