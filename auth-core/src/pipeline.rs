@@ -616,7 +616,7 @@ pub async fn run_rules(
     t: &TenantCtx,
     decisions: &mut Decisions,
     mut user: Value,
-    mut context: Value,
+    context: impl FnOnce() -> Value,
     client_id: &str,
     user_id: &str,
 ) -> Result<(), ApiError> {
@@ -628,6 +628,8 @@ pub async fn run_rules(
     if set.rules.is_empty() || decisions.denied.is_some() {
         return Ok(());
     }
+    // Built only for a tenant that has Rules: most logins have none.
+    let mut context = context();
     let configuration = &set.configuration;
     let limits = tenant_limits(&app.settings, &t.tenant.limits);
     for rule in &set.rules {

@@ -427,13 +427,12 @@ async fn login_flow(
     .await?;
     let mut rules = Ok(());
     if decisions.redirect_at.is_none() {
-        let context = pipeline::rule_context(t, client, conn, user, info);
         rules = pipeline::run_rules(
             app,
             t,
             &mut decisions,
             user_json,
-            context,
+            || pipeline::rule_context(t, client, conn, user, info),
             &client.client_id,
             &user.user_id,
         )

@@ -145,6 +145,31 @@ impl LogRow {
     }
 }
 
+/// Rows per INSERT statement: 16 parameters each stays far below both
+/// backends' parameter limits.
+const LOG_ROWS_PER_INSERT: usize = 64;
+const LOG_COLUMNS: usize = 16;
+
+/// `INSERT ... VALUES (...), (...)` for `rows` rows of the execution-log columns.
+fn insert_logs_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO execution_logs (tenant_id, id, log_date, kind, action_id, rule_id, name,
+             trigger_id, outcome, error, duration_us, fuel_used, peak_memory_bytes, logs,
+             client_id, user_id) VALUES ",
+    );
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..LOG_COLUMNS {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * LOG_COLUMNS + col + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 impl Store {
     /// Stores one execution log, dated now.
     pub async fn insert_execution_log(
@@ -165,8 +190,8 @@ impl Store {
         &self,
         batch: Vec<(String, SystemTime, ExecutionLogInput)>,
     ) -> StoreResult<Vec<ExecutionLog>> {
-        let mut tx = self.write_tx().await?;
         let mut out = Vec::with_capacity(batch.len());
+        let mut rows = Vec::with_capacity(batch.len());
         for (tenant, at, log) in batch {
             let at = system_time_ms(at);
             let stored = ExecutionLog {
@@ -186,31 +211,38 @@ impl Store {
                 client_id: log.client_id,
                 user_id: log.user_id,
             };
-            sqlx::query(
-                "INSERT INTO execution_logs (tenant_id, id, log_date, kind, action_id, rule_id, name,
-                     trigger_id, outcome, error, duration_us, fuel_used, peak_memory_bytes, logs,
-                     client_id, user_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            )
-            .bind(&tenant)
-            .bind(&stored.id)
-            .bind(at)
-            .bind(&stored.kind)
-            .bind(&stored.action_id)
-            .bind(&stored.rule_id)
-            .bind(&stored.name)
-            .bind(&stored.trigger_id)
-            .bind(&stored.outcome)
-            .bind(&stored.error)
-            .bind(to_i64(stored.duration_us))
-            .bind(to_i64(stored.fuel_used))
-            .bind(to_i64(stored.peak_memory_bytes))
-            .bind(encode(&stored.logs)?)
-            .bind(&stored.client_id)
-            .bind(&stored.user_id)
-            .execute(tx.conn())
-            .await?;
+            rows.push((tenant, at, encode(&stored.logs)?));
             out.push(stored);
+        }
+        let mut tx = self.write_tx().await?;
+        // Many rows per statement: each statement is a round trip to the
+        // connection's worker thread, and a login writes one row per Action.
+        for (chunk, stored) in rows
+            .chunks(LOG_ROWS_PER_INSERT)
+            .zip(out.chunks(LOG_ROWS_PER_INSERT))
+        {
+            let sql = insert_logs_sql(chunk.len());
+            let mut q = sqlx::query(&sql);
+            for ((tenant, at, lines), stored) in chunk.iter().zip(stored) {
+                q = q
+                    .bind(tenant)
+                    .bind(&stored.id)
+                    .bind(*at)
+                    .bind(&stored.kind)
+                    .bind(&stored.action_id)
+                    .bind(&stored.rule_id)
+                    .bind(&stored.name)
+                    .bind(&stored.trigger_id)
+                    .bind(&stored.outcome)
+                    .bind(&stored.error)
+                    .bind(to_i64(stored.duration_us))
+                    .bind(to_i64(stored.fuel_used))
+                    .bind(to_i64(stored.peak_memory_bytes))
+                    .bind(lines)
+                    .bind(&stored.client_id)
+                    .bind(&stored.user_id);
+            }
+            q.execute(tx.conn()).await?;
         }
         tx.commit().await?;
         Ok(out)
