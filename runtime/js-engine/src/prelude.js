@@ -567,7 +567,12 @@
   async function runFlow(input) {
     const event = (input && input.event) || {};
     const steps = Array.isArray(input && input.steps) ? input.steps : [];
-    const cache = new CacheApi(null, event);
+    // One record and one api object per handler kind serve every step: each
+    // step gets a fresh command list, so building the api objects is paid
+    // once per flow rather than once per Action.
+    const rec = { commands: [], result: undefined };
+    const cache = new CacheApi(rec, event);
+    const apis = {};
     let redirected = false;
     for (const step of steps) {
       const action = loaded.actions[step.index];
@@ -577,12 +582,15 @@
         throw new ProtocolViolation(`this action has no handler for '${entry}'`);
       }
       event.secrets = step.secrets || {};
-      current = { commands: [], result: undefined };
-      cache.rec = current;
-      const api = actionApi(entry, current, null);
-      api.cache = cache;
+      rec.commands = [];
+      current = rec;
+      let api = apis[entry];
+      if (api === undefined) {
+        api = actionApi(entry, rec, null);
+        api.cache = cache;
+        apis[entry] = api;
+      }
       await action.exports[HANDLERS[entry]](event, api);
-      const rec = current;
       nativeStepEnd(JSON.stringify({ commands: rec.commands }));
       let go = true;
       for (const c of rec.commands) {
