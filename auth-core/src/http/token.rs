@@ -623,8 +623,8 @@ async fn refresh_grant(
     let presented_hash = sha256_hex(&presented);
     // The token is only looked at until the login has succeeded: a login that
     // fails (denied, or 429/503 that a client retries) must not use it up.
-    let record = match app.store.peek_refresh_token(t.id(), &presented_hash).await {
-        Ok(Some(r)) => r,
+    let (record, user) = match app.store.peek_refresh_token(t.id(), &presented_hash).await {
+        Ok(Some(found)) => found,
         Ok(None) => {
             // Unknown, expired, revoked — or already used: a replay, which
             // taking it again detects and answers by revoking its family.
@@ -636,11 +636,6 @@ async fn refresh_grant(
     if record.client_id != client.client_id {
         return Err(invalid());
     }
-    let user = app
-        .store
-        .get_user(t.id(), &record.user_id)
-        .await
-        .map_err(|_| invalid())?;
     let conn = app
         .connection(t.id(), &user.connection)
         .await

@@ -68,6 +68,21 @@ impl From<RefreshRow> for RefreshTokenRecord {
 const REFRESH_COLUMNS: &str =
     "token_hash, family_id, client_id, user_id, scope, audience, created_at, expires_at";
 
+/// A refresh token joined with its user; the token's dates are renamed, the
+/// user's keep their names.
+#[derive(sqlx::FromRow)]
+struct TokenAndUserRow {
+    #[sqlx(flatten)]
+    user: super::users::UserRow,
+    token_hash: String,
+    family_id: String,
+    client_id: String,
+    scope: String,
+    audience: Option<String>,
+    token_created_at: i64,
+    token_expires_at: i64,
+}
+
 /// An authorization code to store (the `/authorize` → `/oauth/token` hand-over).
 #[derive(Debug, Clone, Copy)]
 pub struct NewAuthCode<'a> {
@@ -355,24 +370,41 @@ impl Store {
         finish_redeem(tx, result).await
     }
 
-    /// A live refresh token (unused, unrevoked, unexpired), without redeeming it.
+    /// A live refresh token (unused, unrevoked, unexpired) and its user, without redeeming
+    /// the token. One query: the refresh grant needs both, and each query is a round trip to
+    /// the database.
     pub async fn peek_refresh_token(
         &self,
         tenant: &str,
         token_hash: &str,
-    ) -> StoreResult<Option<RefreshTokenRecord>> {
+    ) -> StoreResult<Option<(RefreshTokenRecord, super::User)>> {
         let sql = format!(
-            "SELECT {REFRESH_COLUMNS} FROM refresh_tokens
-             WHERE tenant_id = $1 AND token_hash = $2
-               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3"
+            "SELECT {}, t.token_hash, t.family_id, t.client_id, t.scope, t.audience,
+                    t.created_at AS token_created_at, t.expires_at AS token_expires_at
+             FROM refresh_tokens t
+             JOIN users u ON u.tenant_id = t.tenant_id AND u.user_id = t.user_id
+             WHERE t.tenant_id = $1 AND t.token_hash = $2
+               AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $3",
+            super::users::U_COLUMNS
         );
-        let row: Option<RefreshRow> = sqlx::query_as(&sql)
+        let row: Option<TokenAndUserRow> = sqlx::query_as(&sql)
             .bind(tenant)
             .bind(token_hash)
             .bind(now_ms())
             .fetch_optional(&mut *self.conn().await?)
             .await?;
-        Ok(row.map(Into::into))
+        let Some(row) = row else { return Ok(None) };
+        let token = RefreshRow {
+            token_hash: row.token_hash,
+            family_id: row.family_id,
+            client_id: row.client_id,
+            user_id: row.user.user_id.clone(),
+            scope: row.scope,
+            audience: row.audience,
+            created_at: row.token_created_at,
+            expires_at: row.token_expires_at,
+        };
+        Ok(Some((token.into(), row.user.into_user()?)))
     }
 
     /// [`Store::take_refresh_token`] and, in the same transaction, stores its successor

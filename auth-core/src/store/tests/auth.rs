@@ -525,13 +525,20 @@ async fn peeking_a_refresh_token_does_not_use_it_up() {
             .peek_refresh_token("acme", "p1")
             .await
             .expect("peek");
-        assert_eq!(seen.map(|r| r.token_hash), Some("p1".to_owned()));
+        let (token, user) = seen.expect("live");
+        assert_eq!(token.token_hash, "p1");
+        assert_eq!(
+            user.user_id, token.user_id,
+            "the token's user comes with it"
+        );
+        assert_eq!(token.client_id, f.client_id);
     }
     assert_eq!(
         f.store
             .peek_refresh_token("other", "p1")
             .await
-            .expect("peek"),
+            .expect("peek")
+            .map(|(t, _)| t),
         None
     );
     f.store
@@ -543,7 +550,8 @@ async fn peeking_a_refresh_token_does_not_use_it_up() {
         f.store
             .peek_refresh_token("acme", "p1")
             .await
-            .expect("peek"),
+            .expect("peek")
+            .map(|(t, _)| t),
         None,
         "used"
     );
