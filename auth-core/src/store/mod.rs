@@ -28,6 +28,7 @@ mod json;
 mod keys;
 mod logs;
 mod pending;
+mod rotations;
 mod rules;
 pub mod sealer;
 mod tenants;
@@ -160,7 +161,7 @@ pub struct Store {
     /// Seals Action secrets and rules-config values at rest.
     sealer: Arc<sealer::SecretSealer>,
     /// The group-commit queue of refresh-token rotations, started on first use.
-    rotations: Arc<OnceLock<tokio::sync::mpsc::Sender<tokens::Rotation>>>,
+    rotations: Arc<OnceLock<tokio::sync::mpsc::Sender<rotations::Rotation>>>,
 }
 
 /// A serialized write transaction (see the module docs). Dropping it without

@@ -39,15 +39,15 @@ pub struct RefreshTokenRecord {
 }
 
 #[derive(sqlx::FromRow)]
-struct RefreshRow {
-    token_hash: String,
-    family_id: String,
-    client_id: String,
-    user_id: String,
-    scope: String,
-    audience: Option<String>,
-    created_at: i64,
-    expires_at: i64,
+pub(super) struct RefreshRow {
+    pub(super) token_hash: String,
+    pub(super) family_id: String,
+    pub(super) client_id: String,
+    pub(super) user_id: String,
+    pub(super) scope: String,
+    pub(super) audience: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) expires_at: i64,
 }
 
 impl From<RefreshRow> for RefreshTokenRecord {
@@ -65,7 +65,7 @@ impl From<RefreshRow> for RefreshTokenRecord {
     }
 }
 
-const REFRESH_COLUMNS: &str =
+pub(super) const REFRESH_COLUMNS: &str =
     "token_hash, family_id, client_id, user_id, scope, audience, created_at, expires_at";
 
 /// A refresh token joined with its user; the token's dates are renamed, the
@@ -175,7 +175,7 @@ async fn insert_row(
 /// Takes a refresh token (and stores its successor) inside the caller's write transaction.
 /// The caller commits unless the answer is `Ok(None)` (nothing was written); a reuse
 /// `Conflict` has revoked the family and must be committed too.
-async fn redeem_in(
+pub(super) async fn redeem_in(
     conn: &mut AnyConnection,
     backend: Backend,
     tenant: &str,
@@ -268,62 +268,6 @@ async fn finish_redeem(
         _ => {}
     }
     result
-}
-
-/// A rotation queued for the next group commit (see [`Store::rotate_refresh_token`]).
-pub(crate) struct Rotation {
-    tenant: String,
-    token_hash: String,
-    next_hash: String,
-    next_expires_at: SystemTime,
-    done: oneshot::Sender<StoreResult<Option<RefreshTokenRecord>>>,
-}
-
-/// Rotations one transaction applies at most.
-const MAX_ROTATIONS_PER_COMMIT: usize = 256;
-/// Rotations waiting before callers are slowed down.
-const ROTATION_QUEUE_DEPTH: usize = 4096;
-
-async fn commit_rotations(store: Store, mut rx: mpsc::Receiver<Rotation>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_ROTATIONS_PER_COMMIT {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut results = Vec::with_capacity(jobs.len());
-        let committed = async {
-            let mut tx = store.write_tx().await?;
-            for job in &jobs {
-                let successor = Some((job.next_hash.as_str(), job.next_expires_at));
-                // SQLite rolls back only a failed statement, so one job's error does not undo
-                // the others' writes.
-                let backend = tx.backend();
-                results.push(
-                    redeem_in(tx.conn(), backend, &job.tenant, &job.token_hash, successor).await,
-                );
-            }
-            tx.commit().await
-        }
-        .await;
-        match committed {
-            Ok(()) => {
-                for (job, result) in jobs.into_iter().zip(results) {
-                    let _ = job.done.send(result);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, rotations = jobs.len(), "refresh-token group commit failed");
-                let message = e.to_string();
-                for job in jobs {
-                    let failed = sqlx::Error::Protocol(message.clone());
-                    let _ = job.done.send(Err(StoreError::Database(failed)));
-                }
-            }
-        }
-    }
 }
 
 impl Store {
@@ -432,7 +376,7 @@ impl Store {
             return finish_redeem(tx, result).await;
         }
         let (done, answer) = oneshot::channel();
-        let job = Rotation {
+        let job = super::rotations::Rotation {
             tenant: tenant.to_owned(),
             token_hash: token_hash.to_owned(),
             next_hash: next_hash.to_owned(),
@@ -440,8 +384,8 @@ impl Store {
             done,
         };
         let queue = self.rotations.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(ROTATION_QUEUE_DEPTH);
-            tokio::spawn(commit_rotations(self.clone(), rx));
+            let (tx, rx) = mpsc::channel(super::rotations::ROTATION_QUEUE_DEPTH);
+            tokio::spawn(super::rotations::commit_rotations(self.clone(), rx));
             tx
         });
         if queue.send(job).await.is_err() {

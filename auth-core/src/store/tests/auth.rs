@@ -556,3 +556,68 @@ async fn peeking_a_refresh_token_does_not_use_it_up() {
         "used"
     );
 }
+
+#[tokio::test]
+async fn one_group_commit_rotates_many_tokens_and_still_catches_a_replay_inside_it() {
+    let f = fixture().await;
+    // More tokens than one batched UPDATE takes, each in its own family.
+    let hashes: Vec<String> = (0..40).map(|i| format!("b{i}")).collect();
+    for h in &hashes {
+        f.store
+            .insert_refresh_token("acme", refresh(&f, h, None))
+            .await
+            .expect("insert");
+    }
+    // Queued together (nothing runs until the test awaits), so one commit
+    // applies them all: every token once, `b0` a second time, one unknown token.
+    let mut calls: Vec<(String, String)> = hashes
+        .iter()
+        .map(|h| (h.clone(), format!("{h}-next")))
+        .collect();
+    calls.push(("b0".into(), "b0-replayed".into()));
+    calls.push(("unknown".into(), "unknown-next".into()));
+    let tasks: Vec<_> = calls
+        .iter()
+        .map(|(old, next)| {
+            let (store, old, next) = (f.store.clone(), old.clone(), next.clone());
+            tokio::spawn(async move {
+                store
+                    .rotate_refresh_token("acme", &old, &next, in_an_hour())
+                    .await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.expect("task"));
+    }
+    let b0: Vec<_> = results
+        .iter()
+        .zip(&calls)
+        .filter(|(_, (old, _))| old == "b0")
+        .map(|(r, _)| r)
+        .collect();
+    assert!(
+        b0.iter().any(|r| matches!(r, Ok(Some(_))))
+            && b0.iter().any(|r| matches!(r, Err(StoreError::Conflict(_)))),
+        "one presentation of b0 wins, the other is a replay: {b0:?}"
+    );
+    for ((old, next), result) in calls.iter().zip(&results) {
+        let live = f
+            .store
+            .take_refresh_token("acme", next)
+            .await
+            .expect("take")
+            .is_some();
+        match old.as_str() {
+            // The replay revoked b0's family, the successor it got included.
+            "b0" | "unknown" => assert!(!live, "{next} must not be live"),
+            _ => {
+                let redeemed = result.as_ref().expect("rotated").as_ref().expect("known");
+                assert_eq!(&redeemed.token_hash, old);
+                assert!(live, "{next} is the live successor of {old}");
+            }
+        }
+    }
+    assert!(matches!(results.last(), Some(Ok(None))), "unknown token");
+}
