@@ -20,6 +20,7 @@
 mod actions;
 mod attempts;
 mod audit;
+mod checkpoint;
 mod clients;
 mod connections;
 mod grants;
@@ -279,8 +280,12 @@ impl Store {
                     // refresh logins/s with a 256 MiB map.) Foreign keys and a 5 s busy
                     // timeout are sqlx's SQLite defaults.
                     conn.execute(
-                        format!("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB}")
-                            .as_str(),
+                        format!(
+                            "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB}; \
+                             PRAGMA wal_autocheckpoint = {}",
+                            checkpoint::BACKSTOP_PAGES
+                        )
+                        .as_str(),
                     )
                     .await?;
                     Ok(())
@@ -289,7 +294,9 @@ impl Store {
             .connect(&url)
             .await?;
         let sealer = sealer::SecretSealer::load(&path.with_extension("key"))?;
-        Self::from_pool(pool, Backend::Sqlite, sealer).await
+        let store = Self::from_pool(pool, Backend::Sqlite, sealer).await?;
+        checkpoint::spawn(store.pool.clone());
+        Ok(store)
     }
 
     /// Connects to PostgreSQL and applies its migrations (two nodes starting together are
