@@ -4,8 +4,8 @@
 //! Building a snapshot takes about a second, so no login waits for one: the
 //! first login after a binding change runs its Actions one by one while the
 //! flow is built in the background (once per node, however many logins ask),
-//! and later logins use it. The snapshot is named by the Actions' sources, so
-//! a deploy or a rebinding simply asks for a new one.
+//! and later logins use it. A flow is named by its deployed versions (whose
+//! code never changes), so a deploy or a rebinding simply asks for a new one.
 
 use crate::app::FlowPlan;
 use rulebox_runtime_api::{JsKind, ModuleId, Sandbox};
@@ -54,11 +54,23 @@ pub fn flow_source(plan: &FlowPlan) -> Option<String> {
     serde_json::to_string(&sources?).ok()
 }
 
+/// Names a plan's flow by its versions' ids: cheap to compute on every login,
+/// unlike hashing the sources.
+fn flow_key(plan: &FlowPlan) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for (_, version, _) in plan.iter() {
+        h.update(version.id.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().into()
+}
+
 impl FlowModules {
-    /// The compiled flow for `source` if the sandbox holds it; otherwise
-    /// `None`, and a background build is under way.
-    pub fn get(&self, sandbox: &Arc<dyn Sandbox>, source: &str) -> Option<ModuleId> {
-        let key: [u8; 32] = Sha256::digest(source.as_bytes()).into();
+    /// The compiled flow of `plan` if the sandbox holds it; otherwise `None`,
+    /// and a background build is under way (when every Action in the plan is
+    /// JavaScript).
+    pub fn get(&self, sandbox: &Arc<dyn Sandbox>, plan: &FlowPlan) -> Option<ModuleId> {
+        let key = flow_key(plan);
         if let Some(id) = self.inner.ready.get(&key) {
             if sandbox.is_loaded(&id) {
                 return Some(id);
@@ -69,6 +81,7 @@ impl FlowModules {
         if self.inner.failed.contains_key(&key) {
             return None;
         }
+        let source = flow_source(plan)?;
         let fresh = self
             .inner
             .building
@@ -76,7 +89,7 @@ impl FlowModules {
             .map(|mut b| b.insert(key))
             .unwrap_or(false);
         if fresh {
-            self.build(sandbox.clone(), key, source.to_owned());
+            self.build(sandbox.clone(), key, source);
         }
         None
     }

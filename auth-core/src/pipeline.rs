@@ -302,8 +302,7 @@ pub async fn run_from(
     // Two or more JavaScript Actions to run: one sandbox call for all of them,
     // once their flow snapshot is ready (see `flow_modules`).
     if plan.len().saturating_sub(start_at) >= 2
-        && let Some(source) = crate::flow_modules::flow_source(&plan)
-        && let Some(module) = app.flow_modules.get(&app.sandbox, &source)
+        && let Some(module) = app.flow_modules.get(&app.sandbox, &plan)
     {
         metrics::counter!("rulebox_action_flow_runs_total", "mode" => "one_call").increment(1);
         return run_flow(app, t, &flow, module, event).await;

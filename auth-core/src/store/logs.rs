@@ -152,8 +152,19 @@ impl LogRow {
 const LOG_ROWS_PER_INSERT: usize = 8;
 const LOG_COLUMNS: usize = 16;
 
-/// `INSERT ... VALUES (...), (...)` for `rows` rows of the execution-log columns.
-fn insert_logs_sql(rows: usize) -> String {
+/// `INSERT ... VALUES (...), (...)` for `rows` (1 to [`LOG_ROWS_PER_INSERT`])
+/// rows of the execution-log columns; built once per row count.
+fn insert_logs_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..=LOG_ROWS_PER_INSERT)
+            .map(build_insert_logs_sql)
+            .collect()
+    });
+    all.get(rows).map_or("", String::as_str)
+}
+
+fn build_insert_logs_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO execution_logs (tenant_id, id, log_date, kind, action_id, rule_id, name,
              trigger_id, outcome, error, duration_us, fuel_used, peak_memory_bytes, logs,
@@ -223,8 +234,7 @@ impl Store {
             .chunks(LOG_ROWS_PER_INSERT)
             .zip(out.chunks(LOG_ROWS_PER_INSERT))
         {
-            let sql = insert_logs_sql(chunk.len());
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(insert_logs_sql(chunk.len()));
             for ((tenant, at, lines), stored) in chunk.iter().zip(stored) {
                 q = q
                     .bind(tenant)
