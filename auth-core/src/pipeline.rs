@@ -1,6 +1,8 @@
 //! The post-login pipeline: the tenant's bound Actions, in binding order,
-//! each a sandbox call under the tenant's limits and one shared deadline.
-//! Their commands are collected and applied as Auth0 applies them.
+//! each under the tenant's limits and one shared deadline — all in one
+//! sandbox call once their flow snapshot is ready (`docs/design/action-flows.md`),
+//! one call each until then. Their commands are collected and applied as
+//! Auth0 applies them.
 
 use crate::app::{AppState, FlowPlan, Settings};
 use crate::error::ApiError;
@@ -430,6 +432,21 @@ impl<'a> Flow<'a> {
     }
 }
 
+/// A flow call's input (`rulebox_runtime_api::JsKind::Flow`), serialized
+/// straight from the event it borrows.
+#[derive(serde::Serialize)]
+struct FlowInput<'a> {
+    event: &'a Value,
+    steps: &'a [FlowStep<'a>],
+}
+
+#[derive(serde::Serialize)]
+struct FlowStep<'a> {
+    index: usize,
+    entry: &'static str,
+    secrets: &'a Map<String, Value>,
+}
+
 /// The Actions of `flow` in one sandbox call of their flow snapshot: each
 /// step is logged and applied as if it had been a call of its own, and a
 /// step that failed fails the login closed under its Action's name.
@@ -443,17 +460,22 @@ async fn run_flow(
     let tenant = t.id();
     event["secrets"] = json!({});
     event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, flow.plan_trigger.id()));
-    let steps: Vec<Value> = flow
+    let steps: Vec<FlowStep<'_>> = flow
         .plan
         .iter()
         .enumerate()
         .skip(flow.start_at)
-        .map(|(index, (_, _, secrets))| {
-            json!({"index": index, "entry": flow.trigger_at(index).id(), "secrets": secrets})
+        .map(|(index, (_, _, secrets))| FlowStep {
+            index,
+            entry: flow.trigger_at(index).id(),
+            secrets,
         })
         .collect();
-    let input = serde_json::to_vec(&json!({"event": event, "steps": steps}))
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let input = serde_json::to_vec(&FlowInput {
+        event: &event,
+        steps: &steps,
+    })
+    .map_err(|e| ApiError::server_error(e.to_string()))?;
     let first = flow.trigger_at(flow.start_at);
     let budget = Some(flow.remaining_ms());
     let mut outcome =
@@ -614,8 +636,7 @@ pub async fn run_rules(
     app: &Arc<AppState>,
     t: &TenantCtx,
     decisions: &mut Decisions,
-    mut user: Value,
-    context: impl FnOnce() -> Value,
+    user_and_context: impl FnOnce() -> (Value, Value),
     client_id: &str,
     user_id: &str,
 ) -> Result<(), ApiError> {
@@ -628,7 +649,7 @@ pub async fn run_rules(
         return Ok(());
     }
     // Built only for a tenant that has Rules: most logins have none.
-    let mut context = context();
+    let (mut user, mut context) = user_and_context();
     let configuration = &set.configuration;
     let limits = tenant_limits(&app.settings, &t.tenant.limits);
     for rule in &set.rules {

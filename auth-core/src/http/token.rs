@@ -413,7 +413,6 @@ async fn login_flow(
     resume: bool,
 ) -> Result<pipeline::Decisions, ApiError> {
     let event = pipeline::post_login_event(t, client, conn, user, info, Map::new());
-    let user_json = event["user"].clone();
     let mut decisions = pipeline::run_from(
         app,
         t,
@@ -431,8 +430,13 @@ async fn login_flow(
             app,
             t,
             &mut decisions,
-            user_json,
-            || pipeline::rule_context(t, client, conn, user, info),
+            || {
+                let user_json = serde_json::to_value(user).unwrap_or(Value::Null);
+                (
+                    user_json,
+                    pipeline::rule_context(t, client, conn, user, info),
+                )
+            },
             &client.client_id,
             &user.user_id,
         )
