@@ -144,9 +144,13 @@ async fn call_with_budget(
         flow_timeout_ms,
     };
     // A sandbox behind the network (a remote proxy or node) is awaited here; one that
-    // computes in this process runs on a blocking thread, off the async workers.
+    // computes in this process runs a call it knows to be short right here, and
+    // anything else on a blocking thread, off the async workers.
     if let Some(pending) = sandbox.invoke_async(call.request()) {
         return Ok(pending.await);
+    }
+    if let Some(outcome) = sandbox.invoke_now(call.request()) {
+        return Ok(outcome);
     }
     tokio::task::spawn_blocking(move || sandbox.invoke(call.request()))
         .await

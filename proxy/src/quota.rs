@@ -66,13 +66,18 @@ impl Quotas {
         }
     }
 
-    /// Takes a unit of `tenant`'s concurrency and a token of its rate.
-    pub fn admit(&self, tenant: &str, quota: Quota) -> Result<Permit, QuotaExceeded> {
+    /// The calls per second a tenant with `quota` may make, if it is limited.
+    pub fn rate(&self, quota: Quota) -> Option<u32> {
         // A stored 0 would mean "no bucket": fall back to the platform's rate instead.
-        let rate = quota
+        quota
             .rate_per_sec
             .filter(|r| *r > 0)
-            .or(self.defaults.rate_per_sec);
+            .or(self.defaults.rate_per_sec)
+    }
+
+    /// Takes a unit of `tenant`'s concurrency and a token of its rate.
+    pub fn admit(&self, tenant: &str, quota: Quota) -> Result<Permit, QuotaExceeded> {
+        let rate = self.rate(quota);
         let state = self.tenants.get_with((tenant.to_owned(), rate), || {
             Arc::new(TenantState {
                 in_flight: AtomicU32::new(0),

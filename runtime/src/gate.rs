@@ -22,6 +22,15 @@ impl Gate {
     }
 
     /// Waits for a slot until `deadline`; `None` when the deadline passed first.
+    /// A slot if one is free now; never waits.
+    pub(crate) fn try_acquire(&self) -> Option<Permit<'_>> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        (*free > 0).then(|| {
+            *free -= 1;
+            Permit(self)
+        })
+    }
+
     pub(crate) fn acquire(&self, deadline: Instant) -> Option<Permit<'_>> {
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
         loop {

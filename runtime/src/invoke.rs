@@ -222,22 +222,33 @@ pub(crate) fn classify(err: &wasmtime::Error, limit_hit: bool) -> (OutcomeKind, 
     (OutcomeKind::Trap, format!("{err:#}"))
 }
 
+/// How a call gets its core.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Core {
+    /// Queue for one with the scheduler, which may preempt the call later.
+    Scheduled,
+    /// The caller already took one (`CpuScheduler::try_acquire_fresh`) and
+    /// runs the call on its own thread: no preemption, which would wait.
+    Taken,
+}
+
 pub(crate) fn invoke(
     engine: &Engine,
     scheduler: &Arc<CpuScheduler>,
     compiled: &Compiled,
     inv: &Invocation<'_>,
     start: Instant,
+    core: Core,
 ) -> Outcome {
     let limits = inv.limits;
     let deadline = start + limits.timeout();
     let call_deadline = flow_deadline(start, limits, inv.flow_timeout);
-    let level = if compiled.heavy.load(Ordering::Relaxed) {
-        Level::Preempted
-    } else {
+    let level = if core == Core::Taken || !compiled.heavy.load(Ordering::Relaxed) {
         Level::Fresh
+    } else {
+        Level::Preempted
     };
-    if !scheduler.acquire(level, deadline, || engine.increment_epoch()) {
+    if core == Core::Scheduled && !scheduler.acquire(level, deadline, || engine.increment_epoch()) {
         return Outcome::refused(
             OutcomeKind::Timeout,
             "no core became free within the call's timeout".into(),
@@ -250,7 +261,7 @@ pub(crate) fn invoke(
         limits,
         inv.clock,
         inv.random_seed,
-        Some(scheduler.clone()),
+        (core == Core::Scheduled).then(|| scheduler.clone()),
         deadline,
     );
     let mut store = match store {

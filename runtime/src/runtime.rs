@@ -191,29 +191,10 @@ impl Runtime {
         let _span =
             tracing::debug_span!("invoke", module = %inv.module, trigger = inv.trigger.id())
                 .entered();
-        let limits = inv.limits.clamp_to(&self.config.ceiling());
-        if inv.input.len() as u64 > limits.max_input_bytes {
-            return Outcome::refused(
-                OutcomeKind::InputTooLarge,
-                format!(
-                    "input of {} bytes exceeds the {}-byte input limit",
-                    inv.input.len(),
-                    limits.max_input_bytes
-                ),
-                micros(start),
-            );
-        }
-        let Some(compiled) = self.registry.get(inv.module) else {
-            return Outcome::refused(
-                OutcomeKind::InvalidModule,
-                format!("module {} is not loaded", inv.module),
-                micros(start),
-            );
+        let (limits, compiled) = match self.admit(inv, start) {
+            Ok(admitted) => admitted,
+            Err(refused) => return *refused,
         };
-        if compiled.handler(inv.trigger).is_none() {
-            let e = ValidationError::NoSuchHandler(inv.trigger.id());
-            return Outcome::refused(e.kind(), e.to_string(), micros(start));
-        }
         let Some(_permit) = self.gate.acquire(start + limits.timeout()) else {
             return Outcome::refused(
                 OutcomeKind::Timeout,
@@ -225,7 +206,84 @@ impl Runtime {
             limits: &limits,
             ..inv.clone()
         };
-        let outcome = invoke::invoke(&self.engine, &self.scheduler, &compiled, &inv, start);
+        self.run(&compiled, &inv, start, invoke::Core::Scheduled)
+    }
+
+    /// Runs the call on the caller's thread, now, if it is sure to be short;
+    /// `None` (nothing ran) otherwise. Sure to be short: the module's last
+    /// call was light, the call may reach nothing on the network (so only its
+    /// fuel bounds it), and a sandbox slot and a core are free without
+    /// waiting. An async caller saves the hand-off to a blocking thread and
+    /// back; a module that turns heavy runs on blocking threads from its next
+    /// call, where the scheduler can preempt it.
+    pub fn invoke_now(&self, inv: &Invocation<'_>) -> Option<Outcome> {
+        let start = Instant::now();
+        let (limits, compiled) = self.admit(inv, start).ok()?;
+        if !limits.outbound.allow_hosts.is_empty()
+            || inv.pre_init.is_some()
+            || compiled.heavy.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return None;
+        }
+        let _permit = self.gate.try_acquire()?;
+        if !self.scheduler.try_acquire_fresh() {
+            return None;
+        }
+        let _span =
+            tracing::debug_span!("invoke", module = %inv.module, trigger = inv.trigger.id())
+                .entered();
+        let inv = Invocation {
+            limits: &limits,
+            ..inv.clone()
+        };
+        Some(self.run(&compiled, &inv, start, invoke::Core::Taken))
+    }
+
+    /// The checks every call passes before it may run: its limits clamped to
+    /// this runtime's ceiling, or the outcome that refuses it.
+    fn admit(
+        &self,
+        inv: &Invocation<'_>,
+        start: Instant,
+    ) -> Result<(Limits, Arc<crate::registry::Compiled>), Box<Outcome>> {
+        let limits = inv.limits.clamp_to(&self.config.ceiling());
+        if inv.input.len() as u64 > limits.max_input_bytes {
+            return Err(Box::new(Outcome::refused(
+                OutcomeKind::InputTooLarge,
+                format!(
+                    "input of {} bytes exceeds the {}-byte input limit",
+                    inv.input.len(),
+                    limits.max_input_bytes
+                ),
+                micros(start),
+            )));
+        }
+        let Some(compiled) = self.registry.get(inv.module) else {
+            return Err(Box::new(Outcome::refused(
+                OutcomeKind::InvalidModule,
+                format!("module {} is not loaded", inv.module),
+                micros(start),
+            )));
+        };
+        if compiled.handler(inv.trigger).is_none() {
+            let e = ValidationError::NoSuchHandler(inv.trigger.id());
+            return Err(Box::new(Outcome::refused(
+                e.kind(),
+                e.to_string(),
+                micros(start),
+            )));
+        }
+        Ok((limits, compiled))
+    }
+
+    fn run(
+        &self,
+        compiled: &crate::registry::Compiled,
+        inv: &Invocation<'_>,
+        start: Instant,
+        core: invoke::Core,
+    ) -> Outcome {
+        let outcome = invoke::invoke(&self.engine, &self.scheduler, compiled, inv, start, core);
         tracing::debug!(outcome = %outcome.kind, fuel = outcome.fuel_used, us = outcome.duration_us, "invoked");
         record_call(inv.trigger, &outcome);
         outcome
@@ -281,6 +339,16 @@ impl From<ValidationError> for rulebox_runtime_api::LoadError {
     }
 }
 
+/// The runtime's view of a sandbox request.
+fn invocation<'a>(r: &rulebox_runtime_api::InvokeRequest<'a>) -> Invocation<'a> {
+    let mut inv = Invocation::new(r.module, r.trigger, r.input, r.limits);
+    if let Some(at) = r.now {
+        inv.clock = Clock::Fixed(at);
+    }
+    inv.flow_timeout = r.flow_timeout_ms.map(std::time::Duration::from_millis);
+    inv
+}
+
 /// The in-process sandbox: what `rulebox serve` hands auth-core.
 impl rulebox_runtime_api::Sandbox for Runtime {
     fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, rulebox_runtime_api::LoadError> {
@@ -300,11 +368,10 @@ impl rulebox_runtime_api::Sandbox for Runtime {
     }
 
     fn invoke(&self, r: rulebox_runtime_api::InvokeRequest<'_>) -> Outcome {
-        let mut inv = Invocation::new(r.module, r.trigger, r.input, r.limits);
-        if let Some(at) = r.now {
-            inv.clock = Clock::Fixed(at);
-        }
-        inv.flow_timeout = r.flow_timeout_ms.map(std::time::Duration::from_millis);
-        Runtime::invoke(self, &inv)
+        Runtime::invoke(self, &invocation(&r))
+    }
+
+    fn invoke_now(&self, r: rulebox_runtime_api::InvokeRequest<'_>) -> Option<Outcome> {
+        Runtime::invoke_now(self, &invocation(&r))
     }
 }

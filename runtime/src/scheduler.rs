@@ -140,6 +140,16 @@ impl CpuScheduler {
         got
     }
 
+    /// Takes a core for a fresh call if one is free now; never waits.
+    pub(crate) fn try_acquire_fresh(&self) -> bool {
+        let mut s = self.lock();
+        let free = s.runnable(Level::Fresh);
+        if free {
+            s.take(Level::Fresh);
+        }
+        free
+    }
+
     /// Gives back a core taken at `level`.
     pub(crate) fn release(&self, level: Level) {
         let mut s = self.lock();

@@ -73,6 +73,13 @@ pub trait Sandbox: Send + Sync + 'static {
     fn is_loaded(&self, module: &ModuleId) -> bool;
     /// Runs one handler; every way it can end is an [`Outcome`].
     fn invoke(&self, request: InvokeRequest<'_>) -> Outcome;
+    /// Runs the call on the caller's thread right away if the implementation
+    /// can tell it is short (in-process, a module known to be light, no
+    /// network capability, a core free); `None` means nothing ran. Async
+    /// callers try this before handing the call to a blocking thread.
+    fn invoke_now(&self, _request: InvokeRequest<'_>) -> Option<Outcome> {
+        None
+    }
     /// The same call for async callers, when the implementation waits on the
     /// network rather than a CPU (the proxy): it saves a blocking-thread hop.
     /// `None` means "call [`Sandbox::invoke`] on a blocking thread".

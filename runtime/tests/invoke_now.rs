@@ -1,0 +1,82 @@
+//! `Runtime::invoke_now`: a call runs on the caller's thread only when it is
+//! sure to be short; everything else is left to `invoke` on a blocking thread.
+
+use rulebox_runtime::{Invocation, JsKind, Limits, OutcomeKind, Runtime, RuntimeConfig, Trigger};
+
+const LIGHT: &str =
+    "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('a', 1); };";
+const BURNS: &str = "exports.onExecutePostLogin = async (event, api) => {
+  if (event.burn) { let x = 0; for (let i = 0; i < 200000; i++) x += i; }
+};";
+
+#[test]
+fn only_light_calls_without_network_run_on_the_callers_thread() {
+    let rt = Runtime::new(RuntimeConfig {
+        pool_slots: 4,
+        max_concurrent: 4,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let limits = Limits::default();
+    let light = rt.load_js(&JsKind::Action, LIGHT).expect("loads");
+    let o = rt
+        .invoke_now(&Invocation::new(&light, Trigger::PostLogin, b"{}", &limits))
+        .expect("a light call runs now");
+    assert_eq!(o.kind, OutcomeKind::Ok, "{:?}", o.error);
+
+    // A call that may reach the network is never run inline.
+    let mut networked = limits.clone();
+    networked.outbound.allow_hosts = vec!["api.example.com".into()];
+    assert!(
+        rt.invoke_now(&Invocation::new(
+            &light,
+            Trigger::PostLogin,
+            b"{}",
+            &networked
+        ))
+        .is_none()
+    );
+
+    // A module whose last call was heavy goes back to the blocking path until
+    // a call of it is light again.
+    let burns = rt.load_js(&JsKind::Action, BURNS).expect("loads");
+    let big = Limits {
+        fuel: 1_000_000_000,
+        timeout_ms: 10_000,
+        ..Limits::default()
+    };
+    let heavy = rt.invoke(&Invocation::new(
+        &burns,
+        Trigger::PostLogin,
+        br#"{"burn": true}"#,
+        &big,
+    ));
+    assert_eq!(heavy.kind, OutcomeKind::Ok, "{:?}", heavy.error);
+    assert!(
+        heavy.fuel_used > 3_000_000,
+        "heavy enough: {}",
+        heavy.fuel_used
+    );
+    assert!(
+        rt.invoke_now(&Invocation::new(&burns, Trigger::PostLogin, b"{}", &big))
+            .is_none()
+    );
+    let light_again = rt.invoke(&Invocation::new(&burns, Trigger::PostLogin, b"{}", &big));
+    assert_eq!(light_again.kind, OutcomeKind::Ok);
+    assert!(
+        rt.invoke_now(&Invocation::new(&burns, Trigger::PostLogin, b"{}", &big))
+            .is_some()
+    );
+
+    // Refusals are left to `invoke`, which reports them.
+    let missing = "0".repeat(64).parse().expect("an id");
+    assert!(
+        rt.invoke_now(&Invocation::new(
+            &missing,
+            Trigger::PostLogin,
+            b"{}",
+            &limits
+        ))
+        .is_none()
+    );
+}
