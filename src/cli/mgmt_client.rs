@@ -14,10 +14,16 @@ pub struct TenantAccess {
     /// Where rulebox serves.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
-    /// A management client of the tenant.
-    #[arg(long, env = "RULEBOX_CLIENT_ID")]
+    /// A management client of the tenant. Ids and secrets are random
+    /// base64url and may start with `-`: that is a value here, not a flag.
+    #[arg(long, env = "RULEBOX_CLIENT_ID", allow_hyphen_values = true)]
     pub client_id: String,
-    #[arg(long, env = "RULEBOX_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "RULEBOX_CLIENT_SECRET",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub client_secret: String,
 }
 
@@ -81,5 +87,33 @@ impl MgmtClient {
             bail!("{method} /api/v2/{path}: {status} {msg}");
         }
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TenantAccess;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        access: TenantAccess,
+    }
+
+    #[test]
+    fn a_secret_starting_with_a_hyphen_is_a_value() {
+        let cli = Cli::try_parse_from([
+            "rulebox",
+            "--tenant",
+            "acme",
+            "--client-id",
+            "-Abc",
+            "--client-secret",
+            "-Cxyz_123",
+        ])
+        .expect("parses");
+        assert_eq!(cli.access.client_id, "-Abc");
+        assert_eq!(cli.access.client_secret, "-Cxyz_123");
     }
 }
