@@ -165,22 +165,12 @@ fn insert_logs_sql(rows: usize) -> &'static str {
 }
 
 fn build_insert_logs_sql(rows: usize) -> String {
-    let mut sql = String::from(
+    format!(
         "INSERT INTO execution_logs (tenant_id, id, log_date, kind, action_id, rule_id, name,
              trigger_id, outcome, error, duration_us, fuel_used, peak_memory_bytes, logs,
-             client_id, user_id) VALUES ",
-    );
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for col in 0..LOG_COLUMNS {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", row * LOG_COLUMNS + col + 1));
-        }
-        sql.push(')');
-    }
-    sql
+             client_id, user_id) VALUES {}",
+        super::placeholders::value_rows(rows, LOG_COLUMNS, 1)
+    )
 }
 
 impl Store {

@@ -29,6 +29,7 @@ mod json;
 mod keys;
 mod logs;
 mod pending;
+mod placeholders;
 mod rotations;
 mod rules;
 pub mod sealer;

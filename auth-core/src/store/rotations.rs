@@ -157,13 +157,12 @@ async fn redeem_batch(
     chunk: &[usize],
 ) -> StoreResult<Vec<(usize, RefreshRow)>> {
     let now = now_ms();
-    let hashes: Vec<String> = (0..chunk.len()).map(|k| format!("${}", k + 3)).collect();
     let sql = format!(
         "UPDATE refresh_tokens SET used_at = $2
          WHERE tenant_id = $1 AND token_hash IN ({})
            AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
          RETURNING {REFRESH_COLUMNS}",
-        hashes.join(", ")
+        super::placeholders::list(chunk.len(), 3)
     );
     let mut q = sqlx::query_as::<_, RefreshRow>(&sql).bind(tenant).bind(now);
     for &i in chunk {
@@ -194,18 +193,10 @@ async fn insert_successors(
     now: i64,
 ) -> StoreResult<()> {
     const COLUMNS: usize = 9;
-    let rows: Vec<String> = (0..redeemed.len())
-        .map(|r| {
-            let params: Vec<String> = (1..=COLUMNS)
-                .map(|c| format!("${}", r * COLUMNS + c))
-                .collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
              audience, created_at, expires_at) VALUES {}",
-        rows.join(", ")
+        super::placeholders::value_rows(redeemed.len(), COLUMNS, 1)
     );
     let mut q = sqlx::query(&sql);
     for (i, row) in redeemed {
