@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::json::{decode, encode};
 use super::time::{rfc3339_from_ms, system_time_ms};
-use super::{Store, StoreError, StoreResult, ids};
+use super::{Backend, Store, StoreError, StoreResult, ids};
 
 /// Largest page `list_execution_logs` returns.
 const MAX_PER_PAGE: u32 = 100;
@@ -145,31 +145,36 @@ impl LogRow {
     }
 }
 
-/// Rows per INSERT statement. Not more: sqlx binds `$N` parameters by name and
-/// SQLite finds each name by a linear scan, so a statement's binding cost grows
-/// with the square of its parameters (64 rows made that scan 5% of the refresh
-/// path's CPU; 8 rows make it negligible).
-const LOG_ROWS_PER_INSERT: usize = 8;
+/// Rows per INSERT statement: each statement is a round trip to the
+/// connection's worker thread. (Binding stays linear in the rows because the
+/// batched placeholders are anonymous on SQLite, see `placeholders`.)
+const LOG_ROWS_PER_INSERT: usize = 32;
 const LOG_COLUMNS: usize = 16;
 
 /// `INSERT ... VALUES (...), (...)` for `rows` (1 to [`LOG_ROWS_PER_INSERT`])
-/// rows of the execution-log columns; built once per row count.
-fn insert_logs_sql(rows: usize) -> &'static str {
-    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+/// rows of the execution-log columns; built once per backend and row count.
+fn insert_logs_sql(backend: Backend, rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<[Vec<String>; 2]> = std::sync::OnceLock::new();
     let all = SQL.get_or_init(|| {
-        (0..=LOG_ROWS_PER_INSERT)
-            .map(build_insert_logs_sql)
-            .collect()
+        [Backend::Sqlite, Backend::Postgres].map(|backend| {
+            (0..=LOG_ROWS_PER_INSERT)
+                .map(|rows| build_insert_logs_sql(backend, rows))
+                .collect()
+        })
     });
-    all.get(rows).map_or("", String::as_str)
+    let of_backend = match backend {
+        Backend::Sqlite => &all[0],
+        Backend::Postgres => &all[1],
+    };
+    of_backend.get(rows).map_or("", String::as_str)
 }
 
-fn build_insert_logs_sql(rows: usize) -> String {
+fn build_insert_logs_sql(backend: Backend, rows: usize) -> String {
     format!(
         "INSERT INTO execution_logs (tenant_id, id, log_date, kind, action_id, rule_id, name,
              trigger_id, outcome, error, duration_us, fuel_used, peak_memory_bytes, logs,
              client_id, user_id) VALUES {}",
-        super::placeholders::value_rows(rows, LOG_COLUMNS, 1)
+        super::placeholders::value_rows(backend, rows, LOG_COLUMNS, 1)
     )
 }
 
@@ -218,13 +223,11 @@ impl Store {
             out.push(stored);
         }
         let mut tx = self.write_tx().await?;
-        // Many rows per statement: each statement is a round trip to the
-        // connection's worker thread, and a login writes one row per Action.
         for (chunk, stored) in rows
             .chunks(LOG_ROWS_PER_INSERT)
             .zip(out.chunks(LOG_ROWS_PER_INSERT))
         {
-            let mut q = sqlx::query(insert_logs_sql(chunk.len()));
+            let mut q = sqlx::query(insert_logs_sql(self.backend, chunk.len()));
             for ((tenant, at, lines), stored) in chunk.iter().zip(stored) {
                 q = q
                     .bind(tenant)
