@@ -37,6 +37,7 @@ mod tenants;
 pub mod time;
 mod tokens;
 mod users;
+mod write_tx;
 
 #[cfg(test)]
 mod tests;
@@ -47,7 +48,10 @@ use std::sync::{Arc, OnceLock};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Connection as _, Executor as _};
 use sqlx::{AnyConnection, AnyPool};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::Mutex;
+
+pub(crate) use write_tx::WriteTx;
+use write_tx::{WriteGate, Writer};
 
 pub use actions::{
     Action, ActionVersion, Binding, BindingAction, SecretInput, SecretMeta, TriggerRef,
@@ -159,45 +163,11 @@ pub struct Store {
     /// Serializes this process's write transactions on SQLite, which allows one writer at a
     /// time anyway; queueing here instead of in SQLite's busy handler avoids its
     /// sleep-and-retry latency. PostgreSQL has row locks and [`WriteTx::lock`] instead.
-    write_gate: Option<Arc<Mutex<()>>>,
+    write_gate: Arc<WriteGate>,
     /// Seals Action secrets and rules-config values at rest.
     sealer: Arc<sealer::SecretSealer>,
     /// The group-commit queue of refresh-token rotations, started on first use.
     rotations: Arc<OnceLock<tokio::sync::mpsc::Sender<rotations::Rotation>>>,
-}
-
-/// A serialized write transaction (see the module docs). Dropping it without
-/// [`WriteTx::commit`] rolls back.
-pub(crate) struct WriteTx {
-    // Field order matters: the transaction must be dropped (rolled back) before the gate opens.
-    tx: sqlx::Transaction<'static, Any>,
-    backend: Backend,
-    _gate: Option<OwnedMutexGuard<()>>,
-}
-
-impl WriteTx {
-    /// The connection all statements of this transaction must use.
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
-    }
-
-    /// Holds `key` until this transaction ends, so read-modify-write sequences on the same
-    /// object from several nodes run one after the other. Under PostgreSQL's READ COMMITTED a
-    /// conditional UPDATE only re-checks rows of its own snapshot: without this, a rotation
-    /// racing a family revocation leaves a live successor in a revoked family. SQLite
-    /// transactions of this store are already serialized, so there it costs nothing.
-    pub(crate) async fn lock(&mut self, key: &str) -> StoreResult<()> {
-        lock_in(&mut self.tx, self.backend, key).await
-    }
-
-    pub(crate) fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    pub(crate) async fn commit(self) -> StoreResult<()> {
-        self.tx.commit().await?;
-        Ok(())
-    }
 }
 
 /// [`WriteTx::lock`] for code that holds only the transaction's connection.
@@ -278,12 +248,15 @@ impl Store {
                     // faster than FULL. A larger page cache per connection keeps hot index
                     // pages out of read() calls. (Not mmap: the file grows with every token,
                     // and each growth made every connection re-map it — measured 15% fewer
-                    // refresh logins/s with a 256 MiB map.) Foreign keys and a 5 s busy
-                    // timeout are sqlx's SQLite defaults.
+                    // refresh logins/s with a 256 MiB map.) Statement journals (every
+                    // multi-row statement and savepoint inside a transaction keeps one) live
+                    // in memory: in a temp file they were half of all write() calls on the
+                    // refresh path. Foreign keys and a 5 s busy timeout are sqlx's SQLite
+                    // defaults.
                     conn.execute(
                         format!(
                             "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CACHE_KIB}; \
-                             PRAGMA wal_autocheckpoint = {}",
+                             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = {}",
                             checkpoint::BACKSTOP_PAGES
                         )
                         .as_str(),
@@ -295,7 +268,13 @@ impl Store {
             .connect(&url)
             .await?;
         let sealer = sealer::SecretSealer::load(&path.with_extension("key"))?;
-        let store = Self::from_pool(pool, Backend::Sqlite, sealer).await?;
+        let mut store = Self::from_pool(pool, Backend::Sqlite, sealer).await?;
+        // Taken out of the pool (which may open another in its place) so that no
+        // reader ever uses it: see `write_tx`.
+        let writer = store.pool.acquire().await?.detach();
+        store.write_gate = Arc::new(WriteGate::Dedicated(Arc::new(Mutex::new(Writer::new(
+            writer,
+        )))));
         checkpoint::spawn(store.pool.clone());
         Ok(store)
     }
@@ -352,7 +331,10 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            write_gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            write_gate: Arc::new(match backend {
+                Backend::Sqlite => WriteGate::Pooled(Arc::new(Mutex::new(()))),
+                Backend::Postgres => WriteGate::Concurrent,
+            }),
             sealer: Arc::new(sealer),
             rotations: Arc::new(OnceLock::new()),
         })
@@ -364,6 +346,9 @@ impl Store {
 
     /// Closes every pooled connection (checkpointing the WAL). Further calls on any clone fail.
     pub async fn close(&self) {
+        if let WriteGate::Dedicated(writer) = &*self.write_gate {
+            writer.lock().await.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -395,17 +380,6 @@ impl Store {
     /// go through [`WriteTx::conn`]; touching `self.pool` inside would deadlock the in-memory
     /// store and escape the transaction on a file store.
     pub(crate) async fn write_tx(&self) -> StoreResult<WriteTx> {
-        let (gate, tx) = match &self.write_gate {
-            Some(gate) => {
-                let gate = Arc::clone(gate).lock_owned().await;
-                (Some(gate), self.pool.begin_with("BEGIN IMMEDIATE").await?)
-            }
-            None => (None, self.pool.begin().await?),
-        };
-        Ok(WriteTx {
-            tx,
-            backend: self.backend,
-            _gate: gate,
-        })
+        WriteTx::begin(&self.write_gate, &self.pool, self.backend).await
     }
 }

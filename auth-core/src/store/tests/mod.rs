@@ -247,6 +247,60 @@ async fn file_store_uses_wal_foreign_keys_and_busy_timeout() {
         .await
         .expect("pragma");
     assert_eq!(timeout, 5000);
+    let (temp_store,): (i64,) = sqlx::query_as("PRAGMA temp_store")
+        .fetch_one(&store.pool)
+        .await
+        .expect("pragma");
+    assert_eq!(temp_store, 2, "statement journals in memory");
+}
+
+#[tokio::test]
+async fn a_dropped_write_transaction_rolls_back_and_frees_the_writer() {
+    // Always a file store: the dedicated writer connection exists only there.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("auth.db"))
+        .await
+        .expect("open store");
+    store.create_tenant("acme", None).await.expect("tenant");
+    let attempts = |store: Store| async move {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM login_attempts")
+            .fetch_one(&store.pool)
+            .await
+            .expect("count");
+        n
+    };
+    let insert =
+        "INSERT INTO login_attempts (tenant_id, id, attempt_key, at) VALUES ('acme', $1, 'k', 1)";
+    for round in 0..3 {
+        let mut tx = store.write_tx().await.expect("begin");
+        sqlx::query(insert)
+            .bind(format!("dropped-{round}"))
+            .execute(tx.conn())
+            .await
+            .expect("insert");
+        drop(tx);
+    }
+    // The rollback frees SQLite's write lock without another write transaction
+    // coming along: a plain pooled write (which waits up to the busy timeout)
+    // goes through.
+    sqlx::query(insert)
+        .bind("pooled")
+        .execute(&store.pool)
+        .await
+        .expect("pooled write");
+    assert_eq!(
+        attempts(store.clone()).await,
+        1,
+        "nothing of the dropped ones"
+    );
+    let mut tx = store.write_tx().await.expect("begin after drops");
+    sqlx::query(insert)
+        .bind("kept")
+        .execute(tx.conn())
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    assert_eq!(attempts(store.clone()).await, 2);
 }
 
 #[test]
