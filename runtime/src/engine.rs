@@ -35,6 +35,10 @@ pub(crate) fn base_config(metered: bool) -> Config {
         // surface or the resource model.
         .wasm_memory64(false)
         .wasm_multi_memory(false);
+    // Lets `perf` attribute samples in JIT-compiled guest code (README, "Benchmarks").
+    if std::env::var_os("RULEBOX_WASM_PERFMAP").is_some() {
+        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     c
 }
 
