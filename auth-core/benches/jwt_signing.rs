@@ -1,4 +1,4 @@
-//! JWT signing per token, ours (`Signer`, ring with a parsed key) beside the
+//! JWT signing per token, ours (`Signer`, aws-lc-rs with a parsed key) beside the
 //! `jsonwebtoken` crate with a cached key, for RS256 and ES256: the signing
 //! limit of the refresh path (BENCHMARKS.md) comes from these numbers.
 //! `cargo bench -p rulebox-auth-core --bench jwt_signing`.

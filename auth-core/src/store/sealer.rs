@@ -1,5 +1,5 @@
 //! Secrets at rest: Action secrets and rules `configuration` values are
-//! sealed with AES-256-GCM (ring) before they reach the database.
+//! sealed with AES-256-GCM (aws-lc-rs) before they reach the database.
 //!
 //! Why AEAD with the row's identity as associated data: a leaked database
 //! (a backup, a dump, a copied file) yields no secret, and a sealed value
@@ -11,9 +11,9 @@
 //! and otherwise from a key file created next to the database on first use
 //! (mode 0600).
 
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::rand::{SecureRandom, SystemRandom};
 use std::path::Path;
 
 use super::{StoreError, StoreResult};
@@ -28,7 +28,7 @@ pub struct SecretSealer {
     key: LessSafeKey,
     /// Keyed fingerprints (audit trail): a plain hash of a body holding a
     /// low-entropy secret could be guessed offline; an HMAC cannot.
-    mac: ring::hmac::Key,
+    mac: aws_lc_rs::hmac::Key,
     rng: SystemRandom,
 }
 
@@ -50,13 +50,13 @@ impl SecretSealer {
     pub fn from_key(bytes: &[u8]) -> StoreResult<Self> {
         let unbound =
             UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| key_error("must be 32 bytes"))?;
-        let mac_key = ring::hmac::sign(
-            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, bytes),
+        let mac_key = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes),
             b"rulebox fingerprint v1",
         );
         Ok(Self {
             key: LessSafeKey::new(unbound),
-            mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, mac_key.as_ref()),
+            mac: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, mac_key.as_ref()),
             rng: SystemRandom::new(),
         })
     }
@@ -119,7 +119,7 @@ impl SecretSealer {
 
     /// HMAC-SHA256 of `data` under a key derived from the secrets key, hex.
     pub fn fingerprint(&self, data: &[u8]) -> String {
-        let tag = ring::hmac::sign(&self.mac, data);
+        let tag = aws_lc_rs::hmac::sign(&self.mac, data);
         tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(a.fingerprint(body), a.fingerprint(body));
         assert_eq!(a.fingerprint(body).len(), 64);
         assert_ne!(a.fingerprint(body), b.fingerprint(body), "keyed");
-        let plain: String = ring::digest::digest(&ring::digest::SHA256, body)
+        let plain: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body)
             .as_ref()
             .iter()
             .map(|x| format!("{x:02x}"))
