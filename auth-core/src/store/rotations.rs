@@ -34,10 +34,9 @@ pub(crate) struct Rotation {
 const MAX_ROTATIONS_PER_COMMIT: usize = 256;
 /// Rotations waiting before callers are slowed down.
 pub(super) const ROTATION_QUEUE_DEPTH: usize = 4096;
-/// Tokens one UPDATE redeems, and successors one INSERT stores: each
+/// Tokens one UPDATE redeems (and whose successors one INSERT stores): each
 /// statement is a round trip to sqlx's worker thread.
 const TOKENS_PER_UPDATE: usize = 32;
-const SUCCESSORS_PER_INSERT: usize = 32;
 
 pub(super) async fn commit_rotations(store: Store, mut rx: mpsc::Receiver<Rotation>) {
     while let Some(first) = rx.recv().await {
@@ -177,8 +176,8 @@ async fn redeem_batch(
         .into_iter()
         .filter_map(|row| index.get(row.token_hash.as_str()).map(|&i| (i, row)))
         .collect();
-    for part in redeemed.chunks(SUCCESSORS_PER_INSERT) {
-        insert_successors(conn, tenant, jobs, part, now).await?;
+    if !redeemed.is_empty() {
+        insert_successors(conn, tenant, jobs, &redeemed, now).await?;
     }
     Ok(redeemed)
 }

@@ -86,26 +86,40 @@ impl WriteTx {
                 }
             }
             WriteGate::Dedicated(writer) => {
-                let mut writer = Arc::clone(writer).lock_owned().await;
-                let w = &mut *writer;
-                let conn = w
-                    .conn
-                    .as_mut()
-                    .ok_or(StoreError::Database(sqlx::Error::PoolClosed))?;
-                if w.dirty {
+                let writer = Arc::clone(writer).lock_owned().await;
+                if writer.conn.is_none() {
+                    return Err(StoreError::Database(sqlx::Error::PoolClosed));
+                }
+                // From here on `Drop` rolls back whatever a cancelled or failed
+                // statement leaves open.
+                let mut tx = WriteTx {
+                    inner: Some(Inner::Dedicated(writer)),
+                    backend,
+                };
+                if tx.writer_dirty() {
                     // "No transaction is active" is the expected answer when the
                     // failed COMMIT had already ended it.
-                    let _ = conn.execute("ROLLBACK").await;
+                    let _ = tx.conn().execute("ROLLBACK").await;
                 }
-                w.dirty = true;
-                conn.execute("BEGIN IMMEDIATE").await?;
-                Inner::Dedicated(writer)
+                tx.set_writer_dirty(true);
+                tx.conn().execute("BEGIN IMMEDIATE").await?;
+                return Ok(tx);
             }
         };
         Ok(WriteTx {
             inner: Some(inner),
             backend,
         })
+    }
+
+    fn writer_dirty(&self) -> bool {
+        matches!(&self.inner, Some(Inner::Dedicated(w)) if w.dirty)
+    }
+
+    fn set_writer_dirty(&mut self, dirty: bool) {
+        if let Some(Inner::Dedicated(w)) = self.inner.as_mut() {
+            w.dirty = dirty;
+        }
     }
 
     /// The connection all statements of this transaction must use.
@@ -138,13 +152,12 @@ impl WriteTx {
     pub(crate) async fn commit(mut self) -> StoreResult<()> {
         match self.inner.take() {
             Some(Inner::Pooled { tx, _gate }) => tx.commit().await?,
-            Some(Inner::Dedicated(mut writer)) => {
-                if let Some(conn) = writer.conn.as_mut() {
-                    conn.execute("COMMIT").await?;
-                    writer.dirty = false;
-                }
+            dedicated => {
+                self.inner = dedicated;
+                // A failed or cancelled COMMIT leaves the writer dirty: `Drop` rolls back.
+                self.conn().execute("COMMIT").await?;
+                self.set_writer_dirty(false);
             }
-            None => {}
         }
         Ok(())
     }
@@ -155,6 +168,9 @@ impl Drop for WriteTx {
         let Some(Inner::Dedicated(mut writer)) = self.inner.take() else {
             return;
         };
+        if !writer.dirty {
+            return;
+        }
         // The rollback needs the connection's worker thread, so it runs as a task
         // that keeps the gate closed until it is done. Without a runtime the
         // writer stays `dirty` and the next transaction rolls back first.
