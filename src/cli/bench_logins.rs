@@ -3,6 +3,7 @@
 //! Actions bound; password grant (bcrypt) and refresh-token grant, RS256
 //! and ES256; plus the signing limit of the JWT code in the same run.
 
+use super::load_client::JsonPoster;
 use anyhow::{Context, bail};
 use clap::Args;
 use rulebox_auth_core::crypto::jwt::Signer;
@@ -171,9 +172,14 @@ struct Measured {
     cpu_us_per_login: f64,
 }
 
+/// The part of a token answer the load generator needs.
+#[derive(serde::Deserialize)]
+struct TokenAnswer {
+    refresh_token: Option<String>,
+}
+
 /// Runs `concurrency` clients for `seconds`; each refresh client keeps its own rotating token.
 async fn load(
-    http: &reqwest::Client,
     t: &Arc<Tenant>,
     refresh: bool,
     concurrency: usize,
@@ -185,17 +191,25 @@ async fn load(
     let until = Arc::new(std::sync::OnceLock::<Instant>::new());
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (http, t, start_line, until) =
-            (http.clone(), t.clone(), start_line.clone(), until.clone());
+        let (t, start_line, until) = (t.clone(), start_line.clone(), until.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut failures = 0u64;
             let mut rt = None;
-            if refresh {
-                let v: Value = http.post(format!("{}/oauth/token", t.base)).json(&password_body(&t)).send().await?.json().await?;
-                rt = v["refresh_token"].as_str().map(str::to_owned);
+            // A client that fails before the start line must still reach it, or
+            // every other client would wait there forever.
+            let ready = async {
+                let mut http = JsonPoster::connect(&t.base).await?;
+                if refresh {
+                    let (_, answer) = http.post("/oauth/token", serde_json::to_vec(&password_body(&t))?).await?;
+                    let answer: TokenAnswer = serde_json::from_slice(&answer)?;
+                    rt = answer.refresh_token;
+                }
+                anyhow::Ok(http)
             }
+            .await;
             start_line.wait().await;
+            let mut http = ready?;
             let until = *until.get_or_init(|| Instant::now() + Duration::from_secs_f64(seconds));
             while Instant::now() < until {
                 let body = match &rt {
@@ -203,16 +217,15 @@ async fn load(
                     None => password_body(&t),
                 };
                 let start = Instant::now();
-                let r = http.post(format!("{}/oauth/token", t.base)).json(&body).send().await?;
-                let ok = r.status().is_success();
-                let v: Value = r.json().await.unwrap_or(Value::Null);
+                let (status, answer) = http.post("/oauth/token", serde_json::to_vec(&body)?).await?;
                 lat.push(start.elapsed());
-                if ok {
-                    if refresh {
-                        rt = v["refresh_token"].as_str().map(str::to_owned);
+                match serde_json::from_slice::<TokenAnswer>(&answer) {
+                    Ok(answer) if status.is_success() => {
+                        if refresh {
+                            rt = answer.refresh_token;
+                        }
                     }
-                } else {
-                    failures += 1;
+                    _ => failures += 1,
                 }
             }
             anyhow::Ok((lat, failures))
@@ -290,8 +303,8 @@ pub fn bench_logins(args: BenchLoginsArgs) -> anyhow::Result<ExitCode> {
             let t = Arc::new(setup(&http, &base, creds).await?);
             // Warm: snapshots compiled, connections open — at full concurrency, so the
             // nodes the proxy spills to hold the code before the clock starts.
-            load(&http, &t, false, 2, 1.0).await?;
-            load(&http, &t, true, args.concurrency, 2.0).await?;
+            load(&t, false, 2, 1.0).await?;
+            load(&t, true, args.concurrency, 2.0).await?;
             let limit = signs * cores as f64 / 2.0;
             for (grant, refresh) in [("password (bcrypt)", false), ("refresh_token", true)] {
                 let wanted = match args.grant.as_deref() {
@@ -302,7 +315,7 @@ pub fn bench_logins(args: BenchLoginsArgs) -> anyhow::Result<ExitCode> {
                 if !wanted {
                     continue;
                 }
-                let m = load(&http, &t, refresh, args.concurrency, args.seconds).await?;
+                let m = load(&t, refresh, args.concurrency, args.seconds).await?;
                 rows.push(json!({"alg": alg, "grant": grant, "logins_per_sec": m.rate, "p50_ms": m.p50_ms, "p99_ms": m.p99_ms,
                     "failures": m.failures, "signing_limit_logins_per_sec": limit, "fraction_of_signing_limit": m.rate / limit,
                     "cpu_us_per_login": m.cpu_us_per_login}));

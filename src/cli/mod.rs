@@ -6,6 +6,7 @@ mod bench;
 mod bench_logins;
 mod bench_proxy;
 pub mod config;
+mod load_client;
 mod logs;
 mod metrics;
 mod mgmt_client;
