@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::Command;
-use support::{api, create_deploy_bind, http, mgmt_token, start};
+use support::{api, create_deploy_bind, http, legacy_configuration, mgmt_token, start};
 
 const ACTION: &str = r#"
 exports.onExecutePostLogin = async (event, api) => {
@@ -371,23 +371,6 @@ fn another_tenants_token_reaches_nothing() {
         .send()
         .expect("request");
     assert_eq!(r.status(), 404);
-}
-
-/// The legacy store of `rules-examples/js/custom-db/legacy`, as its test table configures it.
-fn legacy_configuration() -> Value {
-    let cases: Value =
-        serde_json::from_str(include_str!("../rules-examples/js/cases.json")).expect("cases.json");
-    cases
-        .as_array()
-        .and_then(|files| {
-            files.iter().find(|f| {
-                f["file"]
-                    .as_str()
-                    .is_some_and(|p| p.ends_with("legacy/login.js"))
-            })
-        })
-        .map(|f| f["cases"][0]["input"]["configuration"].clone())
-        .expect("the legacy login cases configure a store")
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod config_cache;
 pub mod crypto;
+pub mod custom_claims;
 pub mod custom_db;
 pub mod error;
 pub mod flow_modules;

@@ -145,59 +145,54 @@ async fn check(
         .and_then(Value::as_str)
         .unwrap_or(username)
         .to_owned();
-    if import_mode(conn) {
-        // Lazy migration: the user now lives here, same id, our own hash of
-        // the password that just proved valid; the script is not asked again.
+    // With import mode this is the lazy migration: the user now lives here, same id,
+    // our own hash of the password that just proved valid, and the script is not
+    // asked again. Without it the row is the profile Auth0 also keeps for such
+    // users (no password: the script stays the judge), so that logins are counted
+    // and a code or redirect round trip can find the user again.
+    let password_hash = if import_mode(conn) {
         let cost = bcrypt_cost(app, conn);
         let pw = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || hash_password(&pw, cost))
             .await
             .map_err(|e| ApiError::server_error(e.to_string()))?
             .map_err(|e| ApiError::server_error(e.to_string()))?;
-        let new = NewUser {
-            connection: conn.name.clone(),
-            user_id: Some(user_id.clone()),
-            email: Some(email.clone()),
-            email_verified: profile
-                .get("email_verified")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            name: profile
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            nickname: profile
-                .get("nickname")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            app_metadata: profile.get("app_metadata").cloned(),
-            user_metadata: profile.get("user_metadata").cloned(),
-            password_hash: Some(hash),
-            ..NewUser::default()
-        };
-        return match app.store.create_user(t.id(), new).await {
-            Ok(u) => {
-                tracing::info!(tenant = t.id(), user = %u.user_id, "user migrated from the custom database");
-                Ok(u)
-            }
-            Err(StoreError::Conflict(_)) => app
-                .store
-                .get_user(t.id(), &user_id)
-                .await
-                .map_err(|e| ApiError::server_error(e.to_string())),
-            Err(e) => Err(ApiError::server_error(e.to_string())),
-        };
+        Some(hash)
+    } else {
+        None
+    };
+    let text = |key: &str| profile.get(key).and_then(Value::as_str).map(str::to_owned);
+    let new = NewUser {
+        connection: conn.name.clone(),
+        user_id: Some(user_id.clone()),
+        email: Some(email),
+        email_verified: profile
+            .get("email_verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        name: text("name"),
+        nickname: text("nickname"),
+        app_metadata: profile.get("app_metadata").cloned(),
+        user_metadata: profile.get("user_metadata").cloned(),
+        password_hash,
+        ..NewUser::default()
+    };
+    let user = match app.store.create_user(t.id(), new).await {
+        Ok(u) => {
+            tracing::info!(tenant = t.id(), user = %u.user_id, import = import_mode(conn), "custom database user stored");
+            u
+        }
+        // Seen before: the stored profile (with what Actions saved into it).
+        Err(StoreError::Conflict(_)) => app
+            .store
+            .get_user(t.id(), &user_id)
+            .await
+            .map_err(|e| ApiError::server_error(e.to_string()))?,
+        Err(e) => return Err(ApiError::server_error(e.to_string())),
+    };
+    if user.blocked {
+        return Err(ApiError::unauthorized_client("user is blocked"));
     }
-    // Not imported: a transient profile for this login.
-    let mut user: User = serde_json::from_value(json!({
-        "user_id": user_id, "email": email,
-        "email_verified": profile.get("email_verified").and_then(Value::as_bool).unwrap_or(false),
-        "name": profile.get("name"), "nickname": profile.get("nickname"),
-        "app_metadata": profile.get("app_metadata").cloned().unwrap_or(json!({})),
-        "user_metadata": profile.get("user_metadata").cloned().unwrap_or(json!({})),
-    }))
-    .map_err(|e| ApiError::server_error(format!("profile: {e}")))?;
-    user.connection = conn.name.clone();
     Ok(user)
 }
 

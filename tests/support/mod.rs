@@ -269,3 +269,20 @@ pub fn id_claims(tokens: &Value) -> Value {
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+/// The legacy store of `rules-examples/js/custom-db/legacy`, as its test table configures it.
+pub fn legacy_configuration() -> Value {
+    let cases: Value = serde_json::from_str(include_str!("../../rules-examples/js/cases.json"))
+        .expect("cases.json");
+    cases
+        .as_array()
+        .and_then(|files| {
+            files.iter().find(|f| {
+                f["file"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("legacy/login.js"))
+            })
+        })
+        .map(|f| f["cases"][0]["input"]["configuration"].clone())
+        .expect("the legacy login cases configure a store")
+}

@@ -57,18 +57,28 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let claims =
             crate::crypto::jwt::verify(token, &keys.jwks, &t.issuer, &t.management_audience())
                 .map_err(|e| ApiError::unauthorized(format!("Invalid token: {e}")))?;
-        let scopes = claims
-            .get("scope")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
+        // Management scopes are only ever granted to a machine client through
+        // its client grant. A user's token may name this audience (a login can
+        // ask for any audience) but holds no management scope, whatever its
+        // `scope` claim says: it gets 403s, as at Auth0.
+        let machine = claims.get("gty").and_then(Value::as_str) == Some("client-credentials")
+            && subject.ends_with("@clients");
+        let scopes = if machine {
+            claims
+                .get("scope")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Self { scopes, subject })
     }
 }
@@ -344,9 +354,29 @@ async fn list_connections(
     Ok(Json(json!(all)))
 }
 
+/// `options.bcrypt_cost` must be one this server can also verify: a higher
+/// cost would lock every user hashed with it out, and hashing alone would tie
+/// up a blocking thread for hours.
+fn validate_bcrypt_cost(options: &Value) -> Res<()> {
+    use crate::crypto::password::MAX_VERIFY_COST;
+    match options.get("bcrypt_cost") {
+        None | Some(Value::Null) => Ok(()),
+        Some(v)
+            if v.as_u64()
+                .is_some_and(|c| (4..=u64::from(MAX_VERIFY_COST)).contains(&c)) =>
+        {
+            Ok(())
+        }
+        Some(v) => Err(ApiError::bad_request(format!(
+            "options.bcrypt_cost must be an integer from 4 to {MAX_VERIFY_COST}, not {v}"
+        ))),
+    }
+}
+
 /// A connection with a custom database must have scripts that compile:
 /// refusing them at write time beats failing the first login.
 async fn validate_scripts(app: &Arc<AppState>, options: &Value) -> Res<()> {
+    validate_bcrypt_cost(options)?;
     let Some(scripts) = options.get("customScripts").and_then(Value::as_object) else {
         return Ok(());
     };

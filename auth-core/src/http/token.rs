@@ -447,6 +447,32 @@ async fn login_flow(
     Ok(decisions)
 }
 
+/// What a user's login may be granted. For the Management API that is the
+/// OpenID scopes and the `current_user` ones, as at Auth0: the management
+/// scopes proper belong to machine clients' client grants.
+fn user_scopes(t: &TenantCtx, requested: &[String], audience: Option<&str>) -> Vec<String> {
+    if audience != Some(t.management_audience().as_str()) {
+        return requested.to_vec();
+    }
+    const OPENID: [&str; 6] = [
+        "openid",
+        "profile",
+        "email",
+        "address",
+        "phone",
+        "offline_access",
+    ];
+    requested
+        .iter()
+        .filter(|s| {
+            OPENID.contains(&s.as_str())
+                || s.ends_with(":current_user")
+                || s.contains(":current_user_")
+        })
+        .cloned()
+        .collect()
+}
+
 /// Signs the access token (and, with `openid`, the ID token; with
 /// `offline_access`, a rotating refresh token).
 #[allow(clippy::too_many_arguments)]
@@ -464,6 +490,7 @@ pub async fn issue_user_tokens(
 ) -> Result<Json<Value>, ApiError> {
     let keys = app.keys(t.id()).await?;
     let now = now_secs();
+    let scope = &user_scopes(t, scope, audience);
     // An API audience plus userinfo, or userinfo alone (never twice).
     let userinfo = format!("{}userinfo", t.issuer);
     let aud = match audience {
@@ -476,7 +503,7 @@ pub async fn issue_user_tokens(
         "scope": scope.join(" "), "azp": client.client_id,
     });
     if let Some(map) = access.as_object_mut() {
-        map.extend(access_claims);
+        crate::custom_claims::merge(map, access_claims);
     }
     let access_token = keys
         .signer
@@ -501,7 +528,7 @@ pub async fn issue_user_tokens(
             if let Some(n) = nonce {
                 map.insert("nonce".into(), json!(n));
             }
-            map.extend(id_claims);
+            crate::custom_claims::merge(map, id_claims);
         }
         out["id_token"] = json!(
             keys.signer
@@ -599,7 +626,7 @@ async fn client_credentials(
         "scope": granted.join(" "), "gty": "client-credentials", "azp": client.client_id,
     });
     if let Some(map) = claims.as_object_mut() {
-        map.extend(decisions.access_claims);
+        crate::custom_claims::merge(map, decisions.access_claims);
     }
     let token = keys
         .signer
@@ -639,6 +666,10 @@ async fn refresh_grant(
     };
     if record.client_id != client.client_id {
         return Err(invalid());
+    }
+    // Blocking a user ends their sessions: no new tokens from old grants.
+    if user.blocked {
+        return Err(ApiError::unauthorized_client("user is blocked"));
     }
     let conn = app
         .connection(t.id(), &user.connection)

@@ -1,0 +1,146 @@
+//! What a user's login can never obtain, over real HTTP against `rulebox serve`:
+//! management scopes (a login may name the Management API as its audience), or
+//! reserved claims set by the tenant's own Actions.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{PASSWORD, api, create_deploy_bind, http, login_fixture, start};
+
+/// The claims of a JWT (decoded, not verified: the tests elsewhere verify).
+fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+const ESCALATING_ACTION: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  api.accessToken.setCustomClaim('gty', 'client-credentials');
+  api.accessToken.setCustomClaim('sub', event.client.client_id + '@clients');
+  api.accessToken.setCustomClaim('scope', 'read:users create:actions');
+  api.idToken.setCustomClaim('iss', 'https://evil.example/');
+  api.idToken.setCustomClaim('https://example.com/kept', true);
+};
+"#;
+
+#[test]
+fn a_users_token_never_reaches_the_management_api() {
+    let s = start();
+    let (t, token, client) = login_fixture(&s, &["u@example.com"]);
+    let management = format!("{t}/api/v2/");
+    let login = |audience: &str| -> Value {
+        let r = http()
+            .post(format!("{t}/oauth/token"))
+            .json(&json!({"grant_type": "password", "username": "u@example.com", "password": PASSWORD,
+                          "client_id": client["client_id"], "client_secret": client["client_secret"],
+                          "audience": audience, "scope": "openid read:users create:actions update:users"}))
+            .send()
+            .expect("login");
+        assert_eq!(r.status(), 200);
+        r.json().expect("tokens")
+    };
+
+    // Asking for management scopes gets the OpenID ones only.
+    let tokens = login(&management);
+    assert_eq!(tokens["scope"], "openid");
+    let access = tokens["access_token"].as_str().expect("access token");
+    assert_eq!(claims(access)["scope"], "openid");
+    for path in ["users", "actions/actions", "clients"] {
+        let (st, body) = api(
+            reqwest::Method::GET,
+            format!("{management}{path}"),
+            access,
+            None,
+        );
+        assert_eq!(st, 403, "{path}: {body}");
+    }
+
+    // An Action cannot make the token look like a machine's, nor widen it.
+    create_deploy_bind(&t, &token, "escalate", "post-login", ESCALATING_ACTION);
+    let tokens = login(&management);
+    let access = tokens["access_token"].as_str().expect("access token");
+    let c = claims(access);
+    assert_eq!(c["scope"], "openid", "{c}");
+    assert!(c.get("gty").is_none(), "{c}");
+    assert!(
+        c["sub"].as_str().is_some_and(|s| s.starts_with("auth0|")),
+        "{c}"
+    );
+    let (st, body) = api(
+        reqwest::Method::GET,
+        format!("{management}users"),
+        access,
+        None,
+    );
+    assert_eq!(st, 403, "{body}");
+    let id = claims(tokens["id_token"].as_str().expect("id token"));
+    assert_eq!(id["iss"], format!("{t}/"), "{id}");
+    assert_eq!(id["https://example.com/kept"], true, "{id}");
+
+    // The tenant's machine client still manages.
+    let (st, users) = api(
+        reqwest::Method::GET,
+        format!("{management}users"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200, "{users}");
+}
+
+#[test]
+fn a_blocked_user_gets_no_tokens_from_an_old_refresh_token() {
+    let s = start();
+    let (t, token, _) = login_fixture(&s, &["b@example.com"]);
+    let (st, client) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({"name": "app", "grant_types": ["password", "refresh_token"]})),
+    );
+    assert_eq!(st, 201, "{client}");
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(
+            &json!({"grant_type": "password", "username": "b@example.com", "password": PASSWORD,
+                      "client_id": client["client_id"], "client_secret": client["client_secret"],
+                      "scope": "openid offline_access"}),
+        )
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("tokens");
+    let refresh = |rt: &Value| {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .json(&json!({"grant_type": "refresh_token", "refresh_token": rt,
+                          "client_id": client["client_id"], "client_secret": client["client_secret"]}))
+            .send()
+            .expect("refresh")
+    };
+    let r = refresh(&tokens["refresh_token"]);
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("tokens");
+    let uid = id_sub(&tokens);
+    let (st, _) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/users/{uid}"),
+        &token,
+        Some(json!({"blocked": true})),
+    );
+    assert_eq!(st, 200);
+    let r = refresh(&tokens["refresh_token"]);
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().expect("error body");
+    assert_eq!(body["error_description"], "user is blocked", "{body}");
+}
+
+fn id_sub(tokens: &Value) -> String {
+    claims(tokens["id_token"].as_str().expect("id token"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned()
+}
