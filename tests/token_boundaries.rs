@@ -95,13 +95,7 @@ fn a_users_token_never_reaches_the_management_api() {
 fn a_blocked_user_gets_no_tokens_from_an_old_refresh_token() {
     let s = start();
     let (t, token, _) = login_fixture(&s, &["b@example.com"]);
-    let (st, client) = api(
-        reqwest::Method::POST,
-        format!("{t}/api/v2/clients"),
-        &token,
-        Some(json!({"name": "app", "grant_types": ["password", "refresh_token"]})),
-    );
-    assert_eq!(st, 201, "{client}");
+    let client = refresh_client(&t, &token);
     let r = http()
         .post(format!("{t}/oauth/token"))
         .json(
@@ -143,4 +137,56 @@ fn id_sub(tokens: &Value) -> String {
         .as_str()
         .expect("sub")
         .to_owned()
+}
+
+#[test]
+fn actions_scope_changes_apply_to_refreshed_tokens_too() {
+    let s = start();
+    let (t, token, _) = login_fixture(&s, &["c@example.com"]);
+    let client = refresh_client(&t, &token);
+    let post = |body: Value| -> Value {
+        let r = http()
+            .post(format!("{t}/oauth/token"))
+            .json(&body)
+            .send()
+            .expect("token");
+        assert_eq!(r.status(), 200);
+        r.json().expect("tokens")
+    };
+    let first = post(
+        json!({"grant_type": "password", "username": "c@example.com", "password": PASSWORD,
+                            "client_id": client["client_id"], "client_secret": client["client_secret"],
+                            "scope": "openid email offline_access"}),
+    );
+    assert_eq!(first["scope"], "openid email offline_access");
+    // Bound after the grant: the refresh runs it, and its scope changes apply there.
+    create_deploy_bind(
+        &t,
+        &token,
+        "scopes",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => {\n  api.accessToken.addScope('read:reports');\n  api.accessToken.removeScope('email');\n};",
+    );
+    let refreshed = post(
+        json!({"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+                                "client_id": client["client_id"], "client_secret": client["client_secret"]}),
+    );
+    let access = claims(refreshed["access_token"].as_str().expect("access token"));
+    assert_eq!(
+        access["scope"], "openid offline_access read:reports",
+        "{access}"
+    );
+    assert_eq!(refreshed["scope"], "openid offline_access read:reports");
+}
+
+/// A client of tenant base `t` allowed the password and refresh-token grants.
+fn refresh_client(t: &str, token: &str) -> Value {
+    let (st, client) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        token,
+        Some(json!({"name": "app", "grant_types": ["password", "refresh_token"]})),
+    );
+    assert_eq!(st, 201, "{client}");
+    client
 }

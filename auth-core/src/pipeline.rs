@@ -46,6 +46,23 @@ pub struct Decisions {
 }
 
 impl Decisions {
+    /// The scopes a login is granted: what it asked for (the OpenID defaults
+    /// when it asked for none), with the Actions' `addScope`/`removeScope`.
+    pub fn scopes(&self, requested: &[String]) -> Vec<String> {
+        let mut scope = if requested.is_empty() {
+            vec!["openid".into(), "profile".into(), "email".into()]
+        } else {
+            requested.to_vec()
+        };
+        for s in &self.add_scopes {
+            if !scope.contains(s) {
+                scope.push(s.clone());
+            }
+        }
+        scope.retain(|s| !self.remove_scopes.contains(s));
+        scope
+    }
+
     fn apply(&mut self, cmd: &Command) {
         match cmd {
             Command::Deny { reason, .. } => {

@@ -296,7 +296,12 @@ async fn complete(
     let hash = sha256_hex(&code);
     let p = &pending.params;
     let get = |k: &str| p.get(k).and_then(Value::as_str);
-    let scope = get("scope").unwrap_or("openid").to_owned();
+    let requested: Vec<String> = get("scope")
+        .unwrap_or("openid")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let scope = decisions.scopes(&requested).join(" ");
     let claims = json!({"id": pending.id_claims, "access": pending.access_claims}).to_string();
     let stored = app
         .store

@@ -313,13 +313,7 @@ pub async fn finish_login(
             .await
             .unwrap_or(user)
     };
-    let mut scope: Vec<String> = info.requested_scopes.clone();
-    if scope.is_empty() {
-        scope = vec!["openid".into(), "profile".into(), "email".into()];
-    }
-    scope.extend(decisions.add_scopes.iter().cloned());
-    scope.retain(|s| !decisions.remove_scopes.contains(s));
-    scope.dedup();
+    let scope = decisions.scopes(&info.requested_scopes);
     issue_user_tokens(
         app,
         t,
@@ -682,12 +676,13 @@ async fn refresh_grant(
     if let Some(reason) = decisions.denied {
         return Err(ApiError::access_denied(reason));
     }
+    // The stored grant stays as it was; each refresh applies the Actions anew.
     let mut out = issue_user_tokens(
         app,
         t,
         &client,
         &user,
-        &info.requested_scopes,
+        &decisions.scopes(&info.requested_scopes),
         record.audience.as_deref(),
         decisions.id_claims,
         decisions.access_claims,
