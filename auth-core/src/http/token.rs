@@ -444,9 +444,14 @@ async fn login_flow(
 /// What a user's login may be granted. For the Management API that is the
 /// OpenID scopes and the `current_user` ones, as at Auth0: the management
 /// scopes proper belong to machine clients' client grants.
-fn user_scopes(t: &TenantCtx, requested: &[String], audience: Option<&str>) -> Vec<String> {
-    if audience != Some(t.management_audience().as_str()) {
-        return requested.to_vec();
+fn user_scopes<'a>(
+    t: &TenantCtx,
+    requested: &'a [String],
+    audience: Option<&str>,
+) -> std::borrow::Cow<'a, [String]> {
+    // Most logins name no audience: no allocation for them.
+    if audience.is_none_or(|a| a != t.management_audience()) {
+        return std::borrow::Cow::Borrowed(requested);
     }
     const OPENID: [&str; 6] = [
         "openid",
@@ -464,7 +469,8 @@ fn user_scopes(t: &TenantCtx, requested: &[String], audience: Option<&str>) -> V
                 || s.contains(":current_user_")
         })
         .cloned()
-        .collect()
+        .collect::<Vec<_>>()
+        .into()
 }
 
 /// Signs the access token (and, with `openid`, the ID token; with
@@ -484,7 +490,7 @@ pub async fn issue_user_tokens(
 ) -> Result<Json<Value>, ApiError> {
     let keys = app.keys(t.id()).await?;
     let now = now_secs();
-    let scope = &user_scopes(t, scope, audience);
+    let scope = &*user_scopes(t, scope, audience);
     // An API audience plus userinfo, or userinfo alone (never twice).
     let userinfo = format!("{}userinfo", t.issuer);
     let aud = match audience {
