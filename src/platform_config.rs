@@ -40,6 +40,9 @@ pub struct ServerSection {
     pub data_dir: PathBuf,
     /// bcrypt cost of new password hashes.
     pub bcrypt_cost: u32,
+    /// Behind a load balancer: take client IPs from the last `X-Forwarded-For` entry
+    /// instead of the TCP peer (brute-force protection keys on them).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerSection {
@@ -48,6 +51,7 @@ impl Default for ServerSection {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             bcrypt_cost: Settings::default().bcrypt_cost,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -422,6 +426,7 @@ impl PlatformConfig {
         let t = &self.tokens;
         Settings {
             bcrypt_cost: self.server.bcrypt_cost,
+            trust_forwarded_for: self.server.trust_forwarded_for,
             access_token_ttl_secs: t.access_token_ttl.as_secs(),
             id_token_ttl_secs: t.id_token_ttl.as_secs(),
             refresh_token_ttl_secs: t.refresh_token_ttl.as_secs(),

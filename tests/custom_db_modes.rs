@@ -88,4 +88,48 @@ fn without_import_mode_the_script_judges_every_login() {
     );
     assert_eq!(st, 200);
     assert_eq!(login("correct horse battery staple").status(), 403);
+
+    // A script that never calls back fails the login closed, and the tenant sees why.
+    let spin = "function login(email, password, callback) { while (true) {} }";
+    let (st, _) = api(
+        reqwest::Method::PATCH,
+        format!(
+            "{t}/api/v2/connections/{}",
+            conn["id"].as_str().expect("id")
+        ),
+        &token,
+        Some(json!({"options": {"enabledDatabaseCustomization": true,
+                    "customScripts": {"login": spin}, "configuration": {"API_KEY": "s3cret-value"}}})),
+    );
+    assert_eq!(st, 200);
+    let r = login("correct horse battery staple");
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().expect("error body");
+    assert_eq!(body["error"], "access_denied", "{body}");
+    let description = body["error_description"].as_str().expect("description");
+    assert!(description.contains("the login script failed"), "{body}");
+    let (st, logs) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/logs"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200);
+    let runs: Vec<&Value> = logs
+        .as_array()
+        .expect("logs")
+        .iter()
+        .filter(|l| l["type"] == "custom_db" && l["name"] == "login")
+        .collect();
+    // Newest first: the spinning script, then two logins, a wrong password and
+    // the emptied legacy store, each a run of its own.
+    assert_eq!(runs.len(), 5, "{logs}");
+    let outcome = runs[0]["outcome"].as_str().expect("outcome");
+    assert!(
+        outcome == "fuel_exhausted" || outcome == "timeout",
+        "{}",
+        runs[0]
+    );
+    assert!(runs[1..].iter().all(|l| l["outcome"] == "ok"), "{logs}");
+    assert!(!logs.to_string().contains("s3cret-value"));
 }

@@ -127,8 +127,9 @@ fn a_blocked_user_gets_no_tokens_from_an_old_refresh_token() {
     );
     assert_eq!(st, 200);
     let r = refresh(&tokens["refresh_token"]);
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
     let body: Value = r.json().expect("error body");
+    assert_eq!(body["error"], "unauthorized", "{body}");
     assert_eq!(body["error_description"], "user is blocked", "{body}");
 }
 

@@ -24,9 +24,16 @@ pub struct Settings {
     pub refresh_token_ttl_secs: u64,
     /// One deadline for all tenant code of one login.
     pub pipeline_deadline_ms: u64,
-    /// Failed logins per user (or IP) within `brute_force_window_secs` before throttling.
+    /// Failed logins of one user from one IP within `brute_force_window_secs` before
+    /// that pair is throttled (Auth0's brute-force protection: 10).
     pub brute_force_threshold: u32,
+    /// Failed logins from one IP, whatever the user, before the IP is throttled
+    /// (Auth0's suspicious-IP throttling: 100).
+    pub brute_force_ip_threshold: u32,
     pub brute_force_window_secs: u64,
+    /// Take the client IP from the last `X-Forwarded-For` entry (behind a proxy);
+    /// otherwise the TCP peer. See `http::client_ip`.
+    pub trust_forwarded_for: bool,
     /// How long execution logs are kept before housekeeping deletes them.
     pub log_retention: Duration,
     /// Sandbox limits of tenants whose policy does not say otherwise.
@@ -42,7 +49,9 @@ impl Default for Settings {
             refresh_token_ttl_secs: 30 * 86_400,
             pipeline_deadline_ms: 20_000,
             brute_force_threshold: 10,
+            brute_force_ip_threshold: 100,
             brute_force_window_secs: 900,
+            trust_forwarded_for: false,
             // Auth0 keeps tenant logs for 2 to 30 days depending on the plan.
             log_retention: Duration::from_secs(30 * 86_400),
             default_limits: rulebox_runtime_api::Limits::default(),

@@ -9,9 +9,10 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::pipeline::{Subject, record_load_failure, record_outcome};
 use crate::store::Connection;
 use crate::tenancy::TenantCtx;
-use rulebox_runtime_api::{JsKind, OutcomeKind, Trigger};
+use rulebox_runtime_api::{JsKind, Trigger};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,34 +88,37 @@ pub async fn run_script(
             name.to_owned()
         },
     };
-    let module = tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?
-        .map_err(|e| {
-            ApiError::access_denied(format!("the connection's {name} script is invalid: {e}"))
-        })?;
     let configuration = conn
         .options
         .get("configuration")
         .cloned()
         .unwrap_or(json!({}));
+    // The connection's configuration holds its secrets: never echoed in logs or errors.
+    let empty = serde_json::Map::new();
+    let who = Subject {
+        kind: "custom_db",
+        id: &conn.id,
+        name,
+        secrets: configuration.as_object().unwrap_or(&empty),
+    };
+    let loaded = tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src))
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let module = match loaded {
+        Ok(module) => module,
+        Err(e) => {
+            let error = format!("is invalid: {e}");
+            return Err(
+                record_load_failure(app, t, error, Trigger::CustomDb, who, None, None).await,
+            );
+        }
+    };
     let input = serde_json::to_vec(&json!({"args": args, "configuration": configuration}))
         .map_err(|e| ApiError::server_error(e.to_string()))?;
     let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
     let outcome =
         crate::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits).await?;
-    if outcome.kind != OutcomeKind::Ok {
-        tracing::warn!(tenant = t.id(), connection = %conn.name, script = name, outcome = %outcome.kind, "custom-database script failed");
-        // The connection's configuration holds its secrets: never echo them.
-        let secrets = configuration.as_object().cloned().unwrap_or_default();
-        let detail =
-            crate::pipeline::redact(outcome.error.as_deref().unwrap_or_default(), &secrets);
-        return Err(crate::pipeline::outcome_error(
-            outcome.kind,
-            &format!("the {name} script"),
-            &detail,
-        ));
-    }
+    let outcome = record_outcome(app, t, outcome, Trigger::CustomDb, who, None, None).await?;
     Ok(outcome.output.and_then(|o| o.result).unwrap_or(Value::Null))
 }
 

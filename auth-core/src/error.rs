@@ -57,6 +57,10 @@ impl ApiError {
     pub fn mfa_required(d: impl Into<String>) -> Self {
         Self::auth(StatusCode::FORBIDDEN, "mfa_required", d)
     }
+    /// A blocked user's login or refresh (Auth0: 401 `unauthorized`, "user is blocked").
+    pub fn user_blocked() -> Self {
+        Self::auth(StatusCode::UNAUTHORIZED, "unauthorized", "user is blocked")
+    }
     pub fn too_many_attempts(d: impl Into<String>) -> Self {
         Self::auth(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", d)
     }

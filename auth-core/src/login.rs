@@ -13,12 +13,27 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 const WRONG: &str = "Wrong email or password.";
+const BLOCKED: &str = "Your account has been blocked after multiple consecutive login attempts.";
 
-fn brute_force_keys(conn: &Connection, username: &str, ip: &str) -> [String; 2] {
-    [
-        format!("user:{}:{}", conn.name, username.to_ascii_lowercase()),
-        format!("ip:{ip}"),
-    ]
+/// Brute-force keys of one attempt: the user from this IP (Auth0's brute-force
+/// protection: an attacker elsewhere cannot lock the user out), and the IP whatever
+/// the user (suspicious-IP throttling: one address guessing across many accounts).
+struct AttemptKeys {
+    user_ip: String,
+    ip: String,
+}
+
+impl AttemptKeys {
+    fn new(conn: &Connection, username: &str, ip: &str) -> Self {
+        Self {
+            user_ip: format!(
+                "user:{}:{}:ip:{ip}",
+                conn.name,
+                username.to_ascii_lowercase()
+            ),
+            ip: format!("ip:{ip}"),
+        }
+    }
 }
 
 pub use crate::custom_db::script as custom_script;
@@ -38,49 +53,112 @@ fn bcrypt_cost(app: &AppState, conn: &Connection) -> u32 {
         .unwrap_or(app.settings.bcrypt_cost)
 }
 
+/// Who is logging in, from where, through which application.
+pub struct Attempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub ip: &'a str,
+    pub client_id: &'a str,
+}
+
+/// Checks the credentials under brute-force protection. Failed and throttled
+/// attempts land in the tenant's logs (type `login`, named with Auth0's log
+/// event codes `fp` and `limit_wc`).
 pub async fn authenticate(
     app: &Arc<AppState>,
     t: &TenantCtx,
     conn: &Connection,
-    username: &str,
-    password: &str,
-    ip: &str,
+    attempt: &Attempt<'_>,
 ) -> Result<User, ApiError> {
-    let keys = brute_force_keys(conn, username, ip);
-    let since = SystemTime::now() - Duration::from_secs(app.settings.brute_force_window_secs);
-    for key in &keys {
-        let failures = app
-            .store
-            .failed_logins_since(t.id(), key, since)
-            .await
-            .unwrap_or(0);
-        if failures >= app.settings.brute_force_threshold {
-            tracing::warn!(tenant = t.id(), key = %key, failures, "login throttled (brute-force protection)");
-            return Err(ApiError::too_many_attempts(
-                "Your account has been blocked after multiple consecutive login attempts.",
-            ));
-        }
+    let store_failed = |e: StoreError| ApiError::server_error(format!("login attempts: {e}"));
+    let keys = AttemptKeys::new(conn, attempt.username, attempt.ip);
+    let now = SystemTime::now();
+    let since = now - Duration::from_secs(app.settings.brute_force_window_secs);
+    let pair_id = app
+        .store
+        .record_login_attempt(t.id(), &keys.user_ip, now)
+        .await
+        .map_err(store_failed)?;
+    let ip_id = app
+        .store
+        .record_login_attempt(t.id(), &keys.ip, now)
+        .await
+        .map_err(store_failed)?;
+    let (pair_count, ip_count) = futures_util::future::try_join(
+        app.store.login_attempts_since(t.id(), &keys.user_ip, since),
+        app.store.login_attempts_since(t.id(), &keys.ip, since),
+    )
+    .await
+    .map_err(store_failed)?;
+    // The counts include this attempt: the threshold-th failure is still checked,
+    // the attempt after it is not.
+    if pair_count > app.settings.brute_force_threshold
+        || ip_count > app.settings.brute_force_ip_threshold
+    {
+        tracing::warn!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, pair_count, ip_count, "login throttled (brute-force protection)");
+        log_event(app, t, conn, attempt, "limit_wc", "blocked", None).await;
+        return Err(ApiError::too_many_attempts(BLOCKED));
     }
-    let result = check(app, t, conn, username, password).await;
+    let result = check(app, t, conn, attempt.username, attempt.password).await;
+    let withdraw = |id: String| async move { app.store.withdraw_login_attempt(t.id(), &id).await };
     match &result {
+        Ok(_) => {
+            app.store
+                .clear_login_attempts(t.id(), &keys.user_ip)
+                .await
+                .map_err(store_failed)?;
+            withdraw(ip_id).await.map_err(store_failed)?;
+        }
         Err(ApiError::Auth {
             error: "invalid_grant",
+            description,
             ..
         }) => {
-            for key in &keys {
-                let _ = app
-                    .store
-                    .record_failed_login(t.id(), key, SystemTime::now())
-                    .await;
-            }
-            tracing::info!(tenant = t.id(), connection = %conn.name, "failed login");
+            tracing::info!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, "failed login");
+            log_event(
+                app,
+                t,
+                conn,
+                attempt,
+                "fp",
+                "wrong_credentials",
+                Some(description),
+            )
+            .await;
         }
-        Ok(_) => {
-            let _ = app.store.clear_failed_logins(t.id(), &keys[0]).await;
+        // Not a guess (a blocked user, a failing script, ...): it must not count.
+        Err(_) => {
+            withdraw(pair_id).await.map_err(store_failed)?;
+            withdraw(ip_id).await.map_err(store_failed)?;
         }
-        Err(_) => {}
     }
     result
+}
+
+/// One authentication event in the tenant's logs, next to its code's executions.
+async fn log_event(
+    app: &AppState,
+    t: &TenantCtx,
+    conn: &Connection,
+    attempt: &Attempt<'_>,
+    code: &str,
+    outcome: &str,
+    detail: Option<&str>,
+) {
+    let error = match detail {
+        Some(d) => format!("{d} (user {}, ip {})", attempt.username, attempt.ip),
+        None => format!("{BLOCKED} (user {}, ip {})", attempt.username, attempt.ip),
+    };
+    let log = crate::store::ExecutionLogInput {
+        kind: "login".into(),
+        name: code.into(),
+        trigger_id: conn.name.clone(),
+        outcome: outcome.into(),
+        error: Some(error),
+        client_id: Some(attempt.client_id.to_owned()),
+        ..Default::default()
+    };
+    app.logs.record(t.id(), log).await;
 }
 
 async fn check(
@@ -113,7 +191,7 @@ async fn check(
             .await
             .unwrap_or(false);
         if user.blocked {
-            return Err(ApiError::unauthorized_client("user is blocked"));
+            return Err(ApiError::user_blocked());
         }
         return if ok {
             Ok(user)
@@ -122,6 +200,11 @@ async fn check(
         };
     }
     let Some(source) = script else {
+        // As slow as a wrong password, so that timing does not tell which
+        // accounts exist.
+        let cost = bcrypt_cost(app, conn);
+        let pw = password.to_owned();
+        let _ = tokio::task::spawn_blocking(move || hash_password(&pw, cost)).await;
         return Err(ApiError::invalid_grant(WRONG));
     };
     let profile = run_login_script(app, t, conn, source, username, password).await?;
@@ -191,7 +274,7 @@ async fn check(
         Err(e) => return Err(ApiError::server_error(e.to_string())),
     };
     if user.blocked {
-        return Err(ApiError::unauthorized_client("user is blocked"));
+        return Err(ApiError::user_blocked());
     }
     Ok(user)
 }

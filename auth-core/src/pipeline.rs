@@ -43,6 +43,9 @@ pub struct Decisions {
     pub redirect: Option<String>,
     /// Binding position of the Action whose redirect paused the flow.
     pub redirect_at: Option<usize>,
+    /// When the login's time for tenant code runs out: the Rules after the
+    /// Actions get what is left, not a fresh budget.
+    pub deadline: Option<Instant>,
 }
 
 impl Decisions {
@@ -328,22 +331,29 @@ pub async fn run_from(
         && let Some(module) = app.flow_modules.get(&app.sandbox, &plan)
     {
         metrics::counter!("rulebox_action_flow_runs_total", "mode" => "one_call").increment(1);
-        return run_flow(app, t, &flow, module, event).await;
+        let mut decisions = run_flow(app, t, &flow, module, event).await?;
+        decisions.deadline = Some(flow.deadline);
+        return Ok(decisions);
     }
     if !plan.is_empty() {
         metrics::counter!("rulebox_action_flow_runs_total", "mode" => "per_action").increment(1);
     }
-    let mut decisions = Decisions::default();
+    let mut decisions = Decisions {
+        deadline: Some(flow.deadline),
+        ..Decisions::default()
+    };
     for (index, (action, version, secrets)) in plan.iter().enumerate().skip(start_at) {
         let trigger = flow.trigger_at(index);
-        let module = ensure_loaded(app, tenant, action, version)
-            .await
-            .map_err(|e| {
-                ApiError::access_denied(format!(
-                    "Action '{}' could not be loaded: {e}",
-                    action.name
-                ))
-            })?;
+        let module = match ensure_loaded(app, tenant, action, version).await {
+            Ok(module) => module,
+            Err(e) => {
+                let error = format!("could not be loaded: {e}");
+                let who = flow.subject(index);
+                return Err(
+                    record_load_failure(app, t, error, trigger, who, client_id, user_id).await,
+                );
+            }
+        };
         event["secrets"] = Value::Object(secrets.clone());
         event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, plan_trigger.id()));
         let input =
@@ -538,12 +548,44 @@ async fn run_flow(
 }
 
 /// Whose code a sandbox call runs, for the execution log and the error.
-struct Subject<'a> {
-    kind: &'static str,
-    id: &'a str,
-    name: &'a str,
+pub(crate) struct Subject<'a> {
+    /// `action`, `rule` or `custom_db`.
+    pub kind: &'static str,
+    pub id: &'a str,
+    /// The Action's or Rule's name; the script's name for `custom_db`.
+    pub name: &'a str,
     /// Secret values the code was given: they never reach the logs.
-    secrets: &'a Map<String, Value>,
+    pub secrets: &'a Map<String, Value>,
+}
+
+impl Subject<'_> {
+    /// How errors a login's client sees name this code.
+    fn label(&self) -> String {
+        match self.kind {
+            "rule" => format!("Rule '{}'", self.name),
+            "custom_db" => format!("the {} script", self.name),
+            _ => format!("Action '{}'", self.name),
+        }
+    }
+}
+
+/// Code that could not even be loaded (it compiled when uploaded, but not
+/// now: a changed engine, a corrupt module) fails the login like code that
+/// failed running, and is logged the same way.
+pub(crate) async fn record_load_failure(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    error: String,
+    trigger: Trigger,
+    who: Subject<'_>,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+) -> ApiError {
+    let outcome = rulebox_runtime_api::Outcome::refused(OutcomeKind::InvalidModule, error, 0);
+    match record_outcome(app, t, outcome, trigger, who, client_id, user_id).await {
+        Err(e) => e,
+        Ok(_) => ApiError::server_error("a failed load was recorded as a success"),
+    }
 }
 
 /// Replaces every secret value (of 4+ characters; shorter ones would
@@ -581,7 +623,7 @@ pub fn outcome_error(kind: OutcomeKind, what: &str, detail: &str) -> ApiError {
 
 /// Records one run of tenant code in the tenant's execution logs. A run
 /// that did not end `ok` fails the login closed.
-async fn record_outcome(
+pub(crate) async fn record_outcome(
     app: &Arc<AppState>,
     t: &TenantCtx,
     mut outcome: rulebox_runtime_api::Outcome,
@@ -614,11 +656,10 @@ async fn record_outcome(
     };
     app.logs.record(t.id(), log).await;
     if outcome.kind != OutcomeKind::Ok {
-        let what = if who.kind == "rule" { "Rule" } else { "Action" };
-        tracing::warn!(tenant = t.id(), name = who.name, outcome = %outcome.kind, "tenant code failed; login fails closed");
+        tracing::warn!(tenant = t.id(), kind = who.kind, name = who.name, outcome = %outcome.kind, "tenant code failed; login fails closed");
         return Err(outcome_error(
             outcome.kind,
-            &format!("{what} '{}'", who.name),
+            &who.label(),
             outcome.error.as_deref().unwrap_or_default(),
         ));
     }
@@ -673,26 +714,49 @@ pub async fn run_rules(
     let (mut user, mut context) = user_and_context();
     let configuration = &set.configuration;
     let limits = tenant_limits(&app.settings, &t.tenant.limits);
+    let deadline = decisions.deadline.unwrap_or_else(|| {
+        Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms)
+    });
     for rule in &set.rules {
         let sandbox = app.sandbox.clone();
         let script = rule.script.clone();
-        let module = tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Rule, &script))
-            .await
-            .map_err(|e| ApiError::server_error(e.to_string()))?
-            .map_err(|e| {
-                ApiError::access_denied(format!("Rule '{}' could not be loaded: {e}", rule.name))
-            })?;
-        let input = serde_json::to_vec(&json!({"user": user, "context": context,
-            "configuration": configuration, "__rb_global": app.rules_global.get(tenant)}))
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
         let who = Subject {
             kind: "rule",
             id: &rule.id,
             name: &rule.name,
             secrets: configuration,
         };
-        let outcome =
-            call_sandbox(app, t, module, Trigger::PostLogin, input, limits.clone()).await?;
+        let loaded = tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Rule, &script))
+            .await
+            .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let module = match loaded {
+            Ok(module) => module,
+            Err(e) => {
+                let error = format!("could not be loaded: {e}");
+                let (client, user) = (Some(client_id), Some(user_id));
+                return Err(record_load_failure(
+                    app,
+                    t,
+                    error,
+                    Trigger::PostLogin,
+                    who,
+                    client,
+                    user,
+                )
+                .await);
+            }
+        };
+        let input = serde_json::to_vec(&json!({"user": user, "context": context,
+            "configuration": configuration, "__rb_global": app.rules_global.get(tenant)}))
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let step = Limits {
+            timeout_ms: limits
+                .timeout_ms
+                .min(u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1)),
+            ..limits.clone()
+        };
+        let outcome = call_sandbox(app, t, module, Trigger::PostLogin, input, step).await?;
         let outcome = record_outcome(
             app,
             t,

@@ -287,7 +287,7 @@ pub fn bench_logins(args: BenchLoginsArgs) -> anyhow::Result<ExitCode> {
             }
             nodes
         };
-        let settings = Settings { bcrypt_cost: args.bcrypt_cost, brute_force_threshold: u32::MAX, ..Settings::default() };
+        let settings = Settings { bcrypt_cost: args.bcrypt_cost, brute_force_threshold: u32::MAX, brute_force_ip_threshold: u32::MAX, ..Settings::default() };
         // What `rulebox serve` runs (the proxy over an in-process runtime), or the proxy
         // over runtime nodes reached by HTTP.
         let sandbox = Proxy::new(nodes, ProxyConfig::default());

@@ -2,6 +2,7 @@
 //! `POST /authorize` (the form), `GET /continue` (the return from an
 //! Action's redirect) and the `authorization_code` grant with PKCE.
 
+use super::client_ip::ClientIp;
 use super::token::{
     TokenRequest, finish_tokens, login_connection, post_login_resume, request_info,
 };
@@ -167,6 +168,7 @@ pub async fn authorize_page(
 pub async fn authorize_submit(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
+    ip: ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -182,7 +184,7 @@ pub async fn authorize_submit(
         Ok(c) => c,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let mut info = request_info(&headers, "oidc-basic-profile");
+    let mut info = request_info(&headers, ip, "oidc-basic-profile");
     info.requested_scopes = p
         .scope
         .as_deref()
@@ -192,19 +194,24 @@ pub async fn authorize_submit(
         .collect();
     info.audience = p.audience.clone();
     info.redirect_uri = Some(redirect.clone());
-    let user =
-        match crate::login::authenticate(&app, &t, &conn, &username, &password, &info.ip).await {
-            Ok(u) => u,
-            Err(ApiError::Auth {
-                error: "invalid_grant",
-                description,
-                ..
-            }) => return login_page(&t, &p, &client, Some(&description)),
-            Err(ApiError::Auth { description, .. }) => {
-                return login_page(&t, &p, &client, Some(&description));
-            }
-            Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        };
+    let attempt = crate::login::Attempt {
+        username: &username,
+        password: &password,
+        ip: &info.ip,
+        client_id: &client.client_id,
+    };
+    let user = match crate::login::authenticate(&app, &t, &conn, &attempt).await {
+        Ok(u) => u,
+        Err(ApiError::Auth {
+            error: "invalid_grant",
+            description,
+            ..
+        }) => return login_page(&t, &p, &client, Some(&description)),
+        Err(ApiError::Auth { description, .. }) => {
+            return login_page(&t, &p, &client, Some(&description));
+        }
+        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     if let Err(e) = app
         .store
         .record_login(t.id(), &user.user_id, &info.ip)
@@ -340,6 +347,7 @@ pub struct ContinueParams {
 pub async fn continue_login(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
+    ip: ClientIp,
     headers: HeaderMap,
     Query(q): Query<ContinueParams>,
 ) -> Response {
@@ -353,7 +361,7 @@ pub async fn continue_login(
             "Unknown or expired login transaction",
         );
     };
-    let mut info = request_info(&headers, "oidc-basic-profile");
+    let mut info = request_info(&headers, ip, "oidc-basic-profile");
     info.redirect_uri = Some(pending.redirect_uri.clone());
     complete(&app, &t, pending, info).await
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod client_ip;
 pub mod dashboard;
 pub mod logs_tail;
 pub mod mgmt;
@@ -126,7 +127,12 @@ pub async fn serve(
     use tower::Layer;
     let draining = app.clone();
     let service = tower::util::MapRequestLayer::new(tenancy::rewrite).layer(router(app));
-    axum::serve(listener, tower::make::Shared::new(service))
+    // The outer router only hands every request on, carrying the peer address
+    // (see `client_ip`); the path rewrite must happen before the inner one routes.
+    let with_peer = Router::new()
+        .fallback_service(service)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, with_peer)
         .with_graceful_shutdown(async move {
             shutdown.await;
             // Readiness flips first; the listener stays open for the grace period so

@@ -31,6 +31,7 @@ pub struct SignupRequest {
 pub async fn signup(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
+    ip: super::client_ip::ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -93,7 +94,7 @@ pub async fn signup(
         .get_client(t.id(), &client_id)
         .await
         .map_err(|_| ApiError::invalid_client("Unknown client."))?;
-    let info = super::token::request_info(&headers, "oauth2-resource-owner");
+    let info = super::token::request_info(&headers, ip, "oauth2-resource-owner");
     let pre_event = json!({
         "user": {"email": new.email, "username": new.username, "name": new.name, "user_metadata": new.user_metadata.clone().unwrap_or(json!({})), "app_metadata": {}},
         "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},

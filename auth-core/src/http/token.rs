@@ -1,6 +1,7 @@
 //! `POST /oauth/token`: the password, password-realm, client-credentials
 //! and refresh-token grants.
 
+use super::client_ip::ClientIp;
 use crate::app::AppState;
 use crate::bootstrap::MANAGEMENT_AUDIENCE;
 use crate::crypto::random::{constant_time_eq, random_token, sha256_hex};
@@ -65,7 +66,7 @@ pub fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-pub fn request_info(headers: &HeaderMap, protocol: &str) -> RequestInfo {
+pub fn request_info(headers: &HeaderMap, ip: ClientIp, protocol: &str) -> RequestInfo {
     let h = |name: &str| {
         headers
             .get(name)
@@ -73,18 +74,8 @@ pub fn request_info(headers: &HeaderMap, protocol: &str) -> RequestInfo {
             .unwrap_or("")
             .to_owned()
     };
-    let ip = h("x-forwarded-for")
-        .split(',')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_owned();
     RequestInfo {
-        ip: if ip.is_empty() {
-            "127.0.0.1".into()
-        } else {
-            ip
-        },
+        ip: ip.0.to_string(),
         hostname: h("host"),
         user_agent: h("user-agent"),
         method: "POST".into(),
@@ -150,6 +141,7 @@ fn scopes(s: Option<&str>) -> Vec<String> {
 pub async fn token(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
+    ip: ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -162,10 +154,10 @@ pub async fn token(
     let result = async {
         match grant.as_str() {
             "password" | PASSWORD_REALM => {
-                password_grant(&app, &t, &headers, req, grant == PASSWORD_REALM).await
+                password_grant(&app, &t, &headers, ip, req, grant == PASSWORD_REALM).await
             }
-            "client_credentials" => client_credentials(&app, &t, &headers, req).await,
-            "refresh_token" => refresh_grant(&app, &t, &headers, req).await,
+            "client_credentials" => client_credentials(&app, &t, &headers, ip, req).await,
+            "refresh_token" => refresh_grant(&app, &t, &headers, ip, req).await,
             "authorization_code" => super::authorize::code_grant(&app, &t, &headers, req).await,
             other => Err(ApiError::unsupported_grant_type(format!(
                 "Unsupported grant type: {other}"
@@ -237,6 +229,7 @@ async fn password_grant(
     app: &Arc<AppState>,
     t: &TenantCtx,
     headers: &HeaderMap,
+    ip: ClientIp,
     req: TokenRequest,
     realm_grant: bool,
 ) -> Result<Json<Value>, ApiError> {
@@ -261,11 +254,17 @@ async fn password_grant(
         ));
     }
     let conn = login_connection(app, t, &client, req.realm.as_deref()).await?;
-    let mut info = request_info(headers, "oauth2-password");
+    let mut info = request_info(headers, ip, "oauth2-password");
     info.requested_scopes = scopes(req.scope.as_deref());
     info.audience = req.audience.clone();
 
-    let user = crate::login::authenticate(app, t, &conn, &username, &password, &info.ip).await?;
+    let attempt = crate::login::Attempt {
+        username: &username,
+        password: &password,
+        ip: &info.ip,
+        client_id: &client.client_id,
+    };
+    let user = crate::login::authenticate(app, t, &conn, &attempt).await?;
     finish_login(app, t, &client, &conn, user, info, true).await
 }
 
@@ -568,6 +567,7 @@ async fn client_credentials(
     app: &Arc<AppState>,
     t: &TenantCtx,
     headers: &HeaderMap,
+    ip: ClientIp,
     req: TokenRequest,
 ) -> Result<Json<Value>, ApiError> {
     let client = authenticate_client(app, t, headers, &req, true, false).await?;
@@ -600,7 +600,7 @@ async fn client_credentials(
     // Credentials-exchange Actions see the client and may deny or add claims.
     let event = json!({
         "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},
-        "request": {"ip": request_info(headers, "oauth2-client-credentials").ip, "hostname": t.base()},
+        "request": {"ip": request_info(headers, ip, "oauth2-client-credentials").ip, "hostname": t.base()},
         "resource_server": {"identifier": audience},
         "accessToken": {"scope": granted},
         "tenant": {"id": t.id()},
@@ -642,6 +642,7 @@ async fn refresh_grant(
     app: &Arc<AppState>,
     t: &TenantCtx,
     headers: &HeaderMap,
+    ip: ClientIp,
     req: TokenRequest,
 ) -> Result<Json<Value>, ApiError> {
     let client = authenticate_client(app, t, headers, &req, false, false).await?;
@@ -669,13 +670,13 @@ async fn refresh_grant(
     }
     // Blocking a user ends their sessions: no new tokens from old grants.
     if user.blocked {
-        return Err(ApiError::unauthorized_client("user is blocked"));
+        return Err(ApiError::user_blocked());
     }
     let conn = app
         .connection(t.id(), &user.connection)
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?;
-    let mut info = request_info(headers, "oauth2-refresh-token");
+    let mut info = request_info(headers, ip, "oauth2-refresh-token");
     info.requested_scopes = scopes(Some(&record.scope));
     info.audience = record.audience.clone();
     let decisions = post_login(app, t, &client, &conn, &user, &info).await?;

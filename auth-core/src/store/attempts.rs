@@ -1,5 +1,11 @@
-//! Failed login attempts, counted per key (`user:<email>`, `ip:<ip>`, ...) for brute-force
-//! protection. The store only records and counts; the caller decides windows and thresholds.
+//! Login attempts, counted per key (`user:<connection>:<email>:ip:<ip>`, `ip:<ip>`) for
+//! brute-force protection. The store only records and counts; the caller decides windows
+//! and thresholds.
+//!
+//! An attempt is recorded *before* the password is checked and withdrawn when it turns
+//! out not to be a guess (a success, or an error that is not about the credentials). So
+//! concurrent guesses each see the ones before them: counting only after a failure let
+//! a burst of parallel guesses all pass a check that saw none of them.
 
 use std::time::SystemTime;
 
@@ -7,27 +13,38 @@ use super::time::system_time_ms;
 use super::{Store, StoreResult, ids};
 
 impl Store {
-    /// Records one failed attempt for `key` at `at`.
-    pub async fn record_failed_login(
+    /// Records one attempt for `key` at `at`; its id, for [`Store::withdraw_login_attempt`].
+    pub async fn record_login_attempt(
         &self,
         tenant: &str,
         key: &str,
         at: SystemTime,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<String> {
+        let id = ids::uuid();
         sqlx::query(
             "INSERT INTO login_attempts (tenant_id, id, attempt_key, at) VALUES ($1, $2, $3, $4)",
         )
         .bind(tenant)
-        .bind(ids::uuid())
+        .bind(&id)
         .bind(key)
         .bind(system_time_ms(at))
         .execute(&mut *self.conn().await?)
         .await?;
+        Ok(id)
+    }
+
+    /// Forgets one recorded attempt (it was not a failed guess).
+    pub async fn withdraw_login_attempt(&self, tenant: &str, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_attempts WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *self.conn().await?)
+            .await?;
         Ok(())
     }
 
-    /// How many failed attempts `key` has had since `since` (inclusive).
-    pub async fn failed_logins_since(
+    /// How many attempts `key` has had since `since` (inclusive).
+    pub async fn login_attempts_since(
         &self,
         tenant: &str,
         key: &str,
@@ -44,8 +61,8 @@ impl Store {
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
-    /// Forgets `key`'s failed attempts (after a successful login or an unblock).
-    pub async fn clear_failed_logins(&self, tenant: &str, key: &str) -> StoreResult<()> {
+    /// Forgets all of `key`'s attempts (after a successful login).
+    pub async fn clear_login_attempts(&self, tenant: &str, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_attempts WHERE tenant_id = $1 AND attempt_key = $2")
             .bind(tenant)
             .bind(key)

@@ -27,7 +27,9 @@ pub struct LogLine {
 pub struct ExecutionLog {
     pub id: String,
     pub date: String,
-    /// `action`, `rule` or `custom_db`.
+    /// `action`, `rule`, `custom_db`, or `login`: an authentication event, whose `name`
+    /// is Auth0's log event code (`fp` failed login, `limit_wc` blocked attempt) and
+    /// whose `trigger_id` is the connection.
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

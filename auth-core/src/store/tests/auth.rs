@@ -351,31 +351,39 @@ async fn failed_login_counters() {
     let key = "user:a@example.com";
     for minutes in [30, 10, 5, 1] {
         store
-            .record_failed_login("acme", key, now - Duration::from_secs(60 * minutes))
+            .record_login_attempt("acme", key, now - Duration::from_secs(60 * minutes))
             .await
             .expect("record");
     }
     store
-        .record_failed_login("acme", "ip:10.0.0.1", now)
+        .record_login_attempt("acme", "ip:10.0.0.1", now)
         .await
         .expect("record ip");
+    let withdrawn = store
+        .record_login_attempt("acme", "ip:10.0.0.1", now)
+        .await
+        .expect("record ip");
+    store
+        .withdraw_login_attempt("acme", &withdrawn)
+        .await
+        .expect("withdraw");
     assert_eq!(
         store
-            .failed_logins_since("acme", key, now - Duration::from_secs(15 * 60))
+            .login_attempts_since("acme", key, now - Duration::from_secs(15 * 60))
             .await
             .expect("count"),
         3
     );
     assert_eq!(
         store
-            .failed_logins_since("acme", key, now - Duration::from_secs(3600))
+            .login_attempts_since("acme", key, now - Duration::from_secs(3600))
             .await
             .expect("count"),
         4
     );
     assert_eq!(
         store
-            .failed_logins_since("other", key, now - Duration::from_secs(3600))
+            .login_attempts_since("other", key, now - Duration::from_secs(3600))
             .await
             .expect("count"),
         0
@@ -387,17 +395,20 @@ async fn failed_login_counters() {
         .expect("purge");
     assert_eq!(stats.login_attempts, 1);
 
-    store.clear_failed_logins("acme", key).await.expect("clear");
+    store
+        .clear_login_attempts("acme", key)
+        .await
+        .expect("clear");
     assert_eq!(
         store
-            .failed_logins_since("acme", key, now - Duration::from_secs(3600))
+            .login_attempts_since("acme", key, now - Duration::from_secs(3600))
             .await
             .expect("count"),
         0
     );
     assert_eq!(
         store
-            .failed_logins_since("acme", "ip:10.0.0.1", now)
+            .login_attempts_since("acme", "ip:10.0.0.1", now)
             .await
             .expect("ip untouched"),
         1
