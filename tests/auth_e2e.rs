@@ -6,7 +6,10 @@ mod support;
 
 use serde_json::{Value, json};
 use std::process::Command;
-use support::{api, create_deploy_bind, http, legacy_configuration, mgmt_token, start};
+use support::{
+    api, create_deploy_bind, form_fields, http, legacy_configuration, mgmt_token, query_param,
+    start,
+};
 
 const ACTION: &str = r#"
 exports.onExecutePostLogin = async (event, api) => {
@@ -515,36 +518,6 @@ fn custom_database_lazy_migration_and_legacy_rules() {
 
 /// Reads the hosted login page the way a browser would: its form's action
 /// and hidden inputs.
-fn form_fields(html: &str) -> (String, Vec<(String, String)>) {
-    let action = html
-        .split("<form method=\"post\" action=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("a login form")
-        .replace("&amp;", "&");
-    let mut fields = Vec::new();
-    for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
-        let name = part.split('"').next().unwrap_or("").to_owned();
-        let value = part
-            .split("value=\"")
-            .nth(1)
-            .and_then(|v| v.split('"').next())
-            .unwrap_or("")
-            .replace("&amp;", "&");
-        fields.push((name, value));
-    }
-    (action, fields)
-}
-
-fn query_param(url: &str, key: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
-}
-
 #[test]
 fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_action() {
     let mut s = start();

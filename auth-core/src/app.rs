@@ -77,9 +77,21 @@ pub struct PendingLogin {
     pub redirect_uri: String,
     /// Binding position of the Action that redirected.
     pub resume_at: Option<usize>,
+    /// A legacy Rule redirected: on return the Actions (all done) are not run
+    /// again, and the Rules run anew with protocol `redirect-callback`, as at Auth0.
+    #[serde(default)]
+    pub rules_only: bool,
     /// Claims decided before the pause.
     pub id_claims: serde_json::Map<String, serde_json::Value>,
     pub access_claims: serde_json::Map<String, serde_json::Value>,
+    /// Scope changes and an MFA requirement decided before the pause: they
+    /// hold for the tokens issued after it.
+    #[serde(default)]
+    pub add_scopes: Vec<String>,
+    #[serde(default)]
+    pub remove_scopes: Vec<String>,
+    #[serde(default)]
+    pub mfa: Option<String>,
 }
 
 /// How long a paused login waits for its `/continue`.

@@ -27,6 +27,9 @@ pub struct RequestInfo {
     pub requested_scopes: Vec<String>,
     pub audience: Option<String>,
     pub redirect_uri: Option<String>,
+    /// `event.request.query`: the `/authorize` parameters, or on the return
+    /// from a redirect the parameters `/continue` was called with.
+    pub query: Map<String, Value>,
 }
 
 /// The decisions of all Actions of one login, to apply to its tokens.
@@ -225,7 +228,7 @@ pub fn post_login_event(
         "connection": {"id": connection.id, "name": connection.name, "strategy": connection.strategy, "metadata": {}},
         "request": {
             "ip": req.ip, "hostname": req.hostname, "method": req.method,
-            "user_agent": req.user_agent, "query": {}, "body": {}, "language": "en",
+            "user_agent": req.user_agent, "query": req.query, "body": {}, "language": "en",
         },
         "transaction": {
             "protocol": req.protocol,
@@ -684,7 +687,7 @@ pub fn rule_context(
         "connectionStrategy": connection.strategy,
         "protocol": req.protocol,
         "stats": {"loginsCount": user.logins_count},
-        "request": {"ip": req.ip, "hostname": req.hostname, "userAgent": req.user_agent, "query": {}, "body": {}},
+        "request": {"ip": req.ip, "hostname": req.hostname, "userAgent": req.user_agent, "query": req.query, "body": {}},
         "authentication": {"methods": [{"name": "pwd"}]},
         "idToken": {},
         "accessToken": {},

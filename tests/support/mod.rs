@@ -286,3 +286,35 @@ pub fn legacy_configuration() -> Value {
         .map(|f| f["cases"][0]["input"]["configuration"].clone())
         .expect("the legacy login cases configure a store")
 }
+
+/// The hosted login page's form: where it posts, and its hidden fields.
+pub fn form_fields(html: &str) -> (String, Vec<(String, String)>) {
+    let action = html
+        .split("<form method=\"post\" action=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a login form")
+        .replace("&amp;", "&");
+    let mut fields = Vec::new();
+    for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
+        let name = part.split('"').next().unwrap_or("").to_owned();
+        let value = part
+            .split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or("")
+            .replace("&amp;", "&");
+        fields.push((name, value));
+    }
+    (action, fields)
+}
+
+/// One query parameter of a URL.
+pub fn query_param(url: &str, key: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::store::{Client, NewAuthCode};
 use crate::tenancy::TenantCtx;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -37,6 +38,7 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub connection: Option<String>,
+    pub prompt: Option<String>,
     #[serde(skip_serializing)]
     pub username: Option<String>,
     #[serde(skip_serializing)]
@@ -126,19 +128,35 @@ async fn client_and_redirect(
             "The redirect_uri is not in the client's allowed callback URLs",
         ));
     };
+    // The redirect is trusted from here on: errors go back to the application.
+    let refuse = |error: &str, description: &str| {
+        redirect_with(
+            &redirect,
+            &[
+                ("error", Some(error)),
+                ("error_description", Some(description)),
+                ("state", p.state.as_deref()),
+            ],
+        )
+    };
     if p.response_type.as_deref() != Some("code") {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
+        return Err(refuse(
+            "unsupported_response_type",
             "Only response_type=code is supported",
         ));
     }
-    if let Some(method) = p.code_challenge_method.as_deref()
-        && method != "S256"
-        && method != "plain"
-    {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            "code_challenge_method must be S256 or plain",
+    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(refuse(
+            "unauthorized_client",
+            "Grant type 'authorization_code' not allowed for the client.",
+        ));
+    }
+    // Auth0 supports S256 only: `plain` (also what a missing method means)
+    // sends the verifier itself through the browser.
+    if p.code_challenge.is_some() && p.code_challenge_method.as_deref() != Some("S256") {
+        return Err(refuse(
+            "invalid_request",
+            "code_challenge_method must be S256",
         ));
     }
     Ok((client, redirect))
@@ -157,9 +175,22 @@ fn redirect_with(uri: &str, params: &[(&str, Option<&str>)]) -> Response {
 pub async fn authorize_page(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
-    Query(p): Query<AuthorizeParams>,
+    query: Result<Query<AuthorizeParams>, QueryRejection>,
 ) -> Response {
+    let Query(p) = match query {
+        Ok(q) => q,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
     match client_and_redirect(&app, &t, &p).await {
+        // There are no sessions to log in silently with.
+        Ok((_, redirect)) if p.prompt.as_deref() == Some("none") => redirect_with(
+            &redirect,
+            &[
+                ("error", Some("login_required")),
+                ("error_description", Some("Login required")),
+                ("state", p.state.as_deref()),
+            ],
+        ),
         Ok((client, _)) => login_page(&t, &p, &client, None),
         Err(r) => r,
     }
@@ -194,6 +225,8 @@ pub async fn authorize_submit(
         .collect();
     info.audience = p.audience.clone();
     info.redirect_uri = Some(redirect.clone());
+    let params = serde_json::to_value(&p).unwrap_or(Value::Null);
+    info.query = params.as_object().cloned().unwrap_or_default();
     let attempt = crate::login::Attempt {
         username: &username,
         password: &password,
@@ -220,14 +253,18 @@ pub async fn authorize_submit(
         return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
     }
     let pending = PendingLogin {
-        params: serde_json::to_value(&p).unwrap_or(Value::Null),
+        params,
         client_id: client.client_id.clone(),
         user_id: user.user_id.clone(),
         connection: conn.name.clone(),
         redirect_uri: redirect,
         resume_at: None,
+        rules_only: false,
         id_claims: Map::new(),
         access_claims: Map::new(),
+        add_scopes: Vec::new(),
+        remove_scopes: Vec::new(),
+        mfa: None,
     };
     complete(&app, &t, pending, info).await
 }
@@ -262,10 +299,20 @@ async fn complete(
         }
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
+    // What was decided before a pause holds after it.
     pending.id_claims.extend(decisions.id_claims.clone());
     pending
         .access_claims
         .extend(decisions.access_claims.clone());
+    pending
+        .add_scopes
+        .extend(decisions.add_scopes.iter().cloned());
+    pending
+        .remove_scopes
+        .extend(decisions.remove_scopes.iter().cloned());
+    if pending.mfa.is_none() {
+        pending.mfa = decisions.mfa.clone();
+    }
     if let Some(reason) = &decisions.denied {
         return redirect_with(
             &pending.redirect_uri,
@@ -276,17 +323,19 @@ async fn complete(
             ],
         );
     }
-    if let (Some(url), Some(at)) = (&decisions.redirect, decisions.redirect_at) {
-        // Paused: the user visits the Action's URL, which sends them back
-        // to /continue?state=... to finish the flow.
-        pending.resume_at = Some(at);
+    if let Some(url) = &decisions.redirect {
+        // Paused: the user visits the URL an Action (or a Rule, through
+        // `context.redirect`) asked for, which sends them back to
+        // /continue?state=... to finish the flow.
+        pending.resume_at = decisions.redirect_at;
+        pending.rules_only = decisions.redirect_at.is_none();
         let key = random_token(24);
         if let Err(e) = app.park(t.id(), &key, &pending).await {
             return e.into_response();
         }
         return redirect_with(url, &[("state", Some(&key))]);
     }
-    if decisions.mfa.is_some() {
+    if pending.mfa.is_some() {
         return redirect_with(
             &pending.redirect_uri,
             &[
@@ -308,8 +357,16 @@ async fn complete(
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    let scope = decisions.scopes(&requested).join(" ");
-    let claims = json!({"id": pending.id_claims, "access": pending.access_claims}).to_string();
+    let all = crate::pipeline::Decisions {
+        add_scopes: pending.add_scopes.clone(),
+        remove_scopes: pending.remove_scopes.clone(),
+        ..Default::default()
+    };
+    let scope = all.scopes(&requested).join(" ");
+    // A code from an /authorize that named its redirect_uri is redeemed only with it.
+    let claims = json!({"id": pending.id_claims, "access": pending.access_claims,
+        "redirect_uri_required": get("redirect_uri").is_some()})
+    .to_string();
     let stored = app
         .store
         .insert_auth_code(
@@ -323,8 +380,7 @@ async fn complete(
                 audience: get("audience"),
                 nonce: get("nonce"),
                 code_challenge: get("code_challenge"),
-                code_challenge_method: get("code_challenge_method")
-                    .or(get("code_challenge").map(|_| "plain")),
+                code_challenge_method: get("code_challenge_method"),
                 expires_at: SystemTime::now() + CODE_TTL,
                 claims: Some(&claims),
             },
@@ -339,19 +395,17 @@ async fn complete(
     )
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ContinueParams {
-    state: Option<String>,
-}
-
 pub async fn continue_login(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     ip: ClientIp,
     headers: HeaderMap,
-    Query(q): Query<ContinueParams>,
+    query: Result<Query<Map<String, Value>>, QueryRejection>,
 ) -> Response {
-    let pending = match q.state.as_deref() {
+    let Ok(Query(query)) = query else {
+        return error_page(StatusCode::BAD_REQUEST, "Malformed query string");
+    };
+    let pending = match query.get("state").and_then(Value::as_str) {
         Some(state) => app.unpark(t.id(), state).await,
         None => None,
     };
@@ -361,8 +415,14 @@ pub async fn continue_login(
             "Unknown or expired login transaction",
         );
     };
-    let mut info = request_info(&headers, ip, "oidc-basic-profile");
+    let protocol = if pending.rules_only {
+        "redirect-callback"
+    } else {
+        "oidc-basic-profile"
+    };
+    let mut info = request_info(&headers, ip, protocol);
     info.redirect_uri = Some(pending.redirect_uri.clone());
+    info.query = query;
     complete(&app, &t, pending, info).await
 }
 
@@ -395,21 +455,32 @@ pub async fn code_grant(
     if client.client_id != record.client_id {
         return Err(ApiError::invalid_grant("Invalid authorization code"));
     }
-    if req
-        .redirect_uri
+    super::token::grant_allowed(&client, "authorization_code")?;
+    let claims: Value = record
+        .claims
         .as_deref()
-        .is_some_and(|r| r != record.redirect_uri)
-    {
-        return Err(ApiError::invalid_grant(
-            "redirect_uri does not match the authorization request",
-        ));
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_else(|| json!({}));
+    let redirect_required = claims["redirect_uri_required"].as_bool().unwrap_or(false);
+    match req.redirect_uri.as_deref() {
+        Some(r) if r != record.redirect_uri => {
+            return Err(ApiError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        None if redirect_required => {
+            return Err(ApiError::invalid_grant(
+                "redirect_uri is required: the authorization request named one",
+            ));
+        }
+        _ => {}
     }
     if let Some(challenge) = &record.code_challenge {
         let verifier = req
             .code_verifier
             .as_deref()
             .ok_or_else(|| ApiError::invalid_grant("Missing code_verifier"))?;
-        let method = record.code_challenge_method.as_deref().unwrap_or("plain");
+        let method = record.code_challenge_method.as_deref().unwrap_or("S256");
         if !verify_pkce(verifier, challenge, method) {
             return Err(ApiError::invalid_grant("Failed to verify code verifier"));
         }
@@ -419,11 +490,9 @@ pub async fn code_grant(
         .get_user(t.id(), &record.user_id)
         .await
         .map_err(|_| ApiError::invalid_grant("Invalid authorization code"))?;
-    let claims: Value = record
-        .claims
-        .as_deref()
-        .and_then(|c| serde_json::from_str(c).ok())
-        .unwrap_or_else(|| json!({}));
+    if user.blocked {
+        return Err(ApiError::user_blocked());
+    }
     let as_map = |v: &Value| v.as_object().cloned().unwrap_or_default();
     let scope: Vec<String> = record.scope.split_whitespace().map(str::to_owned).collect();
     finish_tokens(

@@ -20,7 +20,7 @@ pub async fn openid_configuration(Extension(t): Extension<TenantCtx>) -> Json<Va
         "registration_endpoint": null,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_modes_supported": ["query"],
         "grant_types_supported": [
             "authorization_code", "client_credentials", "password",
             "http://auth0.com/oauth/grant-type/password-realm", "refresh_token"
@@ -28,7 +28,7 @@ pub async fn openid_configuration(Extension(t): Extension<TenantCtx>) -> Json<Va
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "code_challenge_methods_supported": ["S256", "plain"],
+        "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "aud", "auth_time", "email", "email_verified", "exp", "family_name", "given_name",
             "iat", "iss", "name", "nickname", "picture", "sub", "updated_at"

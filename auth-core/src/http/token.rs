@@ -184,7 +184,7 @@ pub async fn token(
     result
 }
 
-fn grant_allowed(client: &Client, grant: &str) -> Result<(), ApiError> {
+pub(crate) fn grant_allowed(client: &Client, grant: &str) -> Result<(), ApiError> {
     if client.grant_types.iter().any(|g| g == grant) {
         Ok(())
     } else {
@@ -375,7 +375,11 @@ pub async fn post_login_resume(
         .get_user(t.id(), &pending.user_id)
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?;
-    let (start, resume) = pending.resume_at.map_or((0, false), |at| (at, true));
+    let (start, resume) = match pending.resume_at {
+        _ if pending.rules_only => (usize::MAX, false),
+        Some(at) => (at, true),
+        None => (0, false),
+    };
     login_flow(app, t, &client, &conn, &user, info, start, resume).await
 }
 

@@ -1,0 +1,273 @@
+//! The hosted-login (authorization code) flow at its edges, over real HTTP:
+//! what `/authorize` refuses as Auth0 does, and what survives the `/continue`
+//! round trip of an Action's or a Rule's redirect.
+
+mod support;
+
+use reqwest::blocking::{Client as Http, Response};
+use serde_json::{Value, json};
+use support::*;
+
+const CALLBACK: &str = "https://app.example.com/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn browser() -> Http {
+    Http::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A public SPA client with `grant_types`, a database connection and one user.
+fn spa(s: &Server, grant_types: &[&str]) -> (String, String, String) {
+    let t = format!("{}/t/default", s.base);
+    let token = s.mgmt_token();
+    let (st, client) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(
+            json!({"name": "SPA", "app_type": "spa", "token_endpoint_auth_method": "none",
+                    "grant_types": grant_types, "callbacks": [CALLBACK]}),
+        ),
+    );
+    assert_eq!(st, 201, "{client}");
+    for (path, body) in [
+        ("connections", json!({"name": "db", "strategy": "auth0"})),
+        (
+            "users",
+            json!({"connection": "db", "email": "pat@example.com", "password": PASSWORD}),
+        ),
+    ] {
+        let (st, out) = api(
+            reqwest::Method::POST,
+            format!("{t}/api/v2/{path}"),
+            &token,
+            Some(body),
+        );
+        assert_eq!(st, 201, "{out}");
+    }
+    let id = client["client_id"].as_str().expect("id").to_owned();
+    (t, token, id)
+}
+
+fn authorize(t: &str, client_id: &str, extra: &[(&str, &str)]) -> Response {
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", CALLBACK),
+        ("scope", "openid"),
+        ("state", "st8"),
+    ];
+    query.extend_from_slice(extra);
+    browser()
+        .get(format!("{t}/authorize"))
+        .query(&query)
+        .send()
+        .expect("authorize")
+}
+
+fn location(r: &Response) -> String {
+    assert!(r.status().is_redirection(), "{}", r.status());
+    r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned()
+}
+
+/// Fills in the hosted page with PKCE; the redirect that answers the form.
+fn log_in(t: &str, client_id: &str) -> Response {
+    let page = authorize(
+        t,
+        client_id,
+        &[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    assert_eq!(page.status(), 200);
+    let (action, mut fields) = form_fields(&page.text().expect("html"));
+    fields.push(("username".into(), "pat@example.com".into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    browser()
+        .post(&action)
+        .form(&fields)
+        .send()
+        .expect("login form")
+}
+
+/// `/continue` with the state the redirect carried and `extra` parameters.
+fn come_back(t: &str, from: &str, extra: &[(&str, &str)]) -> Response {
+    let state = query_param(from, "state").expect("state");
+    let mut query = vec![("state", state.as_str())];
+    query.extend_from_slice(extra);
+    browser()
+        .get(format!("{t}/continue"))
+        .query(&query)
+        .send()
+        .expect("continue")
+}
+
+fn exchange(t: &str, client_id: &str, to_callback: &str, redirect_uri: Option<&str>) -> Response {
+    let code = query_param(to_callback, "code").expect("code");
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id),
+        ("code", &code),
+        ("code_verifier", VERIFIER),
+    ];
+    if let Some(r) = redirect_uri {
+        form.push(("redirect_uri", r));
+    }
+    http()
+        .post(format!("{t}/oauth/token"))
+        .form(&form)
+        .send()
+        .expect("exchange")
+}
+
+#[test]
+fn authorize_refuses_what_auth0_refuses() {
+    let s = start();
+    let (t, token, spa_id) = spa(&s, &["authorization_code"]);
+    let refused = |client_id: &str, extra: &[(&str, &str)], error: &str| {
+        let to = location(&authorize(&t, client_id, extra));
+        assert!(to.starts_with(CALLBACK), "{to}");
+        assert_eq!(query_param(&to, "error").as_deref(), Some(error), "{to}");
+        assert_eq!(query_param(&to, "state").as_deref(), Some("st8"), "{to}");
+    };
+    // PKCE is S256 only; a challenge without a method would mean `plain`.
+    refused(
+        &spa_id,
+        &[
+            ("code_challenge", VERIFIER),
+            ("code_challenge_method", "plain"),
+        ],
+        "invalid_request",
+    );
+    refused(&spa_id, &[("code_challenge", VERIFIER)], "invalid_request");
+    // No sessions: a silent login always needs a login.
+    refused(&spa_id, &[("prompt", "none")], "login_required");
+    // A client not allowed the grant gets no login page.
+    let (st, machine) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(
+            json!({"name": "password only", "grant_types": ["password"], "callbacks": [CALLBACK]}),
+        ),
+    );
+    assert_eq!(st, 201);
+    refused(
+        machine["client_id"].as_str().expect("id"),
+        &[],
+        "unauthorized_client",
+    );
+    // A query the page cannot read is a clean 400 page, not plain text.
+    let r = http()
+        .get(format!("{t}/authorize?client_id=a&client_id=b"))
+        .send()
+        .expect("authorize");
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/html")
+    );
+    let discovery: Value = http()
+        .get(format!("{t}/.well-known/openid-configuration"))
+        .send()
+        .expect("discovery")
+        .json()
+        .expect("json");
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+
+    // The code of an /authorize that named its redirect_uri needs it again.
+    let to = location(&log_in(&t, &spa_id));
+    let r = exchange(&t, &spa_id, &to, None);
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().expect("error");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let to = location(&log_in(&t, &spa_id));
+    assert_eq!(exchange(&t, &spa_id, &to, Some(CALLBACK)).status(), 200);
+}
+
+#[test]
+fn what_an_action_decided_before_its_redirect_holds_after_it() {
+    let s = start();
+    let (t, token, spa_id) = spa(&s, &["authorization_code"]);
+    create_deploy_bind(
+        &t,
+        &token,
+        "idv",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => {\n  api.accessToken.addScope('read:reports');\n  api.redirect.sendUserTo('https://idv.example/start');\n};\nexports.onContinuePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/session', event.request.query.session_token);\n};",
+    );
+    let to = location(&log_in(&t, &spa_id));
+    assert!(to.starts_with("https://idv.example/start"), "{to}");
+    let back = location(&come_back(&t, &to, &[("session_token", "tok-42")]));
+    assert!(back.starts_with(CALLBACK), "{back}");
+    let r = exchange(&t, &spa_id, &back, Some(CALLBACK));
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("tokens");
+    let scope = tokens["scope"].as_str().expect("scope");
+    assert!(
+        scope.split(' ').any(|s| s == "read:reports"),
+        "the scope added before the redirect: {scope}"
+    );
+    assert_eq!(
+        id_claims(&tokens)["https://example.com/session"],
+        "tok-42",
+        "onContinuePostLogin sees the query /continue was called with"
+    );
+}
+
+#[test]
+fn an_mfa_requirement_before_a_redirect_is_not_forgotten() {
+    let s = start();
+    let (t, token, spa_id) = spa(&s, &["authorization_code"]);
+    create_deploy_bind(
+        &t,
+        &token,
+        "mfa-then-idv",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => {\n  api.multifactor.enable('any');\n  api.redirect.sendUserTo('https://idv.example/start');\n};\nexports.onContinuePostLogin = async (event, api) => {};",
+    );
+    let to = location(&log_in(&t, &spa_id));
+    let back = location(&come_back(&t, &to, &[]));
+    assert!(back.starts_with(CALLBACK), "{back}");
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("mfa_required"),
+        "{back}"
+    );
+    assert!(query_param(&back, "code").is_none(), "{back}");
+}
+
+#[test]
+fn a_rules_context_redirect_round_trips_as_redirect_callback() {
+    let s = start();
+    let (t, token, spa_id) = spa(&s, &["authorization_code"]);
+    let rule = "function (user, context, callback) {\n  if (context.protocol !== 'redirect-callback') {\n    context.redirect = { url: 'https://consent.example/ask' };\n    return callback(null, user, context);\n  }\n  context.idToken['https://example.com/protocol'] = context.protocol;\n  context.idToken['https://example.com/answer'] = context.request.query.answer;\n  callback(null, user, context);\n}";
+    let (st, out) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/rules"),
+        &token,
+        Some(json!({"name": "consent", "script": rule, "enabled": true})),
+    );
+    assert_eq!(st, 201, "{out}");
+    let to = location(&log_in(&t, &spa_id));
+    assert!(to.starts_with("https://consent.example/ask?"), "{to}");
+    let back = location(&come_back(&t, &to, &[("answer", "yes")]));
+    assert!(back.starts_with(CALLBACK), "{back}");
+    let r = exchange(&t, &spa_id, &back, Some(CALLBACK));
+    assert_eq!(r.status(), 200);
+    let claims = id_claims(&r.json().expect("tokens"));
+    assert_eq!(claims["https://example.com/protocol"], "redirect-callback");
+    assert_eq!(claims["https://example.com/answer"], "yes");
+}
