@@ -38,14 +38,14 @@ impl AttemptKeys {
 
 pub use crate::custom_db::script as custom_script;
 
-fn import_mode(conn: &Connection) -> bool {
+pub(crate) fn import_mode(conn: &Connection) -> bool {
     conn.options
         .get("import_mode")
         .and_then(Value::as_bool)
         .unwrap_or(false)
 }
 
-fn bcrypt_cost(app: &AppState, conn: &Connection) -> u32 {
+pub(crate) fn bcrypt_cost(app: &AppState, conn: &Connection) -> u32 {
     conn.options
         .get("bcrypt_cost")
         .and_then(Value::as_u64)

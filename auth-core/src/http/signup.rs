@@ -1,7 +1,7 @@
 //! `POST /dbconnections/signup` and `GET /userinfo`.
 
 use crate::app::AppState;
-use crate::crypto::password::hash_password;
+use crate::crypto::password::{MAX_PASSWORD_BYTES, hash_password};
 use crate::error::ApiError;
 use crate::store::{NewUser, StoreError};
 use crate::tenancy::TenantCtx;
@@ -39,7 +39,8 @@ pub async fn signup(
     let client_id = req
         .client_id
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: client_id"))?;
-    app.store
+    let client = app
+        .store
         .get_client(t.id(), &client_id)
         .await
         .map_err(|_| ApiError::invalid_client("Unknown client."))?;
@@ -52,15 +53,23 @@ pub async fn signup(
     let connection = req
         .connection
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: connection"))?;
-    let conn = app
-        .store
-        .connection_by_name(t.id(), &connection)
-        .await
-        .map_err(|_| ApiError::invalid_request("connection not found"))?;
+    // Only database connections take signups, and only from clients they are enabled for.
+    let conn = super::token::login_connection(&app, &t, &client, Some(&connection)).await?;
+    if conn.strategy != "auth0" {
+        return Err(ApiError::invalid_request(
+            "signup is only possible on database connections",
+        ));
+    }
     if password.len() < 8 {
         return Err(ApiError::invalid_request(
             "PasswordStrengthError: Password is too weak",
         ));
+    }
+    // bcrypt reads 72 bytes: a longer password would be accepted with its tail ignored.
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid_request(format!(
+            "PasswordStrengthError: Password is too long (at most {MAX_PASSWORD_BYTES} bytes)"
+        )));
     }
     // A custom database knows users we have not imported yet: one of them signing up again
     // would split the account in two.
@@ -70,11 +79,6 @@ pub async fn signup(
     {
         return Err(ApiError::user_exists());
     }
-    let cost = app.settings.bcrypt_cost;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password, cost))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
     let new = NewUser {
         connection: conn.name.clone(),
         email: Some(email),
@@ -84,16 +88,10 @@ pub async fn signup(
         family_name: req.family_name,
         nickname: req.nickname,
         user_metadata: req.user_metadata,
-        password_hash: Some(hash),
         ..NewUser::default()
     };
     // pre-user-registration Actions may refuse the signup or add metadata
     // before anything is stored.
-    let client = app
-        .store
-        .get_client(t.id(), &client_id)
-        .await
-        .map_err(|_| ApiError::invalid_client("Unknown client."))?;
     let info = super::token::request_info(&headers, ip, "oauth2-resource-owner");
     let pre_event = json!({
         "user": {"email": new.email, "username": new.username, "name": new.name, "user_metadata": new.user_metadata.clone().unwrap_or(json!({})), "app_metadata": {}},
@@ -128,6 +126,46 @@ pub async fn signup(
     if !pre.app_metadata.is_empty() {
         new.app_metadata = Some(Value::Object(pre.app_metadata));
     }
+    // A custom database without import mode keeps its users itself: its `create`
+    // script stores the user there, and later logins go through its `login` script.
+    if let Some(source) = crate::custom_db::script(&conn, "create")
+        && !crate::login::import_mode(&conn)
+    {
+        let user = json!({
+            "email": new.email, "password": password, "username": new.username,
+            "name": new.name, "user_metadata": new.user_metadata.clone().unwrap_or(json!({})),
+            "app_metadata": new.app_metadata.clone().unwrap_or(json!({})),
+            "tenant": t.id(), "client_id": client.client_id, "connection": conn.name,
+        });
+        let result =
+            crate::custom_db::run_script(&app, &t, &conn, "create", source, json!([user])).await?;
+        if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
+            let message = err
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("signup refused");
+            return Err(match err.get("code").and_then(Value::as_str) {
+                Some("user_exists") => ApiError::user_exists(),
+                _ => ApiError::invalid_signup(message.to_owned()),
+            });
+        }
+        return Ok(Json(json!({
+            "email": new.email,
+            "email_verified": false,
+            "user_metadata": new.user_metadata.unwrap_or(json!({})),
+        })));
+    }
+    if crate::custom_db::script(&conn, "login").is_some() && !crate::login::import_mode(&conn) {
+        return Err(ApiError::invalid_request(
+            "the connection's custom database has no create script",
+        ));
+    }
+    let cost = crate::login::bcrypt_cost(&app, &conn);
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password, cost))
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    new.password_hash = Some(hash);
     let user = match app.store.create_user(t.id(), new).await {
         Ok(u) => u,
         Err(StoreError::Conflict(_)) => return Err(ApiError::user_exists()),
