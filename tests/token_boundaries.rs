@@ -191,3 +191,57 @@ fn refresh_client(t: &str, token: &str) -> Value {
     assert_eq!(st, 201, "{client}");
     client
 }
+
+#[test]
+fn one_application_cannot_revoke_anothers_refresh_token() {
+    let s = start();
+    let (t, token, _) = login_fixture(&s, &["c@example.com"]);
+    let owner = refresh_client(&t, &token);
+    let stranger = refresh_client(&t, &token);
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(
+            &json!({"grant_type": "password", "username": "c@example.com", "password": PASSWORD,
+                      "client_id": owner["client_id"], "client_secret": owner["client_secret"],
+                      "scope": "openid offline_access"}),
+        )
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("tokens");
+    let revoke = |by: &Value| {
+        http()
+            .post(format!("{t}/oauth/revoke"))
+            .json(
+                &json!({"token": tokens["refresh_token"], "client_id": by["client_id"],
+                          "client_secret": by["client_secret"]}),
+            )
+            .send()
+            .expect("revoke")
+    };
+    let r = revoke(&stranger);
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().expect("error");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    // Still alive: its owner refreshes with it...
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(
+            &json!({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                      "client_id": owner["client_id"], "client_secret": owner["client_secret"]}),
+        )
+        .send()
+        .expect("refresh");
+    assert_eq!(r.status(), 200, "the stranger's revoke changed nothing");
+    // ...and can revoke it; an unknown token is no error (RFC 7009).
+    assert_eq!(revoke(&owner).status(), 200);
+    let r = http()
+        .post(format!("{t}/oauth/revoke"))
+        .json(
+            &json!({"token": "no-such-token", "client_id": owner["client_id"],
+                      "client_secret": owner["client_secret"]}),
+        )
+        .send()
+        .expect("revoke");
+    assert_eq!(r.status(), 200);
+}

@@ -750,9 +750,26 @@ pub async fn revoke(
         client_secret: req.client_secret,
         ..TokenRequest::default()
     };
-    authenticate_client(&app, &t, &headers, &as_token_request, false, false).await?;
+    let client = authenticate_client(&app, &t, &headers, &as_token_request, false, false).await?;
+    let hash = sha256_hex(&token);
+    let owner = app
+        .store
+        .refresh_token_client(t.id(), &hash)
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    match owner {
+        // RFC 7009: an unknown token is no error, there is just nothing to do.
+        None => return Ok(Json(json!({}))),
+        // One application must not end another's sessions.
+        Some(owner) if owner != client.client_id => {
+            return Err(ApiError::invalid_grant(
+                "The refresh token was issued to another client.",
+            ));
+        }
+        Some(_) => {}
+    }
     app.store
-        .revoke_refresh_token(t.id(), &sha256_hex(&token))
+        .revoke_refresh_token(t.id(), &hash)
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?;
     Ok(Json(json!({})))

@@ -396,6 +396,22 @@ impl Store {
             .unwrap_or(Err(StoreError::Database(sqlx::Error::PoolClosed)))
     }
 
+    /// The client a refresh token (live or not) was issued to; `None` if it is unknown.
+    pub async fn refresh_token_client(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT client_id FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2",
+        )
+        .bind(tenant)
+        .bind(token_hash)
+        .fetch_optional(&mut *self.conn().await?)
+        .await?;
+        Ok(row.map(|(c,)| c))
+    }
+
     /// Revokes the token's whole family (`/oauth/revoke`: revoking a refresh token revokes the
     /// grant). Returns whether the token was known.
     pub async fn revoke_refresh_token(&self, tenant: &str, token_hash: &str) -> StoreResult<bool> {
