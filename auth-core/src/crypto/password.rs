@@ -25,6 +25,21 @@ pub const DEFAULT_COST: u32 = 10;
 /// already ~3 s per attempt in release builds.
 pub const MAX_VERIFY_COST: u32 = 16;
 
+/// Why `password` may not become a user's password (the Management API and signup
+/// share this policy): under 8 characters is too weak (Auth0's default "fair" policy),
+/// over [`MAX_PASSWORD_BYTES`] would be silently cut short by bcrypt.
+pub fn policy_violation(password: &str) -> Option<String> {
+    if password.chars().count() < 8 {
+        Some("PasswordStrengthError: Password is too weak".into())
+    } else if password.len() > MAX_PASSWORD_BYTES {
+        Some(format!(
+            "PasswordStrengthError: Password is too long (at most {MAX_PASSWORD_BYTES} bytes)"
+        ))
+    } else {
+        None
+    }
+}
+
 /// Hashes `password` with a fresh random salt, returning a `$2b$` modular
 /// crypt string (60 chars). `cost` must be in 4..=31; tests use 4, which is
 /// ~1 ms. Bytes past [`MAX_PASSWORD_BYTES`] are ignored (see module docs).
@@ -48,6 +63,20 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_refuses_short_and_truncated_passwords() {
+        assert!(policy_violation("short").is_some_and(|e| e.contains("too weak")));
+        assert_eq!(policy_violation("eight ch"), None);
+        assert_eq!(policy_violation(&"x".repeat(MAX_PASSWORD_BYTES)), None);
+        assert!(
+            policy_violation(&"x".repeat(MAX_PASSWORD_BYTES + 1))
+                .is_some_and(|e| e.contains("too long"))
+        );
+        // Bytes, not characters: 36 two-byte characters fill bcrypt's 72 bytes.
+        assert_eq!(policy_violation(&"é".repeat(36)), None);
+        assert!(policy_violation(&"é".repeat(37)).is_some());
+    }
 
     #[test]
     fn round_trip() {

@@ -4,7 +4,7 @@
 use crate::app::AppState;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
-use crate::store::{NewClient, NewRule, NewUser, StoreError};
+use crate::store::{Connection, NewClient, NewRule, NewUser, StoreError};
 use crate::tenancy::TenantCtx;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -510,7 +510,7 @@ async fn list_users(
         .map_err(store_err)?;
     if q.include_totals.unwrap_or(false) {
         Ok(Json(
-            json!({"users": users, "start": page * per_page, "limit": per_page, "length": users.len(), "total": total}),
+            json!({"users": users, "start": u64::from(page) * u64::from(per_page), "limit": per_page, "length": users.len(), "total": total}),
         ))
     } else {
         Ok(Json(json!(users)))
@@ -551,18 +551,7 @@ async fn create_user(
         .map_err(store_err)?;
     let email = str_field(&v, "email")?.to_owned();
     let password = str_field(&v, "password")?.to_owned();
-    let cost = conn
-        .options
-        .get("bcrypt_cost")
-        .and_then(Value::as_u64)
-        .and_then(|c| u32::try_from(c).ok())
-        .unwrap_or(app.settings.bcrypt_cost);
-    let hash = tokio::task::spawn_blocking(move || {
-        crate::crypto::password::hash_password(&password, cost)
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let hash = hash_new_password(&app, &conn, password).await?;
     let new = NewUser {
         connection,
         email: Some(email),
@@ -615,28 +604,53 @@ async fn update_user(
 ) -> Res<Json<Value>> {
     c.require("update:users")?;
     let mut patch = json_body(&body)?;
-    if let Some(pw) = patch.as_object_mut().and_then(|m| m.remove("password")) {
-        let pw = pw
-            .as_str()
-            .ok_or_else(|| ApiError::bad_request("password must be a string"))?
-            .to_owned();
-        let cost = app.settings.bcrypt_cost;
-        let hash =
-            tokio::task::spawn_blocking(move || crate::crypto::password::hash_password(&pw, cost))
+    let new_password = match patch.as_object_mut().and_then(|m| m.remove("password")) {
+        Some(pw) => Some(
+            pw.as_str()
+                .ok_or_else(|| ApiError::bad_request("password must be a string"))?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    // Everything is checked before anything is written: a PATCH that is refused
+    // must not have changed the password already.
+    let hash = match new_password {
+        Some(pw) => {
+            let user = app.store.get_user(t.id(), &id).await.map_err(store_err)?;
+            let conn = app
+                .store
+                .connection_by_name(t.id(), &user.connection)
                 .await
-                .map_err(|e| ApiError::internal(e.to_string()))?
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+                .map_err(store_err)?;
+            Some(hash_new_password(&app, &conn, pw).await?)
+        }
+        None => None,
+    };
+    let user = app
+        .store
+        .update_user(t.id(), &id, patch)
+        .await
+        .map_err(store_err)?;
+    if let Some(hash) = hash {
         app.store
             .set_password_hash(t.id(), &id, &hash)
             .await
             .map_err(store_err)?;
     }
-    Ok(Json(json!(
-        app.store
-            .update_user(t.id(), &id, patch)
-            .await
-            .map_err(store_err)?
-    )))
+    Ok(Json(json!(user)))
+}
+
+/// A password the Management API sets, checked against the policy and hashed at the
+/// connection's bcrypt cost.
+async fn hash_new_password(app: &AppState, conn: &Connection, password: String) -> Res<String> {
+    if let Some(why) = crate::crypto::password::policy_violation(&password) {
+        return Err(ApiError::bad_request(why));
+    }
+    let cost = crate::login::bcrypt_cost(app, conn);
+    tokio::task::spawn_blocking(move || crate::crypto::password::hash_password(&password, cost))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 async fn delete_user(
@@ -899,7 +913,8 @@ async fn test_action(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("read:actions")?;
+    // Running code is more than reading it (Auth0 asks for create:actions too).
+    c.require("create:actions")?;
     let v = json_body(&body)?;
     let action = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
     let module = app
@@ -1048,10 +1063,13 @@ async fn list_logs(
         .await
         .map_err(store_err)?;
     if q.get("include_totals").is_some_and(|v| v == "true") {
-        let n = logs.len();
-        return Ok(Json(
-            json!({"start": page * per_page, "limit": per_page, "length": n, "total": n, "logs": logs}),
-        ));
+        let total = app
+            .store
+            .count_execution_logs(t.id(), q.get("action_id").map(String::as_str))
+            .await
+            .map_err(store_err)?;
+        return Ok(Json(json!({"start": u64::from(page) * u64::from(per_page),
+            "limit": per_page, "length": logs.len(), "total": total, "logs": logs})));
     }
     Ok(Json(json!(logs)))
 }

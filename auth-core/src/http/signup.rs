@@ -1,7 +1,7 @@
 //! `POST /dbconnections/signup` and `GET /userinfo`.
 
 use crate::app::AppState;
-use crate::crypto::password::{MAX_PASSWORD_BYTES, hash_password};
+use crate::crypto::password::{hash_password, policy_violation};
 use crate::error::ApiError;
 use crate::store::{NewUser, StoreError};
 use crate::tenancy::TenantCtx;
@@ -60,16 +60,8 @@ pub async fn signup(
             "signup is only possible on database connections",
         ));
     }
-    if password.len() < 8 {
-        return Err(ApiError::invalid_request(
-            "PasswordStrengthError: Password is too weak",
-        ));
-    }
-    // bcrypt reads 72 bytes: a longer password would be accepted with its tail ignored.
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::invalid_request(format!(
-            "PasswordStrengthError: Password is too long (at most {MAX_PASSWORD_BYTES} bytes)"
-        )));
+    if let Some(why) = policy_violation(&password) {
+        return Err(ApiError::invalid_request(why));
     }
     // A custom database knows users we have not imported yet: one of them signing up again
     // would split the account in two.

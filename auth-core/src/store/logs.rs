@@ -282,6 +282,22 @@ impl Store {
         rows.into_iter().map(LogRow::into_log).collect()
     }
 
+    /// How many execution logs the tenant has (of one Action, with `action_id`).
+    pub async fn count_execution_logs(
+        &self,
+        tenant: &str,
+        action_id: Option<&str>,
+    ) -> StoreResult<u64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM execution_logs WHERE tenant_id = $1 AND ($2 IS NULL OR action_id = $2)",
+        )
+        .bind(tenant)
+        .bind(action_id)
+        .fetch_one(&mut *self.conn().await?)
+        .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// The tenant's execution logs dated `since_ms` or later, oldest first, at most `limit`:
     /// what the live tail polls, so it sees every node's logs, not only its own.
     pub async fn execution_logs_since(
