@@ -36,6 +36,9 @@ pub struct RequestInfo {
 #[derive(Debug, Clone, Default)]
 pub struct Decisions {
     pub denied: Option<String>,
+    /// The OAuth error a credentials-exchange Action denied with
+    /// (`api.access.deny(code, reason)`).
+    pub denied_code: Option<String>,
     pub id_claims: Map<String, Value>,
     pub access_claims: Map<String, Value>,
     pub add_scopes: Vec<String>,
@@ -71,9 +74,10 @@ impl Decisions {
 
     fn apply(&mut self, cmd: &Command) {
         match cmd {
-            Command::Deny { reason, .. } => {
+            Command::Deny { reason, code } => {
                 if self.denied.is_none() {
                     self.denied = Some(reason.clone());
+                    self.denied_code = code.clone();
                 }
             }
             Command::SetIdTokenClaim { name, value } => {

@@ -567,6 +567,23 @@ pub async fn issue_user_tokens(
     Ok(Json(out))
 }
 
+/// A credentials-exchange Action's `api.access.deny(code, reason)`: Auth0 answers
+/// with the code it chose (`invalid_scope`, `invalid_request`, `server_error`).
+fn exchange_denied(code: Option<&str>, reason: String) -> ApiError {
+    use axum::http::StatusCode;
+    let (status, error) = match code {
+        Some("invalid_scope") => (StatusCode::BAD_REQUEST, "invalid_scope"),
+        Some("invalid_request") => (StatusCode::BAD_REQUEST, "invalid_request"),
+        Some("server_error") => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        _ => (StatusCode::FORBIDDEN, "access_denied"),
+    };
+    ApiError::Auth {
+        status,
+        error,
+        description: reason,
+    }
+}
+
 async fn client_credentials(
     app: &Arc<AppState>,
     t: &TenantCtx,
@@ -620,7 +637,7 @@ async fn client_credentials(
     )
     .await?;
     if let Some(reason) = decisions.denied {
-        return Err(ApiError::access_denied(reason));
+        return Err(exchange_denied(decisions.denied_code.as_deref(), reason));
     }
     let keys = app.keys(t.id()).await?;
     let now = now_secs();
