@@ -18,7 +18,8 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     /// Access-token lifetime.
     pub access_token_ttl_secs: u64,
-    /// ID-token lifetime.
+    /// Longest ID-token lifetime; clients choose theirs up to it
+    /// (`jwt_configuration.lifetime_in_seconds`, Auth0's default 10 h).
     pub id_token_ttl_secs: u64,
     /// Refresh-token lifetime.
     pub refresh_token_ttl_secs: u64,
@@ -62,8 +63,22 @@ impl Default for Settings {
 /// A tenant's parsed signing keys: parsing PEM per token would dominate
 /// the refresh path.
 pub struct TenantKeys {
+    /// The current key of the tenant's algorithm: access tokens, and ID tokens of
+    /// clients that name no algorithm.
     pub signer: Signer,
+    /// Current keys of the tenant's other algorithms, for clients whose
+    /// `jwt_configuration.alg` asks for one.
+    pub others: Vec<Signer>,
     pub jwks: serde_json::Value,
+}
+
+impl TenantKeys {
+    /// The signer of `alg`, if the tenant has a current key of it.
+    pub fn signer_for(&self, alg: crate::crypto::keys::Alg) -> Option<&Signer> {
+        std::iter::once(&self.signer)
+            .chain(&self.others)
+            .find(|s| s.alg() == alg)
+    }
 }
 
 /// A login paused by an Action's redirect, waiting for `/continue`.
@@ -274,26 +289,77 @@ impl AppState {
     /// The tenant's current signer and JWKS, cached like the rest of its configuration
     /// (parsing a key per token would dominate the refresh path; a rotation on another
     /// node is picked up within `CONFIG_TTL`).
-    pub async fn keys(&self, tenant: &str) -> Result<Arc<TenantKeys>, ApiError> {
+    pub async fn keys(&self, tenant: &Tenant) -> Result<Arc<TenantKeys>, ApiError> {
         self.config
-            .keys(tenant, async {
-                let stored = self.store.signing_keys(tenant).await?;
+            .keys(&tenant.id, async {
+                let stored = self.store.signing_keys(&tenant.id).await?;
                 let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("signing key", e);
-                let current = stored
+                let mut signers = Vec::new();
+                for key in stored.iter().filter(|k| k.state == "current") {
+                    let pair = KeyPair {
+                        kid: key.kid.clone(),
+                        alg: key.alg.parse().map_err(|_| corrupt(&"unknown algorithm"))?,
+                        private_pem: key.private_pem.clone(),
+                        public_jwk: key.public_jwk.clone(),
+                    };
+                    signers.push(Signer::new(&pair).map_err(|e| corrupt(&e))?);
+                }
+                // The tenant's own algorithm signs by default; a tenant created before
+                // that was recorded falls back to its newest current key.
+                let primary = signers
                     .iter()
-                    .find(|k| k.state == "current")
-                    .ok_or_else(|| corrupt(&"the tenant has no current signing key"))?;
-                let pair = KeyPair {
-                    kid: current.kid.clone(),
-                    alg: current.alg.parse().map_err(|_| corrupt(&"unknown algorithm"))?,
-                    private_pem: current.private_pem.clone(),
-                    public_jwk: current.public_jwk.clone(),
-                };
-                let signer = Signer::new(&pair).map_err(|e| corrupt(&e))?;
+                    .position(|s| s.alg().as_str() == tenant.signing_alg)
+                    .unwrap_or(0);
+                if signers.is_empty() {
+                    return Err(corrupt(&"the tenant has no current signing key"));
+                }
+                let signer = signers.remove(primary);
                 let jwks = serde_json::json!({"keys": stored.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()});
-                Ok(TenantKeys { signer, jwks })
+                Ok(TenantKeys {
+                    signer,
+                    others: signers,
+                    jwks,
+                })
             })
             .await
             .map_err(|e| ApiError::server_error(format!("signing keys: {e}")))
+    }
+
+    /// The tenant's keys, with a current key of `alg` among them: the first client that
+    /// asks for an algorithm the tenant has no key of gets one made (several nodes may
+    /// race to; the database keeps one, and the others use it).
+    pub async fn keys_with(
+        &self,
+        tenant: &Tenant,
+        alg: crate::crypto::keys::Alg,
+    ) -> Result<Arc<TenantKeys>, ApiError> {
+        let keys = self.keys(tenant).await?;
+        if keys.signer_for(alg).is_some() {
+            return Ok(keys);
+        }
+        let pair = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
+            .await
+            .map_err(|e| ApiError::server_error(e.to_string()))?
+            .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let inserted = self
+            .store
+            .insert_signing_key(
+                &tenant.id,
+                &pair.kid,
+                alg.as_str(),
+                &pair.private_pem,
+                &pair.public_jwk,
+                "current",
+            )
+            .await;
+        match inserted {
+            Ok(_) => {
+                tracing::info!(tenant = %tenant.id, alg = alg.as_str(), kid = %pair.kid, "signing key added for a client's algorithm")
+            }
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(ApiError::server_error(format!("signing keys: {e}"))),
+        }
+        self.config.forget_tenant(&tenant.id);
+        self.keys(tenant).await
     }
 }

@@ -52,7 +52,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("Missing authentication"))?;
-        let keys = app.keys(t.id()).await?;
+        let keys = app.keys(&t.tenant).await?;
         // A token from another tenant fails here: other keys, other issuer.
         let claims =
             crate::crypto::jwt::verify(token, &keys.jwks, &t.issuer, &t.management_audience())
@@ -235,6 +235,7 @@ async fn create_client(
         .create_client(t.id(), new, &sha256_hex(&secret))
         .await
         .map_err(store_err)?;
+    publish_client_key(&app, &t, &client).await?;
     let mut out = json!(client);
     out["client_secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(out)))
@@ -261,12 +262,30 @@ async fn update_client(
 ) -> Res<Json<Value>> {
     c.require("update:clients")?;
     let patch = json_body(&body)?;
-    Ok(Json(json!(
-        app.store
-            .update_client(t.id(), &id, patch)
-            .await
-            .map_err(store_err)?
-    )))
+    let client = app
+        .store
+        .update_client(t.id(), &id, patch)
+        .await
+        .map_err(store_err)?;
+    publish_client_key(&app, &t, &client).await?;
+    Ok(Json(json!(client)))
+}
+
+/// A client that chose an ID-token algorithm the tenant has no key of gets that key
+/// now, so that the JWKS has it before the first token: verifiers that cached the
+/// JWKS would otherwise meet an unknown `kid`.
+async fn publish_client_key(
+    app: &AppState,
+    t: &TenantCtx,
+    client: &crate::store::Client,
+) -> Res<()> {
+    if let Some(alg) = client.jwt_configuration.alg.as_deref() {
+        let alg = alg
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("unknown jwt_configuration.alg {alg}")))?;
+        app.keys_with(&t.tenant, alg).await?;
+    }
+    Ok(())
 }
 
 async fn delete_client(
@@ -1270,43 +1289,50 @@ async fn list_signing_keys(
     Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
 }
 
-/// `POST /keys/signing/rotate`: a new key signs from now on; the previous
-/// one stays in the JWKS so tokens it signed keep verifying until they expire.
+/// `POST /keys/signing/rotate`: new keys sign from now on — one per algorithm the
+/// tenant signs with (its own, and any its clients chose); the previous ones stay
+/// in the JWKS so tokens they signed keep verifying until they expire.
 async fn rotate_signing_key(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
 ) -> Res<(StatusCode, Json<Value>)> {
+    use crate::crypto::keys::Alg;
     c.require("create:signing_keys")?;
-    let alg: crate::crypto::keys::Alg = t
-        .tenant
-        .signing_alg
-        .parse()
-        .unwrap_or(crate::crypto::keys::Alg::RS256);
+    let tenant_alg: Alg = t.tenant.signing_alg.parse().unwrap_or(Alg::RS256);
     let current = app.store.signing_keys(t.id()).await.map_err(store_err)?;
-    let alg = current
+    let mut algs: Vec<Alg> = current
         .iter()
-        .find(|k| k.state == "current")
-        .and_then(|k| k.alg.parse().ok())
-        .unwrap_or(alg);
-    let pair = tokio::task::spawn_blocking(move || crate::crypto::keys::KeyPair::generate(alg))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let new = crate::store::NewSigningKey {
-        kid: pair.kid.clone(),
-        alg: pair.alg.to_string(),
-        private_pem: pair.private_pem.clone(),
-        public_jwk: pair.public_jwk.clone(),
-    };
-    let key = app
-        .store
-        .rotate_signing_keys(t.id(), &new)
-        .await
-        .map_err(store_err)?;
+        .filter(|k| k.state == "current")
+        .filter_map(|k| k.alg.parse().ok())
+        .collect();
+    if !algs.contains(&tenant_alg) {
+        algs.push(tenant_alg);
+    }
+    let mut primary_kid = None;
+    for alg in algs {
+        let pair = tokio::task::spawn_blocking(move || crate::crypto::keys::KeyPair::generate(alg))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let new = crate::store::NewSigningKey {
+            kid: pair.kid.clone(),
+            alg: pair.alg.to_string(),
+            private_pem: pair.private_pem.clone(),
+            public_jwk: pair.public_jwk.clone(),
+        };
+        let key = app
+            .store
+            .rotate_signing_keys(t.id(), &new)
+            .await
+            .map_err(store_err)?;
+        if alg == tenant_alg {
+            primary_kid = Some(key.kid);
+        }
+    }
     Ok((
         StatusCode::CREATED,
-        Json(json!({"cert": null, "kid": key.kid})),
+        Json(json!({"cert": null, "kid": primary_kid})),
     ))
 }
 

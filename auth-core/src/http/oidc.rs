@@ -40,5 +40,5 @@ pub async fn jwks(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(app.keys(t.id()).await?.jwks.clone()))
+    Ok(Json(app.keys(&t.tenant).await?.jwks.clone()))
 }

@@ -197,7 +197,7 @@ pub async fn userinfo(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| ApiError::invalid_token("Missing access token"))?;
-    let keys = app.keys(t.id()).await?;
+    let keys = app.keys(&t.tenant).await?;
     let claims = crate::crypto::jwt::verify(
         token,
         &keys.jwks,

@@ -476,6 +476,16 @@ fn user_scopes<'a>(
         .into()
 }
 
+/// The algorithm a client's ID tokens are signed with, when it chose one other than
+/// the tenant's default. Validated when the client was stored.
+fn client_alg(client: &Client) -> Option<crate::crypto::keys::Alg> {
+    client
+        .jwt_configuration
+        .alg
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+}
+
 /// Signs the access token (and, with `openid`, the ID token; with
 /// `offline_access`, a rotating refresh token).
 #[allow(clippy::too_many_arguments)]
@@ -491,7 +501,15 @@ pub async fn issue_user_tokens(
     allow_refresh: bool,
     nonce: Option<&str>,
 ) -> Result<Json<Value>, ApiError> {
-    let keys = app.keys(t.id()).await?;
+    // Auth0's jwt_configuration.alg picks the ID token's algorithm; access tokens
+    // keep the tenant's.
+    let keys = match client_alg(client) {
+        Some(alg) => app.keys_with(&t.tenant, alg).await?,
+        None => app.keys(&t.tenant).await?,
+    };
+    let id_signer = client_alg(client)
+        .and_then(|alg| keys.signer_for(alg))
+        .unwrap_or(&keys.signer);
     let now = now_secs();
     let scope = &*user_scopes(t, scope, audience);
     // An API audience plus userinfo, or userinfo alone (never twice).
@@ -519,9 +537,14 @@ pub async fn issue_user_tokens(
         "scope": scope.join(" "),
     });
     if scope.iter().any(|s| s == "openid") {
+        // The client's choice, up to the platform's ceiling.
+        let id_lifetime = client
+            .jwt_configuration
+            .lifetime_in_seconds
+            .min(app.settings.id_token_ttl_secs);
         let mut id = json!({
             "iss": t.issuer, "sub": user.user_id, "aud": client.client_id,
-            "iat": now, "exp": now + app.settings.id_token_ttl_secs, "auth_time": now,
+            "iat": now, "exp": now + id_lifetime, "auth_time": now,
             "email": user.email, "email_verified": user.email_verified,
             "name": user.name, "nickname": user.nickname, "picture": user.picture,
             "updated_at": user.updated_at,
@@ -534,7 +557,7 @@ pub async fn issue_user_tokens(
             crate::custom_claims::merge(map, id_claims);
         }
         out["id_token"] = json!(
-            keys.signer
+            id_signer
                 .sign(&id)
                 .map_err(|e| ApiError::server_error(e.to_string()))?
         );
@@ -639,7 +662,7 @@ async fn client_credentials(
     if let Some(reason) = decisions.denied {
         return Err(exchange_denied(decisions.denied_code.as_deref(), reason));
     }
-    let keys = app.keys(t.id()).await?;
+    let keys = app.keys(&t.tenant).await?;
     let now = now_secs();
     let mut claims = json!({
         "iss": t.issuer, "sub": format!("{}@clients", client.client_id), "aud": audience,

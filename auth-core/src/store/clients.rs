@@ -11,7 +11,9 @@ use super::{Store, StoreError, StoreResult, ids};
 
 const APP_TYPES: [&str; 4] = ["native", "spa", "regular_web", "non_interactive"];
 const AUTH_METHODS: [&str; 3] = ["none", "client_secret_post", "client_secret_basic"];
-const JWT_ALGS: [&str; 3] = ["RS256", "ES256", "HS256"];
+/// ID-token algorithms a client may choose. Not HS256: it signs with the client secret,
+/// which rulebox stores only hashed.
+const JWT_ALGS: [&str; 2] = ["RS256", "ES256"];
 
 /// Auth0's default ID token lifetime (10 hours).
 const DEFAULT_LIFETIME: u64 = 36_000;

@@ -85,7 +85,7 @@ async fn insert(
             if msg.contains("kid") {
                 format!("a signing key with kid {} already exists", key.kid)
             } else {
-                "the tenant already has a current signing key".to_string()
+                "the tenant already has a current signing key of this algorithm".to_string()
             }
         })
     })?;
@@ -134,9 +134,9 @@ impl Store {
         rows.into_iter().map(KeyRow::into_key).collect()
     }
 
-    /// Makes `new_key` the current key and demotes the old current key to `previous` (it stays
-    /// in the JWKS so tokens it signed still verify). Atomic: there is never a moment without,
-    /// or with two, current keys.
+    /// Makes `new_key` the current key of its algorithm and demotes the old one to
+    /// `previous` (it stays in the JWKS so tokens it signed still verify). Atomic: there is
+    /// never a moment without, or with two, current keys of one algorithm.
     pub async fn rotate_signing_keys(
         &self,
         tenant: &str,
@@ -145,9 +145,10 @@ impl Store {
         let mut tx = self.write_tx().await?;
         tx.lock(&format!("keys:{tenant}")).await?;
         sqlx::query(
-            "UPDATE signing_keys SET state = 'previous' WHERE tenant_id = $1 AND state = 'current'",
+            "UPDATE signing_keys SET state = 'previous' WHERE tenant_id = $1 AND state = 'current' AND alg = $2",
         )
         .bind(tenant)
+        .bind(&new_key.alg)
         .execute(tx.conn())
         .await?;
         insert(tx.conn(), tenant, new_key, "current").await?;

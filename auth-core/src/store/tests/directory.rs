@@ -170,6 +170,31 @@ async fn signing_keys_rotate_and_stay_published() {
         .expect("revoke");
     assert_eq!(store.signing_keys("acme").await.expect("keys").len(), 3);
     assert_not_found(store.revoke_signing_key("acme", "missing").await);
+
+    // Another algorithm has a current key of its own, which RS256 rotations leave alone.
+    store
+        .insert_signing_key("acme", "e1", "ES256", "pe", &json!({}), "current")
+        .await
+        .expect("a current key of a second algorithm");
+    assert_conflict(
+        store
+            .insert_signing_key("acme", "e2", "ES256", "pe", &json!({}), "current")
+            .await,
+    );
+    store
+        .rotate_signing_keys("acme", &key("k4"))
+        .await
+        .expect("rotate RS256");
+    let mut current: Vec<String> = store
+        .signing_keys("acme")
+        .await
+        .expect("keys")
+        .into_iter()
+        .filter(|k| k.state == "current")
+        .map(|k| k.kid)
+        .collect();
+    current.sort();
+    assert_eq!(current, ["e1", "k4"]);
 }
 
 #[tokio::test]
