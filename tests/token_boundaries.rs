@@ -245,3 +245,49 @@ fn one_application_cannot_revoke_anothers_refresh_token() {
         .expect("revoke");
     assert_eq!(r.status(), 200);
 }
+
+#[test]
+fn profile_and_email_claims_follow_the_granted_scopes() {
+    let s = start();
+    let (t, _token, client) = login_fixture(&s, &["d@example.com"]);
+    let login = |scope: &str| {
+        let r = http()
+            .post(format!("{t}/oauth/token"))
+            .json(
+                &json!({"grant_type": "password", "username": "d@example.com", "password": PASSWORD,
+                          "client_id": client["client_id"], "client_secret": client["client_secret"],
+                          "scope": scope}),
+            )
+            .send()
+            .expect("login");
+        assert_eq!(r.status(), 200);
+        let tokens: Value = r.json().expect("tokens");
+        let info = http()
+            .get(format!("{t}/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().expect("at"))
+            .send()
+            .expect("userinfo");
+        let status = info.status().as_u16();
+        (tokens, status, info.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (tokens, st, info) = login("openid");
+    assert_eq!(st, 200, "{info}");
+    assert!(
+        info["sub"].is_string() && info.get("email").is_none(),
+        "{info}"
+    );
+    let id = claims(tokens["id_token"].as_str().expect("id"));
+    assert!(
+        id.get("email").is_none() && id.get("nickname").is_none(),
+        "{id}"
+    );
+    let (tokens, _, info) = login("openid email");
+    assert_eq!(info["email"], "d@example.com", "{info}");
+    assert!(info.get("nickname").is_none(), "{info}");
+    let id = claims(tokens["id_token"].as_str().expect("id"));
+    assert_eq!(id["email"], "d@example.com");
+    // Without openid the token is no key to the user's profile.
+    let (_, st, body) = login("read:things");
+    assert_eq!(st, 403, "{body}");
+    assert_eq!(body["error"], "insufficient_scope");
+}

@@ -80,6 +80,14 @@ impl ApiError {
     pub fn invalid_token(d: impl Into<String>) -> Self {
         Self::auth(StatusCode::UNAUTHORIZED, "invalid_token", d)
     }
+    /// RFC 6750 §3.1: a valid token without the scope the resource needs.
+    pub fn insufficient_token_scope(scope: &str) -> Self {
+        Self::auth(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("the access token lacks the '{scope}' scope"),
+        )
+    }
     pub fn user_exists() -> Self {
         Self::auth(
             StatusCode::BAD_REQUEST,

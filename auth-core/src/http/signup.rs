@@ -211,9 +211,34 @@ pub async fn userinfo(
         .get_user(t.id(), sub)
         .await
         .map_err(|_| ApiError::invalid_token("unknown user"))?;
-    Ok(Json(json!({
-        "sub": user.user_id, "email": user.email, "email_verified": user.email_verified,
-        "name": user.name, "nickname": user.nickname, "picture": user.picture,
-        "given_name": user.given_name, "family_name": user.family_name, "updated_at": user.updated_at,
-    })))
+    if user.blocked {
+        return Err(ApiError::user_blocked());
+    }
+    // OIDC Core 5.4: the token's scopes decide which claims are released.
+    let granted = |s: &str| {
+        claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .is_some_and(|all| all.split(' ').any(|g| g == s))
+    };
+    if !granted("openid") {
+        return Err(ApiError::insufficient_token_scope("openid"));
+    }
+    let mut out = json!({ "sub": user.user_id });
+    if granted("profile") {
+        out["name"] = json!(user.name);
+        out["nickname"] = json!(user.nickname);
+        out["picture"] = json!(user.picture);
+        out["given_name"] = json!(user.given_name);
+        out["family_name"] = json!(user.family_name);
+        out["updated_at"] = json!(user.updated_at);
+    }
+    if granted("email") {
+        out["email"] = json!(user.email);
+        out["email_verified"] = json!(user.email_verified);
+    }
+    if let Some(map) = out.as_object_mut() {
+        map.retain(|_, v| !v.is_null());
+    }
+    Ok(Json(out))
 }

@@ -550,7 +550,17 @@ pub async fn issue_user_tokens(
             "updated_at": user.updated_at,
         });
         if let Some(map) = id.as_object_mut() {
-            map.retain(|_, v| !v.is_null());
+            // Profile and email claims only for the scopes that ask for them (OIDC Core 5.4).
+            let has = |s: &str| scope.iter().any(|g| g == s);
+            let (profile, email) = (has("profile"), has("email"));
+            map.retain(|k, v| {
+                !v.is_null()
+                    && match k.as_str() {
+                        "name" | "nickname" | "picture" | "updated_at" => profile,
+                        "email" | "email_verified" => email,
+                        _ => true,
+                    }
+            });
             if let Some(n) = nonce {
                 map.insert("nonce".into(), json!(n));
             }
