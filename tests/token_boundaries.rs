@@ -291,3 +291,44 @@ fn profile_and_email_claims_follow_the_granted_scopes() {
     assert_eq!(st, 403, "{body}");
     assert_eq!(body["error"], "insufficient_scope");
 }
+
+#[test]
+fn rotation_never_extends_a_refresh_token_family_past_its_login() {
+    // Refresh tokens live 4 s; the family started by one login must end then,
+    // however often it was rotated.
+    let s = support::start_with(&[], &[("RULEBOX_TOKENS__REFRESH_TOKEN_TTL", "4s")]);
+    let (t, token, _) = login_fixture(&s, &["e@example.com"]);
+    let client = refresh_client(&t, &token);
+    let started = std::time::Instant::now();
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(
+            &json!({"grant_type": "password", "username": "e@example.com", "password": PASSWORD,
+                      "client_id": client["client_id"], "client_secret": client["client_secret"],
+                      "scope": "openid offline_access"}),
+        )
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let mut rt = r.json::<Value>().expect("tokens")["refresh_token"].clone();
+    let refresh = |rt: &Value| {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .json(&json!({"grant_type": "refresh_token", "refresh_token": rt,
+                          "client_id": client["client_id"], "client_secret": client["client_secret"]}))
+            .send()
+            .expect("refresh")
+    };
+    for at in [0.5, 2.5] {
+        std::thread::sleep(
+            std::time::Duration::from_secs_f64(at).saturating_sub(started.elapsed()),
+        );
+        let r = refresh(&rt);
+        assert_eq!(r.status(), 200, "rotation at {at} s");
+        rt = r.json::<Value>().expect("tokens")["refresh_token"].clone();
+    }
+    // A sliding expiry would keep the last successor until 6.5 s.
+    std::thread::sleep(std::time::Duration::from_secs_f64(4.8).saturating_sub(started.elapsed()));
+    let r = refresh(&rt);
+    assert_eq!(r.status(), 403, "the family ended 4 s after the login");
+}

@@ -761,7 +761,9 @@ async fn refresh_grant(
             t.id(),
             &presented_hash,
             &sha256_hex(&next),
-            SystemTime::now() + Duration::from_secs(app.settings.refresh_token_ttl_secs),
+            // The successor expires with the login's grant, not later: rotation
+            // must not keep a stolen family alive for ever (Auth0's absolute lifetime).
+            record.expires,
         )
         .await
     {

@@ -36,6 +36,9 @@ pub struct RefreshTokenRecord {
     pub audience: Option<String>,
     pub created_at: String,
     pub expires_at: String,
+    /// `expires_at` as a time: a rotation's successor inherits it (the family's
+    /// absolute lifetime).
+    pub expires: SystemTime,
 }
 
 #[derive(sqlx::FromRow)]
@@ -61,6 +64,7 @@ impl From<RefreshRow> for RefreshTokenRecord {
             audience: r.audience,
             created_at: rfc3339_from_ms(r.created_at),
             expires_at: rfc3339_from_ms(r.expires_at),
+            expires: super::time::ms_to_system_time(r.expires_at),
         }
     }
 }
