@@ -71,7 +71,7 @@ fn a_flow_in_one_call_matches_the_actions_run_one_by_one() {
             &token,
             None,
         );
-        assert_eq!(st, 200);
+        assert_eq!(st, 202);
         bindings.push(json!({"ref": {"type": "action_id", "value": id}}));
     }
     let (st, _) = api(

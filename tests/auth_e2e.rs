@@ -946,7 +946,7 @@ fn a_compiled_rust_action_runs_in_the_login_and_revoked_refresh_tokens_stop_work
         &token,
         None,
     );
-    assert_eq!(st, 200, "{v}");
+    assert_eq!(st, 202, "{v}");
     api(
         reqwest::Method::PATCH,
         format!("{t}/api/v2/actions/triggers/post-login/bindings"),

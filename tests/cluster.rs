@@ -366,7 +366,7 @@ fn a_deploy_on_one_auth_core_is_served_through_the_other_within_a_second() {
         &s.token,
         None,
     );
-    assert_eq!(st, 200, "{v}");
+    assert_eq!(st, 202, "{v}");
     let deployed = Instant::now();
     assert_eq!(version(&a1.base), json!("v2"), "the deploying node at once");
     loop {

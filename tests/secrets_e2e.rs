@@ -37,7 +37,7 @@ fn an_action_secret_is_visible_to_its_code_and_nowhere_else() {
         &token,
         None,
     );
-    assert_eq!(st, 200);
+    assert_eq!(st, 202);
     let (st, _) = api(
         reqwest::Method::PATCH,
         format!("{t}/api/v2/actions/triggers/post-login/bindings"),

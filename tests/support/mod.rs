@@ -120,7 +120,7 @@ pub fn create_deploy_bind(t: &str, token: &str, name: &str, trigger: &str, code:
         token,
         None,
     );
-    assert_eq!(st, 200, "deploy {name}: {v}");
+    assert_eq!(st, 202, "deploy {name}: {v}");
     let (st, b) = api(
         reqwest::Method::PATCH,
         format!("{t}/api/v2/actions/triggers/{trigger}/bindings"),

@@ -444,12 +444,30 @@ async fn create_connection(
     let enabled: Vec<String> =
         serde_json::from_value(v.get("enabled_clients").cloned().unwrap_or(json!([])))
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    validate_enabled_clients(&app, &t, &enabled).await?;
     let conn = app
         .store
         .create_connection(t.id(), name, strategy, options, enabled)
         .await
         .map_err(store_err)?;
     Ok((StatusCode::CREATED, Json(json!(conn))))
+}
+
+/// Every id in `enabled_clients` must be one of this tenant's clients: an id from
+/// elsewhere would point at nothing here, and says something about another tenant.
+async fn validate_enabled_clients(app: &AppState, t: &TenantCtx, ids: &[String]) -> Res<()> {
+    for id in ids {
+        match app.store.get_client(t.id(), id).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => {
+                return Err(ApiError::bad_request(format!(
+                    "enabled_clients: no client with id {id}"
+                )));
+            }
+            Err(e) => return Err(store_err(e)),
+        }
+    }
+    Ok(())
 }
 
 async fn get_connection(
@@ -478,6 +496,11 @@ async fn update_connection(
     let patch = json_body(&body)?;
     if let Some(options) = patch.get("options") {
         validate_scripts(&app, options).await?;
+    }
+    if let Some(enabled) = patch.get("enabled_clients") {
+        let enabled: Vec<String> = serde_json::from_value(enabled.clone())
+            .map_err(|e| ApiError::bad_request(format!("enabled_clients: {e}")))?;
+        validate_enabled_clients(&app, &t, &enabled).await?;
     }
     let conn = app
         .store
@@ -871,7 +894,8 @@ async fn deploy_action(
         .deploy_action(t.id(), &id, module_ref)
         .await
         .map_err(store_err)?;
-    Ok((StatusCode::OK, Json(json!(version))))
+    // Auth0 answers deploys with 202 (its builds are queued); SDKs check for it.
+    Ok((StatusCode::ACCEPTED, Json(json!(version))))
 }
 
 async fn list_versions(
@@ -912,7 +936,7 @@ async fn rollback(
     Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path((id, version)): Path<(String, String)>,
-) -> Res<Json<Value>> {
+) -> Res<(StatusCode, Json<Value>)> {
     c.require("update:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
     let version = app
@@ -920,7 +944,7 @@ async fn rollback(
         .rollback_action(t.id(), &id, &version)
         .await
         .map_err(store_err)?;
-    Ok(Json(json!(version)))
+    Ok((StatusCode::ACCEPTED, Json(json!(version))))
 }
 
 /// `POST /actions/actions/{id}/test`: runs the draft against a payload and
