@@ -386,7 +386,7 @@ fn another_tenants_own_api_finds_none_of_the_victims_ids() {
         .iter()
         .filter(|r| r.0 == "GET" && !r.3 && r.1 != "logs/tail");
     for path in lists.map(|r| r.1).chain(filtered) {
-        let (st, text) = w.send(&w.o, &w.other, "GET", &path, B::No);
+        let (st, text) = w.send(&w.o, &w.other, "GET", path, B::No);
         assert_eq!(st, 200, "GET /t/other/api/v2/{path}: {text}");
         w.shows_nothing_of_the_victim(&format!("/t/other/api/v2/{path}"), &text);
     }
