@@ -40,9 +40,10 @@ pub struct ServerSection {
     pub data_dir: PathBuf,
     /// bcrypt cost of new password hashes.
     pub bcrypt_cost: u32,
-    /// Behind a load balancer: take client IPs from the last `X-Forwarded-For` entry
-    /// instead of the TCP peer (brute-force protection keys on them).
-    pub trust_forwarded_for: bool,
+    /// How many proxies stand in front (a load balancer: 1; a CDN then a balancer: 2):
+    /// client IPs are then read from `X-Forwarded-For` instead of the TCP peer.
+    /// Brute-force protection keys on them.
+    pub trusted_proxies: u32,
 }
 
 impl Default for ServerSection {
@@ -51,7 +52,7 @@ impl Default for ServerSection {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             bcrypt_cost: Settings::default().bcrypt_cost,
-            trust_forwarded_for: false,
+            trusted_proxies: 0,
         }
     }
 }
@@ -426,7 +427,7 @@ impl PlatformConfig {
         let t = &self.tokens;
         Settings {
             bcrypt_cost: self.server.bcrypt_cost,
-            trust_forwarded_for: self.server.trust_forwarded_for,
+            trusted_proxies: self.server.trusted_proxies,
             access_token_ttl_secs: t.access_token_ttl.as_secs(),
             id_token_ttl_secs: t.id_token_ttl.as_secs(),
             refresh_token_ttl_secs: t.refresh_token_ttl.as_secs(),

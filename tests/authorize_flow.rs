@@ -206,11 +206,12 @@ fn what_an_action_decided_before_its_redirect_holds_after_it() {
         &token,
         "idv",
         "post-login",
-        "exports.onExecutePostLogin = async (event, api) => {\n  api.accessToken.addScope('read:reports');\n  api.redirect.sendUserTo('https://idv.example/start');\n};\nexports.onContinuePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/session', event.request.query.session_token);\n};",
+        "exports.onExecutePostLogin = async (event, api) => {\n  api.accessToken.addScope('read:reports');\n  api.redirect.sendUserTo('https://idv.example/start');\n};\nexports.onContinuePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/session', event.request.query.session_token);\n  api.redirect.sendUserTo('https://idv.example/again');\n};",
     );
     let to = location(&log_in(&t, &spa_id));
     assert!(to.starts_with("https://idv.example/start"), "{to}");
     let back = location(&come_back(&t, &to, &[("session_token", "tok-42")]));
+    // onContinuePostLogin's own redirect has nowhere to return to: ignored.
     assert!(back.starts_with(CALLBACK), "{back}");
     let r = exchange(&t, &spa_id, &back, Some(CALLBACK));
     assert_eq!(r.status(), 200);
@@ -270,4 +271,24 @@ fn a_rules_context_redirect_round_trips_as_redirect_callback() {
     let claims = id_claims(&r.json().expect("tokens"));
     assert_eq!(claims["https://example.com/protocol"], "redirect-callback");
     assert_eq!(claims["https://example.com/answer"], "yes");
+}
+
+#[test]
+fn a_confidential_client_needs_its_secret_even_with_pkce() {
+    let s = start();
+    let (t, token, _) = spa(&s, &["authorization_code"]);
+    let (st, web) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(json!({"name": "web", "app_type": "regular_web",
+                    "grant_types": ["authorization_code"], "callbacks": [CALLBACK]})),
+    );
+    assert_eq!(st, 201, "{web}");
+    let web_id = web["client_id"].as_str().expect("id");
+    let to = location(&log_in(&t, web_id));
+    let r = exchange(&t, web_id, &to, Some(CALLBACK));
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().expect("error");
+    assert_eq!(body["error"], "invalid_client", "{body}");
 }

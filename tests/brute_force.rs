@@ -12,7 +12,7 @@ const ELSEWHERE: &str = "198.51.100.2";
 
 /// The server sits "behind a proxy", so the test can speak from several IPs.
 fn server() -> Server {
-    start_with(&[], &[("RULEBOX_SERVER__TRUST_FORWARDED_FOR", "true")])
+    start_with(&[], &[("RULEBOX_SERVER__TRUSTED_PROXIES", "1")])
 }
 
 fn login_from(t: &str, client: &Value, ip: &str, email: &str, password: &str) -> (u16, Value) {
@@ -58,10 +58,23 @@ fn failures_lock_one_user_from_one_ip_and_are_logged() {
             "{body}"
         );
     }
-    // The eleventh attempt from that IP is refused even with the right password.
-    let (st, body) = login_from(&t, &client, ATTACKER, "alice@example.com", PASSWORD);
-    assert_eq!(st, 429, "{body}");
-    assert_eq!(body["error"], "too_many_attempts");
+    // The eleventh attempt from that IP is refused even with the right password,
+    // however the address is spelled, and refusing it writes nothing.
+    for spelling in [
+        "alice@example.com",
+        " ALICE@Example.com ",
+        "alice@example.com\t",
+    ] {
+        let (st, body) = login_from(&t, &client, ATTACKER, spelling, PASSWORD);
+        assert_eq!(st, 429, "{spelling:?}: {body}");
+        assert_eq!(body["error"], "too_many_attempts");
+    }
+    let (st, body) = login_from(&t, &client, ATTACKER, &"a".repeat(600), PASSWORD);
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
     // The attacker cannot lock Alice out: from her own IP she still logs in...
     let (st, body) = login_from(&t, &client, ELSEWHERE, "alice@example.com", PASSWORD);
     assert_eq!(st, 200, "{body}");

@@ -46,6 +46,9 @@ fn id_tokens_follow_the_clients_jwt_configuration() {
     // HS256 would sign with the client secret, which is stored only hashed.
     let (st, err) = create(json!({"name": "hs", "jwt_configuration": {"alg": "HS256"}}));
     assert_eq!(st, 400, "{err}");
+    let (st, err) =
+        create(json!({"name": "expired", "jwt_configuration": {"lifetime_in_seconds": 0}}));
+    assert_eq!(st, 400, "ID tokens born expired: {err}");
     let ec_keys = |jwks: &Value| {
         jwks["keys"]
             .as_array()

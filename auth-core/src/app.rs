@@ -32,9 +32,9 @@ pub struct Settings {
     /// (Auth0's suspicious-IP throttling: 100).
     pub brute_force_ip_threshold: u32,
     pub brute_force_window_secs: u64,
-    /// Take the client IP from the last `X-Forwarded-For` entry (behind a proxy);
-    /// otherwise the TCP peer. See `http::client_ip`.
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted
+    /// (0: the client IP is the TCP peer). See `http::client_ip`.
+    pub trusted_proxies: u32,
     /// How long execution logs are kept before housekeeping deletes them.
     pub log_retention: Duration,
     /// Sandbox limits of tenants whose policy does not say otherwise.
@@ -52,7 +52,7 @@ impl Default for Settings {
             brute_force_threshold: 10,
             brute_force_ip_threshold: 100,
             brute_force_window_secs: 900,
-            trust_forwarded_for: false,
+            trusted_proxies: 0,
             // Auth0 keeps tenant logs for 2 to 30 days depending on the plan.
             log_retention: Duration::from_secs(30 * 86_400),
             default_limits: rulebox_runtime_api::Limits::default(),

@@ -24,17 +24,23 @@ struct AttemptKeys {
 }
 
 impl AttemptKeys {
+    /// The username is normalized as the user lookup normalizes it: a spelling that
+    /// reaches the same account (case, surrounding spaces) must share its counter.
     fn new(conn: &Connection, username: &str, ip: &str) -> Self {
         Self {
             user_ip: format!(
                 "user:{}:{}:ip:{ip}",
                 conn.name,
-                username.to_ascii_lowercase()
+                crate::store::normalize_email(username)
             ),
             ip: format!("ip:{ip}"),
         }
     }
 }
+
+/// Longest username a login may name (emails are at most 254 bytes): what is longer is
+/// no account's, and would only bloat the attempt keys and logs it is written into.
+const MAX_USERNAME_BYTES: usize = 512;
 
 pub use crate::custom_db::script as custom_script;
 
@@ -61,19 +67,41 @@ pub struct Attempt<'a> {
     pub client_id: &'a str,
 }
 
-/// Checks the credentials under brute-force protection. Failed and throttled
-/// attempts land in the tenant's logs (type `login`, named with Auth0's log
-/// event codes `fp` and `limit_wc`).
+/// Checks the credentials under brute-force protection. Failures land in the
+/// tenant's logs as Auth0's log events: `fp` for each, `limit_wc` when one user
+/// from one IP reaches the threshold, `limit_mu` when one IP does.
 pub async fn authenticate(
     app: &Arc<AppState>,
     t: &TenantCtx,
     conn: &Connection,
     attempt: &Attempt<'_>,
 ) -> Result<User, ApiError> {
+    if attempt.username.len() > MAX_USERNAME_BYTES {
+        return Err(ApiError::invalid_request("username is too long"));
+    }
     let store_failed = |e: StoreError| ApiError::server_error(format!("login attempts: {e}"));
     let keys = AttemptKeys::new(conn, attempt.username, attempt.ip);
+    let (pair_limit, ip_limit) = (
+        app.settings.brute_force_threshold,
+        app.settings.brute_force_ip_threshold,
+    );
+    let counts = |since: SystemTime| {
+        futures_util::future::try_join(
+            app.store.login_attempts_since(t.id(), &keys.user_ip, since),
+            app.store.login_attempts_since(t.id(), &keys.ip, since),
+        )
+    };
     let now = SystemTime::now();
     let since = now - Duration::from_secs(app.settings.brute_force_window_secs);
+    // A caller already blocked is answered from a read: no rows, no log lines,
+    // nothing an attacker can make the database write at will.
+    let (pairs, ips) = counts(since).await.map_err(store_failed)?;
+    if pairs >= pair_limit || ips >= ip_limit {
+        tracing::debug!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, pairs, ips, "login throttled (brute-force protection)");
+        return Err(ApiError::too_many_attempts(BLOCKED));
+    }
+    // Recorded before the password is checked, then counted again: of concurrent
+    // guesses, only those within the threshold are checked.
     let pair_id = app
         .store
         .record_login_attempt(t.id(), &keys.user_ip, now)
@@ -84,23 +112,15 @@ pub async fn authenticate(
         .record_login_attempt(t.id(), &keys.ip, now)
         .await
         .map_err(store_failed)?;
-    let (pair_count, ip_count) = futures_util::future::try_join(
-        app.store.login_attempts_since(t.id(), &keys.user_ip, since),
-        app.store.login_attempts_since(t.id(), &keys.ip, since),
-    )
-    .await
-    .map_err(store_failed)?;
-    // The counts include this attempt: the threshold-th failure is still checked,
-    // the attempt after it is not.
-    if pair_count > app.settings.brute_force_threshold
-        || ip_count > app.settings.brute_force_ip_threshold
-    {
-        tracing::warn!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, pair_count, ip_count, "login throttled (brute-force protection)");
-        log_event(app, t, conn, attempt, "limit_wc", "blocked", None).await;
+    let (pairs, ips) = counts(since).await.map_err(store_failed)?;
+    let withdraw = |id: String| async move { app.store.withdraw_login_attempt(t.id(), &id).await };
+    if pairs > pair_limit || ips > ip_limit {
+        // Lost the race to the guesses counted before it: not checked, not counted.
+        withdraw(pair_id).await.map_err(store_failed)?;
+        withdraw(ip_id).await.map_err(store_failed)?;
         return Err(ApiError::too_many_attempts(BLOCKED));
     }
     let result = check(app, t, conn, attempt.username, attempt.password).await;
-    let withdraw = |id: String| async move { app.store.withdraw_login_attempt(t.id(), &id).await };
     match &result {
         Ok(_) => {
             app.store
@@ -109,11 +129,22 @@ pub async fn authenticate(
                 .map_err(store_failed)?;
             withdraw(ip_id).await.map_err(store_failed)?;
         }
+        // Not a guess: the server or the sandbox could not answer, or the account
+        // is blocked whatever the password.
         Err(ApiError::Auth {
-            error: "invalid_grant",
-            description,
+            error: "server_error" | "too_many_requests" | "temporarily_unavailable" | "unauthorized",
             ..
         }) => {
+            withdraw(pair_id).await.map_err(store_failed)?;
+            withdraw(ip_id).await.map_err(store_failed)?;
+        }
+        // Anything else the credentials were refused for counts, whatever error a
+        // custom database's script chose to report it with.
+        Err(e) => {
+            let description = match e {
+                ApiError::Auth { description, .. } => description.as_str(),
+                ApiError::Mgmt { message, .. } => message.as_str(),
+            };
             tracing::info!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, "failed login");
             log_event(
                 app,
@@ -122,14 +153,16 @@ pub async fn authenticate(
                 attempt,
                 "fp",
                 "wrong_credentials",
-                Some(description),
+                description,
             )
             .await;
-        }
-        // Not a guess (a blocked user, a failing script, ...): it must not count.
-        Err(_) => {
-            withdraw(pair_id).await.map_err(store_failed)?;
-            withdraw(ip_id).await.map_err(store_failed)?;
+            if pairs == pair_limit {
+                log_event(app, t, conn, attempt, "limit_wc", "blocked", BLOCKED).await;
+            }
+            if ips == ip_limit {
+                let why = "Too many failed logins from this IP address: it is blocked.";
+                log_event(app, t, conn, attempt, "limit_mu", "blocked", why).await;
+            }
         }
     }
     result
@@ -143,18 +176,17 @@ async fn log_event(
     attempt: &Attempt<'_>,
     code: &str,
     outcome: &str,
-    detail: Option<&str>,
+    detail: &str,
 ) {
-    let error = match detail {
-        Some(d) => format!("{d} (user {}, ip {})", attempt.username, attempt.ip),
-        None => format!("{BLOCKED} (user {}, ip {})", attempt.username, attempt.ip),
-    };
     let log = crate::store::ExecutionLogInput {
         kind: "login".into(),
         name: code.into(),
         trigger_id: conn.name.clone(),
         outcome: outcome.into(),
-        error: Some(error),
+        error: Some(format!(
+            "{detail} (user {}, ip {})",
+            attempt.username, attempt.ip
+        )),
         client_id: Some(attempt.client_id.to_owned()),
         ..Default::default()
     };

@@ -49,6 +49,9 @@ pub struct Decisions {
     pub redirect: Option<String>,
     /// Binding position of the Action whose redirect paused the flow.
     pub redirect_at: Option<usize>,
+    /// A Rule set `context.redirect`: the login pauses after the Rules, and on
+    /// return the Rules run again (Actions are not repeated).
+    pub redirect_by_rule: bool,
     /// When the login's time for tenant code runs out: the Rules after the
     /// Actions get what is left, not a fresh budget.
     pub deadline: Option<Instant>,
@@ -776,6 +779,9 @@ pub async fn run_rules(
         .await?;
         for cmd in outcome.commands() {
             decisions.apply(cmd);
+            if matches!(cmd, Command::Redirect { .. }) {
+                decisions.redirect_by_rule = true;
+            }
         }
         if decisions.denied.is_some() {
             break;

@@ -323,7 +323,11 @@ async fn complete(
             ],
         );
     }
-    if let Some(url) = &decisions.redirect {
+    // Only an Action's first handler or a Rule may pause the login: a redirect asked
+    // for by onContinuePostLogin has nowhere to return to and is ignored, as before.
+    if let Some(url) = &decisions.redirect
+        && (decisions.redirect_at.is_some() || decisions.redirect_by_rule)
+    {
         // Paused: the user visits the URL an Action (or a Rule, through
         // `context.redirect`) asked for, which sends them back to
         // /continue?state=... to finish the flow.
@@ -443,15 +447,7 @@ pub async fn code_grant(
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?
         .ok_or_else(|| ApiError::invalid_grant("Invalid authorization code"))?;
-    let client = super::token::authenticate_client(
-        app,
-        t,
-        headers,
-        &req,
-        false,
-        record.code_challenge.is_some(),
-    )
-    .await?;
+    let client = super::token::authenticate_client(app, t, headers, &req, false).await?;
     if client.client_id != record.client_id {
         return Err(ApiError::invalid_grant("Invalid authorization code"));
     }

@@ -229,13 +229,21 @@ async fn create_client(
         .map_err(|e| ApiError::bad_request(format!("Payload validation error: {e}")))?;
     str_field(&v, "name")?;
     new.client_id = None;
+    // Before the client exists: a failure here must not lose the secret shown once below.
+    publish_client_key(
+        &app,
+        &t,
+        new.jwt_configuration
+            .as_ref()
+            .and_then(|j| j.alg.as_deref()),
+    )
+    .await?;
     let secret = random_token(48);
     let client = app
         .store
         .create_client(t.id(), new, &sha256_hex(&secret))
         .await
         .map_err(store_err)?;
-    publish_client_key(&app, &t, &client).await?;
     let mut out = json!(client);
     out["client_secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(out)))
@@ -262,27 +270,29 @@ async fn update_client(
 ) -> Res<Json<Value>> {
     c.require("update:clients")?;
     let patch = json_body(&body)?;
+    let alg = patch
+        .get("jwt_configuration")
+        .and_then(|j| j.get("alg"))
+        .and_then(Value::as_str);
+    publish_client_key(&app, &t, alg).await?;
     let client = app
         .store
         .update_client(t.id(), &id, patch)
         .await
         .map_err(store_err)?;
-    publish_client_key(&app, &t, &client).await?;
     Ok(Json(json!(client)))
 }
 
 /// A client that chose an ID-token algorithm the tenant has no key of gets that key
 /// now, so that the JWKS has it before the first token: verifiers that cached the
 /// JWKS would otherwise meet an unknown `kid`.
-async fn publish_client_key(
-    app: &AppState,
-    t: &TenantCtx,
-    client: &crate::store::Client,
-) -> Res<()> {
-    if let Some(alg) = client.jwt_configuration.alg.as_deref() {
-        let alg = alg
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("unknown jwt_configuration.alg {alg}")))?;
+async fn publish_client_key(app: &AppState, t: &TenantCtx, alg: Option<&str>) -> Res<()> {
+    if let Some(alg) = alg {
+        let alg = alg.parse().map_err(|_| {
+            ApiError::bad_request(format!(
+                "Payload validation error: jwt_configuration.alg must be RS256 or ES256 (got {alg})"
+            ))
+        })?;
         app.keys_with(&t.tenant, alg).await?;
     }
     Ok(())
@@ -670,15 +680,9 @@ async fn update_user(
     };
     let user = app
         .store
-        .update_user(t.id(), &id, patch)
+        .update_user_and_password(t.id(), &id, patch, hash.as_deref())
         .await
         .map_err(store_err)?;
-    if let Some(hash) = hash {
-        app.store
-            .set_password_hash(t.id(), &id, &hash)
-            .await
-            .map_err(store_err)?;
-    }
     Ok(Json(json!(user)))
 }
 

@@ -84,16 +84,15 @@ pub fn request_info(headers: &HeaderMap, ip: ClientIp, protocol: &str) -> Reques
     }
 }
 
-/// Authenticates the calling client (secret in the body or HTTP Basic).
-/// `pkce`: the grant is already bound to a PKCE challenge, which is how a
-/// public client (no secret) proves itself.
+/// Authenticates the calling client (secret in the body or HTTP Basic). A public
+/// client (`token_endpoint_auth_method: none`) has no secret; a confidential one
+/// always needs it, and `require_secret` demands it of every client.
 pub(crate) async fn authenticate_client(
     app: &AppState,
     t: &TenantCtx,
     headers: &HeaderMap,
     req: &TokenRequest,
     require_secret: bool,
-    pkce: bool,
 ) -> Result<Client, ApiError> {
     let mut id = req.client_id.clone();
     let mut secret = req.client_secret.clone();
@@ -121,7 +120,9 @@ pub(crate) async fn authenticate_client(
         (Some(s), Some(h)) if !constant_time_eq(sha256_hex(&s).as_bytes(), h.as_bytes()) => {
             return Err(ApiError::invalid_client("Unauthorized"));
         }
-        (None, _) if require_secret || !(public || pkce) => {
+        // PKCE proves a code's redeemer started the login; it does not stand in for
+        // a confidential client's secret (RFC 7636 leaves client authentication as is).
+        (None, _) if require_secret || !public => {
             return Err(ApiError::invalid_client(
                 "Client authentication is required",
             ));
@@ -233,7 +234,7 @@ async fn password_grant(
     req: TokenRequest,
     realm_grant: bool,
 ) -> Result<Json<Value>, ApiError> {
-    let client = authenticate_client(app, t, headers, &req, false, false).await?;
+    let client = authenticate_client(app, t, headers, &req, false).await?;
     let grant_name = if realm_grant {
         PASSWORD_REALM
     } else {
@@ -624,7 +625,7 @@ async fn client_credentials(
     ip: ClientIp,
     req: TokenRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let client = authenticate_client(app, t, headers, &req, true, false).await?;
+    let client = authenticate_client(app, t, headers, &req, true).await?;
     grant_allowed(&client, "client_credentials")?;
     let audience = req
         .audience
@@ -699,7 +700,7 @@ async fn refresh_grant(
     ip: ClientIp,
     req: TokenRequest,
 ) -> Result<Json<Value>, ApiError> {
-    let client = authenticate_client(app, t, headers, &req, false, false).await?;
+    let client = authenticate_client(app, t, headers, &req, false).await?;
     grant_allowed(&client, "refresh_token")?;
     let presented = req
         .refresh_token
@@ -802,7 +803,7 @@ pub async fn revoke(
         client_secret: req.client_secret,
         ..TokenRequest::default()
     };
-    let client = authenticate_client(&app, &t, &headers, &as_token_request, false, false).await?;
+    let client = authenticate_client(&app, &t, &headers, &as_token_request, false).await?;
     let hash = sha256_hex(&token);
     let owner = app
         .store

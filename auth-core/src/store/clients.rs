@@ -135,6 +135,12 @@ fn validate(client: &Client) -> StoreResult<()> {
             client.token_endpoint_auth_method
         )));
     }
+    if client.jwt_configuration.lifetime_in_seconds == 0 {
+        return Err(StoreError::Invalid(
+            "Payload validation error: jwt_configuration.lifetime_in_seconds must be at least 1"
+                .into(),
+        ));
+    }
     if let Some(alg) = &client.jwt_configuration.alg
         && !JWT_ALGS.contains(&alg.as_str())
     {

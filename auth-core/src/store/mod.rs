@@ -66,7 +66,7 @@ pub use rules::{NewRule, Rule, RulesConfigKey};
 pub use tenants::Tenant;
 pub use time::now_rfc3339;
 pub use tokens::{AuthCodeRecord, NewAuthCode, NewRefreshToken, PurgeStats, RefreshTokenRecord};
-pub use users::{Identity, NewUser, User};
+pub use users::{Identity, NewUser, User, normalize_email};
 
 /// Everything a storage operation can fail with. HTTP handlers map these to Auth0 status codes:
 /// `NotFound` → 404, `Conflict` → 409, `Invalid` → 400, the rest → 500.

@@ -192,7 +192,8 @@ pub(super) const U_COLUMNS: &str = "u.user_id, u.connection, u.email, CAST(u.ema
     u.last_login, u.last_ip, CAST(u.blocked AS INTEGER) AS blocked, u.created_at, u.updated_at";
 
 /// Emails compare case-insensitively, so they are stored and looked up lowercase.
-fn normalize_email(email: &str) -> String {
+/// How emails are compared: lookups and brute-force keys must agree on it.
+pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
@@ -512,6 +513,19 @@ impl Store {
         user_id: &str,
         patch: Value,
     ) -> StoreResult<User> {
+        self.update_user_and_password(tenant, user_id, patch, None)
+            .await
+    }
+
+    /// [`Store::update_user`], storing `password_hash` (when given) in the same
+    /// transaction: a PATCH with a password and other fields applies all or nothing.
+    pub async fn update_user_and_password(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        patch: Value,
+        password_hash: Option<&str>,
+    ) -> StoreResult<User> {
         let fields = patch_object(&patch)?;
         if fields.contains_key("password") {
             return Err(StoreError::Invalid(
@@ -553,7 +567,8 @@ impl Store {
         sqlx::query(
             "UPDATE users SET email = $3, email_verified = $4, username = $5, phone_number = $6,
                  name = $7, given_name = $8, family_name = $9, nickname = $10, picture = $11,
-                 app_metadata = $12, user_metadata = $13, blocked = $14, updated_at = $15
+                 app_metadata = $12, user_metadata = $13, blocked = $14, updated_at = $15,
+                 password_hash = COALESCE($16, password_hash)
              WHERE tenant_id = $1 AND user_id = $2",
         )
         .bind(tenant)
@@ -571,6 +586,7 @@ impl Store {
         .bind(encode(&user.user_metadata)?)
         .bind(user.blocked)
         .bind(now_ms())
+        .bind(password_hash)
         .execute(tx.conn())
         .await
         .map_err(|e| StoreError::from_write(e, user_conflict))?;
