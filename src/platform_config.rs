@@ -158,8 +158,10 @@ impl Default for LogsSection {
 pub struct TokensSection {
     #[serde(with = "humantime_serde")]
     pub access_token_ttl: Duration,
+    /// The longest ID-token lifetime; each client picks its own up to it.
     #[serde(with = "humantime_serde")]
     pub id_token_ttl: Duration,
+    /// How long a login's refresh tokens live, rotations included (absolute).
     #[serde(with = "humantime_serde")]
     pub refresh_token_ttl: Duration,
     /// One deadline for all tenant code of one login.
