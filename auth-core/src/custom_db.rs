@@ -107,10 +107,13 @@ pub async fn run_script(
     let module = match loaded {
         Ok(module) => module,
         Err(e) => {
+            // Logged for the tenant; to the login a server fault, not a refusal of
+            // its credentials (brute-force protection must not count it).
             let error = format!("is invalid: {e}");
-            return Err(
-                record_load_failure(app, t, error, Trigger::CustomDb, who, None, None).await,
-            );
+            let _ = record_load_failure(app, t, error, Trigger::CustomDb, who, None, None).await;
+            return Err(ApiError::server_error(format!(
+                "the connection's {name} script could not be loaded"
+            )));
         }
     };
     let input = serde_json::to_vec(&json!({"args": args, "configuration": configuration}))

@@ -27,6 +27,7 @@ impl AttemptKeys {
     /// The username is normalized as the user lookup normalizes it: a spelling that
     /// reaches the same account (case, surrounding spaces) must share its counter.
     fn new(conn: &Connection, username: &str, ip: &str) -> Self {
+        let ip = network(ip);
         Self {
             user_ip: format!(
                 "user:{}:{}:ip:{ip}",
@@ -35,6 +36,19 @@ impl AttemptKeys {
             ),
             ip: format!("ip:{ip}"),
         }
+    }
+}
+
+/// What brute-force protection counts as one source: an IPv4 address, or an IPv6
+/// /64 — one subscriber's prefix, inside which an attacker can use a fresh address
+/// for every guess.
+fn network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_owned(),
     }
 }
 
@@ -69,7 +83,8 @@ pub struct Attempt<'a> {
 
 /// Checks the credentials under brute-force protection. Failures land in the
 /// tenant's logs as Auth0's log events: `fp` for each, `limit_wc` when one user
-/// from one IP reaches the threshold, `limit_mu` when one IP does.
+/// from one IP reaches the threshold, `limit_mu` when one IP does (best effort:
+/// concurrent attempts can step over the exact count; the limit itself holds).
 pub async fn authenticate(
     app: &Arc<AppState>,
     t: &TenantCtx,
@@ -92,7 +107,9 @@ pub async fn authenticate(
         )
     };
     let now = SystemTime::now();
-    let since = now - Duration::from_secs(app.settings.brute_force_window_secs);
+    let since = now
+        .checked_sub(Duration::from_secs(app.settings.brute_force_window_secs))
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     // A caller already blocked is answered from a read: no rows, no log lines,
     // nothing an attacker can make the database write at will.
     let (pairs, ips) = counts(since).await.map_err(store_failed)?;
@@ -122,11 +139,24 @@ pub async fn authenticate(
     }
     let result = check(app, t, conn, attempt.username, attempt.password).await;
     match &result {
-        Ok(_) => {
-            app.store
-                .clear_login_attempts(t.id(), &keys.user_ip)
-                .await
-                .map_err(store_failed)?;
+        Ok(user) => {
+            // The counter is the account's only if the name typed is its email or
+            // username: a custom database's script may accept a name that is not
+            // the account's own, and that success must not wipe the guesses
+            // counted under the name.
+            let typed = crate::store::normalize_email(attempt.username);
+            let same = [user.email.as_deref(), user.username.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|n| crate::store::normalize_email(n) == typed);
+            if same {
+                app.store
+                    .clear_login_attempts(t.id(), &keys.user_ip)
+                    .await
+                    .map_err(store_failed)?;
+            } else {
+                withdraw(pair_id).await.map_err(store_failed)?;
+            }
             withdraw(ip_id).await.map_err(store_failed)?;
         }
         // Not a guess: the server or the sandbox could not answer, or the account
@@ -334,5 +364,18 @@ async fn run_login_script(
     match result.get("profile") {
         Some(p) if p.is_object() => Ok(p.clone()),
         _ => Err(ApiError::invalid_grant(WRONG)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network;
+
+    #[test]
+    fn ipv6_sources_are_counted_per_64_and_ipv4_per_address() {
+        assert_eq!(network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(network("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_ne!(network("2001:db8:1:3::1"), network("2001:db8:1:2::1"));
+        assert_eq!(network("198.51.100.7"), "198.51.100.7");
     }
 }

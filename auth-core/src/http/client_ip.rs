@@ -60,9 +60,15 @@ fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trusted_proxies: u32) -> I
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .collect();
+        // Some proxies append `ip:port` (or `[v6]:port`).
+        let parse = |e: &str| {
+            e.parse::<IpAddr>()
+                .ok()
+                .or_else(|| e.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        };
         if let Some(ip) = entries
             .get(entries.len().saturating_sub(hops))
-            .and_then(|e| e.parse::<IpAddr>().ok())
+            .and_then(|e| parse(e))
         {
             return ip.to_canonical();
         }
@@ -102,6 +108,14 @@ mod tests {
         assert_eq!(
             resolve(peer, &headers(&["198.51.100.7"]), 3),
             ip("198.51.100.7")
+        );
+        assert_eq!(
+            resolve(peer, &headers(&["198.51.100.7:5123"]), 1),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            resolve(peer, &headers(&["[2001:db8::1]:443"]), 1),
+            ip("2001:db8::1")
         );
         // Garbage falls back to the peer instead of keying on the garbage.
         assert_eq!(resolve(peer, &headers(&["not-an-ip"]), 1), ip("10.0.0.5"));

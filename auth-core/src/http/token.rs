@@ -127,6 +127,10 @@ pub(crate) async fn authenticate_client(
                 "Client authentication is required",
             ));
         }
+        // A client stored without a secret hash cannot authenticate with one.
+        (Some(_), None) if require_secret || !public => {
+            return Err(ApiError::invalid_client("Unauthorized"));
+        }
         _ => {}
     }
     Ok(client)
