@@ -141,3 +141,74 @@ fn log_totals_count_every_log_and_test_needs_create_actions() {
     let (st, body) = test(&token);
     assert_eq!(st, 200, "{body}");
 }
+
+#[test]
+fn refused_code_leaves_the_deployed_version_serving() {
+    let s = start();
+    let (t, token, client) = login_fixture(&s, &["vic@example.com"]);
+    let claim = |version: &str| {
+        format!(
+            "exports.onExecutePostLogin = async (event, api) => {{ api.idToken.setCustomClaim('https://example.com/v', '{version}'); }};"
+        )
+    };
+    let id = create_deploy_bind(&t, &token, "versioned", "post-login", &claim("v1"));
+    let served = || {
+        let r = password_login(&t, &client, "vic@example.com", PASSWORD);
+        assert_eq!(r.status(), 200);
+        id_claims(&r.json().expect("tokens"))["https://example.com/v"].clone()
+    };
+    assert_eq!(served(), "v1");
+    // Broken JavaScript is refused with where it is broken.
+    let (st, err) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/actions/actions/{id}"),
+        &token,
+        Some(json!({"code": "exports.onExecutePostLogin = async (event, api) => {"})),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert!(
+        err["message"].as_str().is_some_and(|m| m.contains("line")),
+        "{err}"
+    );
+    // A module that is not wasm, and one too large to run, are refused as well.
+    let upload = |bytes: Vec<u8>| {
+        let r = http()
+            .post(format!("{t}/api/v2/actions/actions/{id}/versions"))
+            .bearer_auth(&token)
+            .header("content-type", "application/wasm")
+            .body(bytes)
+            .send()
+            .expect("upload");
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (st, err) = upload(b"not wasm at all".to_vec());
+    assert_eq!(st, 400, "{err}");
+    // Over axum's default body limit (2 MiB) but within the runtime's (16 MiB): judged
+    // as a module, not refused as a body.
+    let (st, err) = upload(vec![0u8; 3 << 20]);
+    assert_eq!(st, 400, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("invalid") && !m.contains("large")),
+        "{err}"
+    );
+    let (st, err) = upload(vec![0u8; 17 << 20]);
+    assert_eq!(st, 400, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("over the 16777216-byte limit")),
+        "{err}"
+    );
+    // Deploying again deploys the last good code: v1 still serves.
+    let (st, v) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/actions/actions/{id}/deploy"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 202, "{v}");
+    assert_eq!(served(), "v1");
+}

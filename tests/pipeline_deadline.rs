@@ -39,4 +39,23 @@ fn a_spinning_rule_is_stopped_by_the_login_deadline_not_its_own_timeout() {
     );
     // The rule's own limit (20 s) never came into play.
     assert!(took.as_secs() < 10, "the login took {took:?}");
+    // The tenant sees the failure in its logs, under the Rule.
+    let (st, logs) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/logs"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200);
+    let run = logs
+        .as_array()
+        .expect("logs")
+        .iter()
+        .find(|l| l["type"] == "rule")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(run["name"], "spin", "{logs}");
+    assert_eq!(run["rule_id"], rule["id"], "{run}");
+    assert_eq!(run["outcome"], "timeout", "{run}");
+    assert!(run["duration_us"].as_u64().is_some_and(|d| d > 0), "{run}");
 }

@@ -332,3 +332,47 @@ fn rotation_never_extends_a_refresh_token_family_past_its_login() {
     let r = refresh(&rt);
     assert_eq!(r.status(), 403, "the family ended 4 s after the login");
 }
+
+#[test]
+fn an_mfa_requirement_stops_token_endpoint_logins_and_refreshes_alike() {
+    let s = start();
+    let (t, token, _) = login_fixture(&s, &["f@example.com"]);
+    let client = refresh_client(&t, &token);
+    let password = || {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .json(
+                &json!({"grant_type": "password", "username": "f@example.com", "password": PASSWORD,
+                          "client_id": client["client_id"], "client_secret": client["client_secret"],
+                          "scope": "openid offline_access"}),
+            )
+            .send()
+            .expect("login")
+    };
+    let r = password();
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("tokens");
+    create_deploy_bind(
+        &t,
+        &token,
+        "require-mfa",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => { api.multifactor.enable('any'); };",
+    );
+    let r = password();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().expect("error");
+    assert_eq!(body["error"], "mfa_required", "{body}");
+    // An old refresh token is no way around it.
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(
+            &json!({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                      "client_id": client["client_id"], "client_secret": client["client_secret"]}),
+        )
+        .send()
+        .expect("refresh");
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().expect("error");
+    assert_eq!(body["error"], "mfa_required", "{body}");
+}

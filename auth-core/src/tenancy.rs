@@ -15,7 +15,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 enum TenantHint {
     Path(String),
-    Host(String),
+    /// Addressed by domain: which header names it depends on whether proxies are
+    /// trusted, which [`resolve`] knows.
+    Host,
 }
 
 /// The resolved tenant of a request, with the issuer URL its tokens carry.
@@ -42,18 +44,24 @@ impl TenantCtx {
     }
 }
 
-fn host(headers: &HeaderMap) -> String {
-    headers
-        .get("x-forwarded-host")
+/// The domain a request was sent to. `X-Forwarded-Host` counts only behind declared
+/// proxies (`server.trusted_proxies`): from anyone else it would let a caller choose
+/// the issuer written into discovery documents and tokens.
+fn host(headers: &HeaderMap, behind_proxy: bool) -> String {
+    behind_proxy
+        .then(|| headers.get("x-forwarded-host"))
+        .flatten()
         .or_else(|| headers.get(header::HOST))
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost")
         .to_ascii_lowercase()
 }
 
-fn scheme(headers: &HeaderMap) -> &'static str {
-    match headers
-        .get("x-forwarded-proto")
+/// `https` issuers come from a TLS-terminating proxy's `X-Forwarded-Proto`.
+fn scheme(headers: &HeaderMap, behind_proxy: bool) -> &'static str {
+    match behind_proxy
+        .then(|| headers.get("x-forwarded-proto"))
+        .flatten()
         .and_then(|h| h.to_str().ok())
     {
         Some("https") => "https",
@@ -79,7 +87,7 @@ pub fn rewrite(mut req: Request) -> Request {
             }
             TenantHint::Path(tenant)
         }
-        None => TenantHint::Host(host(req.headers())),
+        None => TenantHint::Host,
     };
     req.extensions_mut().insert(hint);
     req
@@ -87,15 +95,17 @@ pub fn rewrite(mut req: Request) -> Request {
 
 /// Resolves the hint to a stored tenant; unknown tenants get a 404 before any handler runs.
 pub async fn resolve(State(app): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
-    let headers = req.headers().clone();
+    let headers = req.headers();
+    let behind_proxy = app.settings.trusted_proxies > 0;
+    let (scheme, host) = (scheme(headers, behind_proxy), host(headers, behind_proxy));
     let hint = req.extensions().get::<TenantHint>().cloned();
     let found = match &hint {
         Some(TenantHint::Path(id)) => app.tenant_by_hint(id, true).await.map(|t| {
-            let issuer = format!("{}://{}/t/{}/", scheme(&headers), host(&headers), t.id);
+            let issuer = format!("{scheme}://{host}/t/{}/", t.id);
             (t, issuer)
         }),
-        Some(TenantHint::Host(h)) => app.tenant_by_hint(h, false).await.map(|t| {
-            let issuer = format!("{}://{}/", scheme(&headers), h);
+        Some(TenantHint::Host) => app.tenant_by_hint(&host, false).await.map(|t| {
+            let issuer = format!("{scheme}://{host}/");
             (t, issuer)
         }),
         None => None,

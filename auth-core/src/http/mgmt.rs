@@ -195,6 +195,8 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
             get(super::tenant_settings::get_settings).patch(super::tenant_settings::patch_settings),
         )
         .route("/api/v2/audit", get(super::audit::list))
+        // axum's default 2 MiB would refuse modules the runtime accepts (16 MiB).
+        .layer(axum::extract::DefaultBodyLimit::max(super::audit::MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             forget_config_after_writes,

@@ -273,6 +273,25 @@ async fn password_grant(
     finish_login(app, t, &client, &conn, user, info, true).await
 }
 
+/// What a token-endpoint login (no browser to send anywhere) makes of the flow's
+/// decisions: a deny, an MFA requirement or a redirect all end it without tokens.
+fn token_endpoint_outcome(decisions: &pipeline::Decisions) -> Result<(), ApiError> {
+    if let Some(reason) = &decisions.denied {
+        return Err(ApiError::access_denied(reason.clone()));
+    }
+    if decisions.mfa.is_some() {
+        return Err(ApiError::mfa_required(
+            "Multifactor authentication required",
+        ));
+    }
+    if decisions.redirect.is_some() {
+        return Err(ApiError::access_denied(
+            "The login was redirected, which this grant cannot follow; use /authorize",
+        ));
+    }
+    Ok(())
+}
+
 /// Everything after the user is known: the pipeline, then tokens.
 pub async fn finish_login(
     app: &Arc<AppState>,
@@ -296,19 +315,7 @@ pub async fn finish_login(
         user
     };
     let decisions = post_login(app, t, client, conn, &user, &info).await?;
-    if let Some(reason) = decisions.denied {
-        return Err(ApiError::access_denied(reason));
-    }
-    if decisions.mfa.is_some() {
-        return Err(ApiError::mfa_required(
-            "Multifactor authentication required",
-        ));
-    }
-    if decisions.redirect.is_some() {
-        return Err(ApiError::access_denied(
-            "A rule redirected the login, which this grant cannot follow; use /authorize",
-        ));
-    }
+    token_endpoint_outcome(&decisions)?;
     let user = if decisions.app_metadata.is_empty() && decisions.user_metadata.is_empty() {
         user
     } else {
@@ -739,9 +746,9 @@ async fn refresh_grant(
     info.requested_scopes = scopes(Some(&record.scope));
     info.audience = record.audience.clone();
     let decisions = post_login(app, t, &client, &conn, &user, &info).await?;
-    if let Some(reason) = decisions.denied {
-        return Err(ApiError::access_denied(reason));
-    }
+    // A refresh is a login without a browser too: an Action that asks for MFA or a
+    // redirect must not be skipped by refreshing instead of logging in.
+    token_endpoint_outcome(&decisions)?;
     // The stored grant stays as it was; each refresh applies the Actions anew.
     let mut out = issue_user_tokens(
         app,
