@@ -127,10 +127,12 @@ async fn user_crud_and_defaults() {
         .users_by_email("acme", "jane.doe@example.com")
         .await
         .expect("users by email");
-    assert_eq!(
-        all.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(),
-        [u.user_id.as_str(), twin.user_id.as_str()]
-    );
+    // Both connections' users, in no promised order (both may share a millisecond).
+    let mut found: Vec<&str> = all.iter().map(|u| u.user_id.as_str()).collect();
+    let mut expected = [u.user_id.as_str(), twin.user_id.as_str()];
+    found.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(found, expected);
 
     assert_eq!(
         store
