@@ -5,10 +5,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::process::Command;
 use support::{
-    api, create_deploy_bind, form_fields, http, legacy_configuration, mgmt_token, query_param,
-    start,
+    api, create_deploy_bind, create_tenant, form_fields, http, jwks, legacy_configuration,
+    mgmt_token, query_param, start,
 };
 
 const ACTION: &str = r#"
@@ -112,12 +111,7 @@ fn password_login_runs_the_bound_action_and_tokens_verify_against_jwks() {
     let r = login("alice@example.com");
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().expect("json");
-    let jwks: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks: Value = jwks(&t);
     let issuer = format!("{t}/");
     let id = rulebox_auth_core::crypto::jwt::verify(
         tokens["id_token"].as_str().expect("id_token"),
@@ -279,25 +273,7 @@ fn password_login_runs_the_bound_action_and_tokens_verify_against_jwks() {
 #[test]
 fn another_tenants_token_reaches_nothing() {
     let s = start();
-    let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))
-        .args([
-            "tenants",
-            "create",
-            "other",
-            "--json",
-            "--public-url",
-            &s.base,
-            "--data-dir",
-        ])
-        .arg(s.data.path())
-        .output()
-        .expect("tenants create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let other: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let other = create_tenant(&s, "other", &["--public-url", &s.base]);
     for key in ["tenant", "domain", "issuer", "client_id", "client_secret"] {
         assert!(other.get(key).is_some(), "{key} in {other}");
     }
@@ -467,12 +443,7 @@ fn custom_database_lazy_migration_and_legacy_rules() {
     let r = login("correct horse battery staple");
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().expect("json");
-    let jwks: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks: Value = jwks(&t);
     let id = rulebox_auth_core::crypto::jwt::verify(
         tokens["id_token"].as_str().expect("id_token"),
         &jwks,
@@ -639,12 +610,7 @@ fn authorization_code_with_pkce_through_the_hosted_login_page_and_a_redirect_act
     let r = exchange(verifier);
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().expect("json");
-    let jwks: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks: Value = jwks(&t);
     let claims = rulebox_auth_core::crypto::jwt::verify(
         tokens["id_token"].as_str().expect("id"),
         &jwks,
@@ -779,22 +745,12 @@ fn a_killed_server_restarts_with_everything_it_had() {
         "post-login",
         "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('https://example.com/after-restart', true); };",
     );
-    let jwks_before: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks_before: Value = jwks(&t);
 
     // kill -9: no graceful shutdown.
     s.kill9_and_restart();
     let t = format!("{}/t/default", s.base);
-    let jwks_after: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks_after: Value = jwks(&t);
     assert_eq!(jwks_before, jwks_after, "same signing keys");
     let r = http()
         .post(format!("{t}/oauth/token"))
@@ -960,12 +916,7 @@ fn a_compiled_rust_action_runs_in_the_login_and_revoked_refresh_tokens_stop_work
         .expect("login");
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().expect("json");
-    let jwks: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks: Value = jwks(&t);
     let claims = rulebox_auth_core::crypto::jwt::verify(
         tokens["id_token"].as_str().expect("id"),
         &jwks,
@@ -1005,12 +956,7 @@ fn key_rotation_is_visible_in_jwks_and_old_tokens_keep_verifying() {
         s.creds["client_secret"].as_str().expect("s").to_owned(),
     );
     let before = mgmt_token(&s.base, "default", &cid, &secret);
-    let jwks1: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks1: Value = jwks(&t);
     assert_eq!(jwks1["keys"].as_array().map(Vec::len), Some(1));
     let (st, rotated) = api(
         reqwest::Method::POST,
@@ -1019,12 +965,7 @@ fn key_rotation_is_visible_in_jwks_and_old_tokens_keep_verifying() {
         None,
     );
     assert_eq!(st, 201, "{rotated}");
-    let jwks2: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks2: Value = jwks(&t);
     let kids: Vec<&str> = jwks2["keys"]
         .as_array()
         .expect("keys")

@@ -16,15 +16,6 @@ fn header(jwt: &str) -> Value {
     serde_json::from_slice(&bytes).expect("json")
 }
 
-fn jwks(t: &str) -> Value {
-    http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json")
-}
-
 fn login(t: &str, client: &Value) -> Value {
     let r = password_login(t, client, "al@example.com", PASSWORD);
     assert_eq!(r.status(), 200);

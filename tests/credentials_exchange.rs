@@ -54,12 +54,7 @@ fn credentials_exchange_actions_add_claims_and_deny_with_their_code() {
 
     let (st, tokens) = exchange(&t, &trusted);
     assert_eq!(st, 200, "{tokens}");
-    let jwks: Value = http()
-        .get(format!("{t}/.well-known/jwks.json"))
-        .send()
-        .expect("jwks")
-        .json()
-        .expect("json");
+    let jwks: Value = jwks(&t);
     let claims = rulebox_auth_core::crypto::jwt::verify(
         tokens["access_token"].as_str().expect("token"),
         &jwks,

@@ -7,11 +7,11 @@ mod support;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 use support::{
-    PASSWORD, Server, api, create_deploy_bind, http, id_claims, mgmt_token, password_login, start,
+    PASSWORD, Server, api, create_deploy_bind, create_tenant, http, id_claims, mgmt_token,
+    password_login, start,
 };
 
 const EMAIL: &str = "victim@example.com";
@@ -136,25 +136,7 @@ fn id(v: &Value, key: &str) -> String {
 
 fn world() -> World {
     let s = start();
-    let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))
-        .args([
-            "tenants",
-            "create",
-            "other",
-            "--json",
-            "--public-url",
-            &s.base,
-            "--data-dir",
-        ])
-        .arg(s.data.path())
-        .output()
-        .expect("tenants create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let oc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let oc = create_tenant(&s, "other", &["--public-url", &s.base]);
     let other = mgmt_token(
         &s.base,
         "other",

@@ -4,7 +4,6 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::process::Command;
 use support::*;
 
 #[test]
@@ -18,13 +17,7 @@ fn one_tenants_credentials_and_tokens_open_nothing_at_another() {
         Some(json!({"name": "app", "grant_types": ["password", "refresh_token"]})),
     );
     assert_eq!(st, 201, "{client}");
-    let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))
-        .args(["tenants", "create", "other", "--json", "--data-dir"])
-        .arg(s.data.path())
-        .output()
-        .expect("tenants create");
-    assert!(out.status.success());
-    let other: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let other = create_tenant(&s, "other", &[]);
     let o = format!("{}/t/other", s.base);
     let other_token = mgmt_token(
         &s.base,

@@ -4,32 +4,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::process::Command;
 use support::*;
 
 const DOMAIN: &str = "login.acme.test";
-
-fn create_acme(s: &Server) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))
-        .args([
-            "tenants",
-            "create",
-            "acme",
-            "--json",
-            "--domain",
-            DOMAIN,
-            "--data-dir",
-        ])
-        .arg(s.data.path())
-        .output()
-        .expect("tenants create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
-}
 
 fn discovery(url: &str, headers: &[(&str, &str)]) -> Value {
     let mut req = http().get(url);
@@ -44,7 +21,7 @@ fn discovery(url: &str, headers: &[(&str, &str)]) -> Value {
 #[test]
 fn a_tenant_is_reached_by_its_domain_and_issues_tokens_for_it() {
     let s = start();
-    let acme = create_acme(&s);
+    let acme = create_tenant(&s, "acme", &["--domain", DOMAIN]);
     let base = &s.base;
     let by_host = discovery(
         &format!("{base}/.well-known/openid-configuration"),

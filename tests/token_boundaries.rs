@@ -96,26 +96,10 @@ fn a_blocked_user_gets_no_tokens_from_an_old_refresh_token() {
     let s = start();
     let (t, token, _) = login_fixture(&s, &["b@example.com"]);
     let client = refresh_client(&t, &token);
-    let r = http()
-        .post(format!("{t}/oauth/token"))
-        .json(
-            &json!({"grant_type": "password", "username": "b@example.com", "password": PASSWORD,
-                      "client_id": client["client_id"], "client_secret": client["client_secret"],
-                      "scope": "openid offline_access"}),
-        )
-        .send()
-        .expect("login");
+    let r = offline_login(&t, &client, "b@example.com");
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().expect("tokens");
-    let refresh = |rt: &Value| {
-        http()
-            .post(format!("{t}/oauth/token"))
-            .json(&json!({"grant_type": "refresh_token", "refresh_token": rt,
-                          "client_id": client["client_id"], "client_secret": client["client_secret"]}))
-            .send()
-            .expect("refresh")
-    };
-    let r = refresh(&tokens["refresh_token"]);
+    let r = refresh(&t, &client, &tokens["refresh_token"]);
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().expect("tokens");
     let uid = id_sub(&tokens);
@@ -126,7 +110,7 @@ fn a_blocked_user_gets_no_tokens_from_an_old_refresh_token() {
         Some(json!({"blocked": true})),
     );
     assert_eq!(st, 200);
-    let r = refresh(&tokens["refresh_token"]);
+    let r = refresh(&t, &client, &tokens["refresh_token"]);
     assert_eq!(r.status(), 401);
     let body: Value = r.json().expect("error body");
     assert_eq!(body["error"], "unauthorized", "{body}");
@@ -180,6 +164,29 @@ fn actions_scope_changes_apply_to_refreshed_tokens_too() {
     assert_eq!(refreshed["scope"], "openid offline_access read:reports");
 }
 
+/// A password login at tenant base `t` that asks for a refresh token.
+fn offline_login(t: &str, client: &Value, email: &str) -> reqwest::blocking::Response {
+    http()
+        .post(format!("{t}/oauth/token"))
+        .json(
+            &json!({"grant_type": "password", "username": email, "password": PASSWORD,
+                      "client_id": client["client_id"], "client_secret": client["client_secret"],
+                      "scope": "openid offline_access"}),
+        )
+        .send()
+        .expect("login")
+}
+
+/// The refresh-token grant with `rt`.
+fn refresh(t: &str, client: &Value, rt: &Value) -> reqwest::blocking::Response {
+    http()
+        .post(format!("{t}/oauth/token"))
+        .json(&json!({"grant_type": "refresh_token", "refresh_token": rt,
+                      "client_id": client["client_id"], "client_secret": client["client_secret"]}))
+        .send()
+        .expect("refresh")
+}
+
 /// A client of tenant base `t` allowed the password and refresh-token grants.
 fn refresh_client(t: &str, token: &str) -> Value {
     let (st, client) = api(
@@ -198,15 +205,7 @@ fn one_application_cannot_revoke_anothers_refresh_token() {
     let (t, token, _) = login_fixture(&s, &["c@example.com"]);
     let owner = refresh_client(&t, &token);
     let stranger = refresh_client(&t, &token);
-    let r = http()
-        .post(format!("{t}/oauth/token"))
-        .json(
-            &json!({"grant_type": "password", "username": "c@example.com", "password": PASSWORD,
-                      "client_id": owner["client_id"], "client_secret": owner["client_secret"],
-                      "scope": "openid offline_access"}),
-        )
-        .send()
-        .expect("login");
+    let r = offline_login(&t, &owner, "c@example.com");
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().expect("tokens");
     let revoke = |by: &Value| {
@@ -224,14 +223,7 @@ fn one_application_cannot_revoke_anothers_refresh_token() {
     let body: Value = r.json().expect("error");
     assert_eq!(body["error"], "invalid_grant", "{body}");
     // Still alive: its owner refreshes with it...
-    let r = http()
-        .post(format!("{t}/oauth/token"))
-        .json(
-            &json!({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-                      "client_id": owner["client_id"], "client_secret": owner["client_secret"]}),
-        )
-        .send()
-        .expect("refresh");
+    let r = refresh(&t, &owner, &tokens["refresh_token"]);
     assert_eq!(r.status(), 200, "the stranger's revoke changed nothing");
     // ...and can revoke it; an unknown token is no error (RFC 7009).
     assert_eq!(revoke(&owner).status(), 200);
@@ -300,36 +292,20 @@ fn rotation_never_extends_a_refresh_token_family_past_its_login() {
     let (t, token, _) = login_fixture(&s, &["e@example.com"]);
     let client = refresh_client(&t, &token);
     let started = std::time::Instant::now();
-    let r = http()
-        .post(format!("{t}/oauth/token"))
-        .json(
-            &json!({"grant_type": "password", "username": "e@example.com", "password": PASSWORD,
-                      "client_id": client["client_id"], "client_secret": client["client_secret"],
-                      "scope": "openid offline_access"}),
-        )
-        .send()
-        .expect("login");
+    let r = offline_login(&t, &client, "e@example.com");
     assert_eq!(r.status(), 200);
     let mut rt = r.json::<Value>().expect("tokens")["refresh_token"].clone();
-    let refresh = |rt: &Value| {
-        http()
-            .post(format!("{t}/oauth/token"))
-            .json(&json!({"grant_type": "refresh_token", "refresh_token": rt,
-                          "client_id": client["client_id"], "client_secret": client["client_secret"]}))
-            .send()
-            .expect("refresh")
-    };
     for at in [0.5, 2.5] {
         std::thread::sleep(
             std::time::Duration::from_secs_f64(at).saturating_sub(started.elapsed()),
         );
-        let r = refresh(&rt);
+        let r = refresh(&t, &client, &rt);
         assert_eq!(r.status(), 200, "rotation at {at} s");
         rt = r.json::<Value>().expect("tokens")["refresh_token"].clone();
     }
     // A sliding expiry would keep the last successor until 6.5 s.
     std::thread::sleep(std::time::Duration::from_secs_f64(4.8).saturating_sub(started.elapsed()));
-    let r = refresh(&rt);
+    let r = refresh(&t, &client, &rt);
     assert_eq!(r.status(), 403, "the family ended 4 s after the login");
 }
 
@@ -338,17 +314,7 @@ fn an_mfa_requirement_stops_token_endpoint_logins_and_refreshes_alike() {
     let s = start();
     let (t, token, _) = login_fixture(&s, &["f@example.com"]);
     let client = refresh_client(&t, &token);
-    let password = || {
-        http()
-            .post(format!("{t}/oauth/token"))
-            .json(
-                &json!({"grant_type": "password", "username": "f@example.com", "password": PASSWORD,
-                          "client_id": client["client_id"], "client_secret": client["client_secret"],
-                          "scope": "openid offline_access"}),
-            )
-            .send()
-            .expect("login")
-    };
+    let password = || offline_login(&t, &client, "f@example.com");
     let r = password();
     assert_eq!(r.status(), 200);
     let tokens: Value = r.json().expect("tokens");
@@ -364,14 +330,7 @@ fn an_mfa_requirement_stops_token_endpoint_logins_and_refreshes_alike() {
     let body: Value = r.json().expect("error");
     assert_eq!(body["error"], "mfa_required", "{body}");
     // An old refresh token is no way around it.
-    let r = http()
-        .post(format!("{t}/oauth/token"))
-        .json(
-            &json!({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-                      "client_id": client["client_id"], "client_secret": client["client_secret"]}),
-        )
-        .send()
-        .expect("refresh");
+    let r = refresh(&t, &client, &tokens["refresh_token"]);
     assert_eq!(r.status(), 403);
     let body: Value = r.json().expect("error");
     assert_eq!(body["error"], "mfa_required", "{body}");

@@ -318,3 +318,31 @@ pub fn query_param(url: &str, key: &str) -> Option<String> {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)
 }
+
+/// `rulebox tenants create NAME --json` on the server's data directory (with `extra`
+/// flags): the one object it prints.
+pub fn create_tenant(s: &Server, name: &str, extra: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulebox"))
+        .args(["tenants", "create", name, "--json"])
+        .args(extra)
+        .arg("--data-dir")
+        .arg(s.data.path())
+        .output()
+        .expect("tenants create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// The JWKS a tenant at base URL `t` publishes.
+pub fn jwks(t: &str) -> Value {
+    http()
+        .get(format!("{t}/.well-known/jwks.json"))
+        .send()
+        .expect("jwks")
+        .json()
+        .expect("json")
+}
