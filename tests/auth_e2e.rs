@@ -738,13 +738,59 @@ fn a_killed_server_restarts_with_everything_it_had() {
         &token,
         Some(json!({"connection": "db", "email": "k@example.com", "password": "long enough pw"})),
     );
-    create_deploy_bind(
+    let action = create_deploy_bind(
         &t,
         &token,
         "claim",
         "post-login",
-        "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('https://example.com/after-restart', true); };",
+        "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('https://example.com/after-restart', true); api.idToken.setCustomClaim('https://example.com/tier', e.secrets.TIER); };",
     );
+    // An Action secret (sealed at rest), a rule with a rules-config value, and a
+    // refresh token: all of them must come back too.
+    let (st, v) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/actions/actions/{action}"),
+        &token,
+        Some(json!({"secrets": [{"name": "TIER", "value": "gold"}]})),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/actions/actions/{action}/deploy"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 202, "{v}");
+    let (st, v) = api(
+        reqwest::Method::PUT,
+        format!("{t}/api/v2/rules-configs/PLAN"),
+        &token,
+        Some(json!({"value": "pro"})),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/rules"),
+        &token,
+        Some(
+            json!({"name": "plan", "enabled": true, "script": "function (user, context, callback) { context.idToken['https://example.com/plan'] = configuration.PLAN; callback(null, user, context); }"}),
+        ),
+    );
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/clients/{app_id}"),
+        &token,
+        Some(json!({"grant_types": ["password", "refresh_token"]})),
+    );
+    assert_eq!(st, 200, "{v}");
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(&json!({"grant_type": "password", "username": "k@example.com", "password": "long enough pw", "client_id": app_id, "client_secret": app_secret, "scope": "openid offline_access"}))
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let refresh_token = r.json::<Value>().expect("json")["refresh_token"].clone();
     let jwks_before: Value = jwks(&t);
 
     // kill -9: no graceful shutdown.
@@ -770,6 +816,20 @@ fn a_killed_server_restarts_with_everything_it_had() {
         claims["https://example.com/after-restart"], true,
         "the deployed, bound Action survived"
     );
+    assert_eq!(
+        claims["https://example.com/tier"], "gold",
+        "its secret survived"
+    );
+    assert_eq!(
+        claims["https://example.com/plan"], "pro",
+        "the rule and its config survived"
+    );
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(&json!({"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": app_id, "client_secret": app_secret}))
+        .send()
+        .expect("refresh");
+    assert_eq!(r.status(), 200, "the refresh token survived");
     assert!(
         mgmt_token(&s.base, "default", &cid, &secret).len() > 20,
         "the management client survived"
