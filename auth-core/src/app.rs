@@ -337,10 +337,7 @@ impl AppState {
         if keys.signer_for(alg).is_some() {
             return Ok(keys);
         }
-        let pair = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
-            .await
-            .map_err(|e| ApiError::server_error(e.to_string()))?
-            .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let pair = generate_key(alg).await?;
         let inserted = self
             .store
             .insert_signing_key(
@@ -362,4 +359,13 @@ impl AppState {
         self.config.forget_tenant(&tenant.id);
         self.keys(tenant).await
     }
+}
+
+/// A new signing key, made off the async workers (an RSA key takes tens of
+/// milliseconds of CPU).
+pub async fn generate_key(alg: crate::crypto::keys::Alg) -> Result<KeyPair, ApiError> {
+    tokio::task::spawn_blocking(move || KeyPair::generate(alg))
+        .await
+        .map_err(|e| ApiError::server_error(e.to_string()))?
+        .map_err(|e| ApiError::server_error(format!("signing key: {e}")))
 }

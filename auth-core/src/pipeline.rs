@@ -398,6 +398,22 @@ pub async fn run_from(
     Ok(decisions)
 }
 
+/// Milliseconds left until `deadline`; at least 1, so a call past it still gets a
+/// (failing) budget rather than an unlimited one.
+fn ms_until(deadline: Instant) -> u64 {
+    let left = deadline.saturating_duration_since(Instant::now());
+    u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// `limits` with the timeout cut to what is left of the login's deadline: every
+/// Action and Rule of one login shares it.
+fn limits_until(limits: &Limits, deadline: Instant) -> Limits {
+    Limits {
+        timeout_ms: limits.timeout_ms.min(ms_until(deadline)),
+        ..limits.clone()
+    }
+}
+
 /// One run of a trigger's Actions: what every step of it shares.
 struct Flow<'a> {
     plan: &'a FlowPlan,
@@ -424,16 +440,12 @@ impl<'a> Flow<'a> {
     }
 
     fn remaining_ms(&self) -> u64 {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1)
+        ms_until(self.deadline)
     }
 
     /// The tenant's limits for one Action, cut to what is left of the deadline.
     fn step_limits(&self) -> Limits {
-        Limits {
-            timeout_ms: self.limits.timeout_ms.min(self.remaining_ms()),
-            ..self.limits.clone()
-        }
+        limits_until(&self.limits, self.deadline)
     }
 
     fn subject(&self, index: usize) -> Subject<'a> {
@@ -759,13 +771,7 @@ pub async fn run_rules(
         let input = serde_json::to_vec(&json!({"user": user, "context": context,
             "configuration": configuration, "__rb_global": app.rules_global.get(tenant)}))
         .map_err(|e| ApiError::server_error(e.to_string()))?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        let step = Limits {
-            timeout_ms: limits
-                .timeout_ms
-                .min(u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1)),
-            ..limits.clone()
-        };
+        let step = limits_until(&limits, deadline);
         let outcome = call_sandbox(app, t, module, Trigger::PostLogin, input, step).await?;
         let outcome = record_outcome(
             app,

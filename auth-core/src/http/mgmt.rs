@@ -1341,10 +1341,7 @@ async fn rotate_signing_key(
     }
     let mut primary_kid = None;
     for alg in algs {
-        let pair = tokio::task::spawn_blocking(move || crate::crypto::keys::KeyPair::generate(alg))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let pair = crate::app::generate_key(alg).await?;
         let new = crate::store::NewSigningKey {
             kid: pair.kid.clone(),
             alg: pair.alg.to_string(),

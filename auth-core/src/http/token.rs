@@ -515,11 +515,12 @@ pub async fn issue_user_tokens(
 ) -> Result<Json<Value>, ApiError> {
     // Auth0's jwt_configuration.alg picks the ID token's algorithm; access tokens
     // keep the tenant's.
-    let keys = match client_alg(client) {
+    let id_alg = client_alg(client);
+    let keys = match id_alg {
         Some(alg) => app.keys_with(&t.tenant, alg).await?,
         None => app.keys(&t.tenant).await?,
     };
-    let id_signer = client_alg(client)
+    let id_signer = id_alg
         .and_then(|alg| keys.signer_for(alg))
         .unwrap_or(&keys.signer);
     let now = now_secs();
