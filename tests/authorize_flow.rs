@@ -291,4 +291,81 @@ fn a_confidential_client_needs_its_secret_even_with_pkce() {
     assert_eq!(r.status(), 401);
     let body: Value = r.json().expect("error");
     assert_eq!(body["error"], "invalid_client", "{body}");
+    // A caller who could not authenticate did not spend the code.
+    let code = query_param(&to, "code").expect("code");
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", web_id),
+            (
+                "client_secret",
+                web["client_secret"].as_str().expect("secret"),
+            ),
+            ("code", &code),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", CALLBACK),
+        ])
+        .send()
+        .expect("exchange");
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn codes_and_paused_logins_are_worth_nothing_at_another_tenant() {
+    let s = start();
+    let (t, token, spa_id) = spa(&s, &["authorization_code"]);
+    create_deploy_bind(
+        &t,
+        &token,
+        "idv",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => {\n  if (!event.user.app_metadata.verified) api.redirect.sendUserTo('https://idv.example/start');\n};\nexports.onContinuePostLogin = async (event, api) => {\n  api.user.setAppMetadata('verified', true);\n};",
+    );
+    let other = create_tenant(&s, "other", &[]);
+    let o = format!("{}/t/other", s.base);
+    let other_token = mgmt_token(
+        &s.base,
+        "other",
+        other["client_id"].as_str().expect("id"),
+        other["client_secret"].as_str().expect("secret"),
+    );
+    let (st, other_spa) = api(
+        reqwest::Method::POST,
+        format!("{o}/api/v2/clients"),
+        &other_token,
+        Some(
+            json!({"name": "SPA", "app_type": "spa", "token_endpoint_auth_method": "none",
+                    "grant_types": ["authorization_code"], "callbacks": [CALLBACK]}),
+        ),
+    );
+    assert_eq!(st, 201, "{other_spa}");
+    let other_id = other_spa["client_id"].as_str().expect("id");
+
+    // A paused login's state, replayed at the other tenant's /continue: unknown there,
+    // and not used up by the attempt.
+    let to = location(&log_in(&t, &spa_id));
+    assert!(to.starts_with("https://idv.example/start"), "{to}");
+    let r = come_back(&o, &to, &[]);
+    assert_eq!(r.status(), 400);
+    assert!(r.text().expect("page").contains("Unknown or expired"));
+    let back = location(&come_back(&t, &to, &[]));
+    assert!(back.starts_with(CALLBACK), "{back}");
+
+    // The code that login earned, redeemed at the other tenant: with the victim's
+    // client id there is no such client, with the other's own there is no such code.
+    let r = exchange(&o, &spa_id, &back, Some(CALLBACK));
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().expect("error")["error"], "invalid_client");
+    let r = exchange(&o, other_id, &back, Some(CALLBACK));
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().expect("error")["error"], "invalid_grant");
+    // Neither attempt spent it: the victim's own exchange still works, once.
+    let r = exchange(&t, &spa_id, &back, Some(CALLBACK));
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.json::<Value>().expect("tokens")["id_token"].is_string(),
+        "tokens"
+    );
+    assert_eq!(exchange(&t, &spa_id, &back, Some(CALLBACK)).status(), 403);
 }

@@ -441,13 +441,15 @@ pub async fn code_grant(
         .code
         .clone()
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: code"))?;
+    // The client proves itself before the code is spent: a caller who cannot
+    // authenticate must not be able to burn another's code.
+    let client = super::token::authenticate_client(app, t, headers, &req, false).await?;
     let record = app
         .store
         .take_auth_code(t.id(), &sha256_hex(&code))
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?
         .ok_or_else(|| ApiError::invalid_grant("Invalid authorization code"))?;
-    let client = super::token::authenticate_client(app, t, headers, &req, false).await?;
     if client.client_id != record.client_id {
         return Err(ApiError::invalid_grant("Invalid authorization code"));
     }
