@@ -78,6 +78,8 @@ const ROUTES: &[(&str, &str, B, bool)] = &[
     ("GET", "users/{uid}", B::No, true),
     ("PATCH", "users/{uid}", B::Verified, true),
     ("PATCH", "users/{uid}", B::Password, true),
+    ("GET", "users/{uid}/enrollments", B::No, true),
+    ("DELETE", "users/{uid}/authenticators", B::No, true),
     ("DELETE", "users/{uid}", B::No, true),
     ("GET", "actions/actions", B::No, false),
     ("POST", "actions/actions", B::NewAction, false),

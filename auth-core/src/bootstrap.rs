@@ -20,6 +20,7 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "create:users",
     "update:users",
     "delete:users",
+    "delete:guardian_enrollments",
     "read:actions",
     "create:actions",
     "update:actions",

@@ -18,6 +18,10 @@ pub enum ApiError {
         error: &'static str,
         description: String,
     },
+    /// A login that needs a second factor (Auth0: 403 `mfa_required`); its
+    /// `mfa_token` continues it at the MFA API.
+    #[error("mfa_required: Multifactor authentication required")]
+    MfaRequired { mfa_token: String },
     /// Management API (`/api/v2/*`).
     #[error("{message}")]
     Mgmt {
@@ -152,6 +156,13 @@ impl IntoResponse for ApiError {
             } => (
                 status,
                 Json(json!({"error": error, "error_description": description})),
+            )
+                .into_response(),
+            ApiError::MfaRequired { mfa_token } => (
+                StatusCode::FORBIDDEN,
+                Json(json!({"error": "mfa_required",
+                    "error_description": "Multifactor authentication required",
+                    "mfa_token": mfa_token})),
             )
                 .into_response(),
             ApiError::Mgmt {

@@ -18,6 +18,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod log_writer;
 pub mod login;
+pub mod mfa;
 pub mod pipeline;
 pub mod store;
 pub mod tenancy;

@@ -174,6 +174,7 @@ pub async fn authenticate(
             let description = match e {
                 ApiError::Auth { description, .. } => description.as_str(),
                 ApiError::Mgmt { message, .. } => message.as_str(),
+                ApiError::MfaRequired { .. } => "Multifactor authentication required",
             };
             tracing::info!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, "failed login");
             log_event(

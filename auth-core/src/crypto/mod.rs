@@ -12,9 +12,11 @@
 //! * [`password`]: bcrypt hashing with `$2b$` output.
 //! * [`random`]: CSPRNG ids and tokens, SHA-256 for storing tokens, constant-time compare.
 //! * [`pkce`]: RFC 7636 `code_verifier` checks.
+//! * [`otp`]: RFC 6238 one-time passwords for the MFA API.
 
 pub mod jwt;
 pub mod keys;
+pub mod otp;
 pub mod password;
 pub mod pkce;
 pub mod random;

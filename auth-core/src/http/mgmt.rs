@@ -150,6 +150,11 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
             "/api/v2/users/{id}",
             get(get_user).patch(update_user).delete(delete_user),
         )
+        .route("/api/v2/users/{id}/enrollments", get(list_enrollments))
+        .route(
+            "/api/v2/users/{id}/authenticators",
+            axum::routing::delete(reset_authenticators),
+        )
         .route(
             "/api/v2/actions/actions",
             get(list_actions).post(create_action),
@@ -647,6 +652,61 @@ async fn get_user(
     Ok(Json(json!(
         app.store.get_user(t.id(), &id).await.map_err(store_err)?
     )))
+}
+
+/// 404 unless the tenant knows the user locally or holds second factors for them
+/// (a custom database's users outside import mode enroll without a local row).
+async fn known_user(app: &AppState, t: &TenantCtx, id: &str, has_factors: bool) -> Res<()> {
+    match app.store.get_user(t.id(), id).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound(_)) if has_factors => Ok(()),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// `GET /users/{id}/enrollments`: the user's authenticator app, if enrolled.
+async fn list_enrollments(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:users")?;
+    let factors = app
+        .store
+        .mfa_authenticators(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    known_user(&app, &t, &id, !factors.is_empty()).await?;
+    Ok(Json(Value::Array(
+        factors
+            .iter()
+            .filter(|a| a.authenticator_type == crate::store::mfa::OTP)
+            .map(|a| {
+                json!({"id": a.id, "status": if a.active { "confirmed" } else { "pending" },
+                       "type": "authenticator",
+                       "enrolled_at": crate::store::time::rfc3339_from_ms(a.created_at)})
+            })
+            .collect(),
+    )))
+}
+
+/// `DELETE /users/{id}/authenticators`: resets the user's MFA (a lost phone);
+/// their next login that needs MFA enrolls anew.
+async fn reset_authenticators(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<StatusCode> {
+    c.require("delete:guardian_enrollments")?;
+    let removed = app
+        .store
+        .delete_mfa_authenticators(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    known_user(&app, &t, &id, removed > 0).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn update_user(

@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod client_ip;
 pub mod dashboard;
 pub mod logs_tail;
+pub mod mfa;
 pub mod mgmt;
 pub mod oidc;
 pub mod signup;
@@ -35,6 +36,9 @@ pub fn router(app: Arc<AppState>) -> Router {
             get(authorize::authorize_page).post(authorize::authorize_submit),
         )
         .route("/continue", get(authorize::continue_login))
+        .route("/mfa/associate", post(mfa::associate))
+        .route("/mfa/authenticators", get(mfa::authenticators))
+        .route("/mfa/challenge", post(mfa::challenge))
         .route("/dbconnections/signup", post(signup::signup))
         .route("/userinfo", get(signup::userinfo))
         .route("/dashboard", get(dashboard::page))

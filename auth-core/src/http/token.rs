@@ -1,5 +1,6 @@
 //! `POST /oauth/token`: the password, password-realm, client-credentials
-//! and refresh-token grants.
+//! and refresh-token grants (the code grant is in `authorize`, the MFA
+//! grants in `mfa`).
 
 use super::client_ip::ClientIp;
 use crate::app::AppState;
@@ -37,6 +38,10 @@ pub struct TokenRequest {
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// The MFA grants: the token `mfa_required` handed out, and the proof.
+    pub mfa_token: Option<String>,
+    pub otp: Option<String>,
+    pub recovery_code: Option<String>,
 }
 
 /// Auth0 accepts both JSON (its SDKs) and form bodies (OAuth libraries).
@@ -164,6 +169,9 @@ pub async fn token(
             "client_credentials" => client_credentials(&app, &t, &headers, ip, req).await,
             "refresh_token" => refresh_grant(&app, &t, &headers, ip, req).await,
             "authorization_code" => super::authorize::code_grant(&app, &t, &headers, req).await,
+            super::mfa::OTP_GRANT | super::mfa::RECOVERY_CODE_GRANT => {
+                super::mfa::grant(&app, &t, &headers, req, &grant).await
+            }
             other => Err(ApiError::unsupported_grant_type(format!(
                 "Unsupported grant type: {other}"
             ))),
@@ -176,11 +184,17 @@ pub async fn token(
     let outcome = match &result {
         Ok(_) => "success",
         Err(ApiError::Auth { error, .. }) => error,
+        Err(ApiError::MfaRequired { .. }) => "mfa_required",
         Err(ApiError::Mgmt { .. }) => "server_error",
     };
     let grant_label = match grant.as_str() {
-        "password" | PASSWORD_REALM | "client_credentials" | "refresh_token"
-        | "authorization_code" => grant.clone(),
+        "password"
+        | PASSWORD_REALM
+        | "client_credentials"
+        | "refresh_token"
+        | "authorization_code"
+        | super::mfa::OTP_GRANT
+        | super::mfa::RECOVERY_CODE_GRANT => grant.clone(),
         _ => "other".to_owned(),
     };
     metrics::counter!("rulebox_logins_total", "tenant" => t.id().to_owned(), "grant" => grant_label,
@@ -292,6 +306,23 @@ fn token_endpoint_outcome(decisions: &pipeline::Decisions) -> Result<(), ApiErro
     Ok(())
 }
 
+/// The user as the tokens describe them: re-read when the flow changed metadata.
+async fn fresh_user(
+    app: &AppState,
+    t: &TenantCtx,
+    user: User,
+    decisions: &pipeline::Decisions,
+) -> User {
+    if decisions.app_metadata.is_empty() && decisions.user_metadata.is_empty() {
+        user
+    } else {
+        app.store
+            .get_user(t.id(), &user.user_id)
+            .await
+            .unwrap_or(user)
+    }
+}
+
 /// Everything after the user is known: the pipeline, then tokens.
 pub async fn finish_login(
     app: &Arc<AppState>,
@@ -315,15 +346,24 @@ pub async fn finish_login(
         user
     };
     let decisions = post_login(app, t, client, conn, &user, &info).await?;
+    if decisions.denied.is_none() && decisions.mfa.is_some() {
+        // The client continues at the MFA API with the token; the tokens it then
+        // gets are the ones this flow decided.
+        let user = fresh_user(app, t, user, &decisions).await;
+        let tx = crate::mfa::MfaTransaction {
+            client_id: client.client_id.clone(),
+            connection: conn.name.clone(),
+            scope: decisions.scopes(&info.requested_scopes),
+            audience: info.audience.clone(),
+            id_claims: decisions.id_claims,
+            access_claims: decisions.access_claims,
+            user,
+        };
+        let mfa_token = crate::mfa::begin(app, t.id(), &tx).await?;
+        return Err(ApiError::MfaRequired { mfa_token });
+    }
     token_endpoint_outcome(&decisions)?;
-    let user = if decisions.app_metadata.is_empty() && decisions.user_metadata.is_empty() {
-        user
-    } else {
-        app.store
-            .get_user(t.id(), &user.user_id)
-            .await
-            .unwrap_or(user)
-    };
+    let user = fresh_user(app, t, user, &decisions).await;
     let scope = decisions.scopes(&info.requested_scopes);
     issue_user_tokens(
         app,
@@ -335,7 +375,7 @@ pub async fn finish_login(
         decisions.id_claims,
         decisions.access_claims,
         true,
-        None,
+        LoginFacts::default(),
     )
     .await
 }
@@ -363,7 +403,7 @@ pub async fn finish_tokens(
         id_claims,
         access_claims,
         true,
-        nonce,
+        LoginFacts { nonce, mfa: false },
     )
     .await
 }
@@ -498,6 +538,15 @@ fn client_alg(client: &Client) -> Option<crate::crypto::keys::Alg> {
         .and_then(|a| a.parse().ok())
 }
 
+/// ID-token claims that come from how the user logged in, not from the flow.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoginFacts<'a> {
+    /// The `/authorize` request's nonce.
+    pub nonce: Option<&'a str>,
+    /// Proven with a second factor: `amr: ["mfa"]`, as Auth0 marks it.
+    pub mfa: bool,
+}
+
 /// Signs the access token (and, with `openid`, the ID token; with
 /// `offline_access`, a rotating refresh token).
 #[allow(clippy::too_many_arguments)]
@@ -511,7 +560,7 @@ pub async fn issue_user_tokens(
     id_claims: Map<String, Value>,
     access_claims: Map<String, Value>,
     allow_refresh: bool,
-    nonce: Option<&str>,
+    facts: LoginFacts<'_>,
 ) -> Result<Json<Value>, ApiError> {
     // Auth0's jwt_configuration.alg picks the ID token's algorithm; access tokens
     // keep the tenant's.
@@ -574,8 +623,11 @@ pub async fn issue_user_tokens(
                         _ => true,
                     }
             });
-            if let Some(n) = nonce {
+            if let Some(n) = facts.nonce {
                 map.insert("nonce".into(), json!(n));
+            }
+            if facts.mfa {
+                map.insert("amr".into(), json!(["mfa"]));
             }
             crate::custom_claims::merge(map, id_claims);
         }
@@ -761,7 +813,7 @@ async fn refresh_grant(
         decisions.id_claims,
         decisions.access_claims,
         false,
-        None,
+        LoginFacts::default(),
     )
     .await?;
     // Rotation: the presented token is redeemed and its successor stored in one

@@ -28,6 +28,7 @@ pub mod ids;
 mod json;
 mod keys;
 mod logs;
+pub mod mfa;
 mod pending;
 mod placeholders;
 mod rotations;

@@ -1,6 +1,7 @@
 //! Logins paused by an Action's redirect (`api.redirect.sendUserTo`), waiting
 //! for the browser's return to `/continue`. Stored so that any node can resume
-//! them, single-use so a replayed `/continue` cannot resume twice.
+//! them, single-use so a replayed `/continue` cannot resume twice. Logins
+//! waiting for a second factor (an `mfa_token`) wait here too.
 
 use std::time::SystemTime;
 
@@ -50,6 +51,23 @@ impl Store {
         let row: Option<(String,)> = sqlx::query_as(
             "DELETE FROM pending_logins WHERE tenant_id = $1 AND state_hash = $2 AND expires_at > $3
              RETURNING login",
+        )
+        .bind(tenant)
+        .bind(state_hash)
+        .bind(now_ms())
+        .fetch_optional(&mut *self.conn().await?)
+        .await?;
+        row.map(|(text,)| decode(&text, "paused login")).transpose()
+    }
+
+    /// Reads a paused login without taking it; `None` if unknown or expired.
+    pub async fn peek_parked_login(
+        &self,
+        tenant: &str,
+        state_hash: &str,
+    ) -> StoreResult<Option<Value>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT login FROM pending_logins WHERE tenant_id = $1 AND state_hash = $2 AND expires_at > $3",
         )
         .bind(tenant)
         .bind(state_hash)

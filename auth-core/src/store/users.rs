@@ -629,17 +629,24 @@ impl Store {
         Ok(row.ok_or(StoreError::NotFound("user"))?.0)
     }
 
-    /// Deletes the user with their refresh tokens and authorization codes.
+    /// Deletes the user with their refresh tokens, authorization codes and second factors.
     pub async fn delete_user(&self, tenant: &str, user_id: &str) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
             .bind(tenant)
             .bind(user_id)
-            .execute(&mut *self.conn().await?)
+            .execute(tx.conn())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }
-        Ok(())
+        // Second factors have no foreign key (see migration 0007): removed here.
+        sqlx::query("DELETE FROM mfa_authenticators WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(user_id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await
     }
 
     /// Counts a successful login: `logins_count + 1`, `last_login = now`, `last_ip = ip`.

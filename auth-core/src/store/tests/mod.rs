@@ -5,6 +5,7 @@ mod actions;
 mod auth;
 mod directory;
 mod isolation;
+mod mfa;
 mod nodes;
 mod rules_logs;
 mod users;
