@@ -228,6 +228,35 @@ fn what_an_action_decided_before_its_redirect_holds_after_it() {
     );
 }
 
+/// The text of the element with `id` on a page.
+fn element(html: &str, id: &str) -> Option<String> {
+    let rest = html.split(&format!("id=\"{id}\"")).nth(1)?;
+    let text = rest.split_once('>')?.1.split('<').next()?;
+    Some(text.replace("&amp;", "&"))
+}
+
+/// What the user's authenticator app shows now for the URI it scanned.
+fn app_code(barcode_uri: &str, offset: i64) -> String {
+    let totp = totp_rs::Totp::from_url(barcode_uri).expect("an otpauth URI an app accepts");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    totp.generate(now.saturating_add_signed(offset)).to_string()
+}
+
+/// Answers the second-factor page with `field` = `value`.
+fn enter(page_html: &str, field: &str, value: &str) -> Response {
+    let (action, mut fields) = form_fields(page_html);
+    assert!(action.ends_with("/authorize/mfa"), "{action}");
+    fields.push((field.into(), value.into()));
+    browser()
+        .post(&action)
+        .form(&fields)
+        .send()
+        .expect("mfa form")
+}
+
 #[test]
 fn an_mfa_requirement_before_a_redirect_is_not_forgotten() {
     let s = start();
@@ -240,14 +269,60 @@ fn an_mfa_requirement_before_a_redirect_is_not_forgotten() {
         "exports.onExecutePostLogin = async (event, api) => {\n  api.multifactor.enable('any');\n  api.redirect.sendUserTo('https://idv.example/start');\n};\nexports.onContinuePostLogin = async (event, api) => {};",
     );
     let to = location(&log_in(&t, &spa_id));
-    let back = location(&come_back(&t, &to, &[]));
+    // Back from the redirect, the MFA asked for before it: the hosted page enrolls
+    // an authenticator app and asks for its code; no code reaches the app before.
+    let page = come_back(&t, &to, &[]);
+    assert_eq!(page.status(), 200);
+    let html = page.text().expect("page");
+    let uri = element(&html, "barcode_uri").expect("an otpauth URI to scan");
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let recovery = element(&html, "recovery_code").expect("a recovery code shown once");
+
+    // A wrong code: the page again, with the same secret and the error.
+    let wrong = enter(&html, "otp", &app_code(&uri, 3600));
+    assert_eq!(wrong.status(), 401);
+    let html = wrong.text().expect("page");
+    assert!(element(&html, "error").is_some(), "{html}");
+    assert_eq!(element(&html, "barcode_uri").as_deref(), Some(uri.as_str()));
+    assert!(element(&html, "recovery_code").is_none(), "shown only once");
+    // The page's state is not a /continue state.
+    let (_, fields) = form_fields(&html);
+    let state = &fields.iter().find(|(k, _)| k == "state").expect("state").1;
+    let r = browser()
+        .get(format!("{t}/continue"))
+        .query(&[("state", state)])
+        .send()
+        .expect("continue");
+    assert_eq!(r.status(), 400);
+
+    // The right code: the callback gets a code, its tokens are marked as MFA.
+    let done = enter(&html, "otp", &app_code(&uri, 0));
+    let back = location(&done);
     assert!(back.starts_with(CALLBACK), "{back}");
-    assert_eq!(
-        query_param(&back, "error").as_deref(),
-        Some("mfa_required"),
-        "{back}"
-    );
-    assert!(query_param(&back, "code").is_none(), "{back}");
+    assert_eq!(query_param(&back, "state").as_deref(), Some("st8"));
+    let r = exchange(&t, &spa_id, &back, Some(CALLBACK));
+    assert_eq!(r.status(), 200);
+    assert_eq!(id_claims(&r.json().expect("tokens"))["amr"], json!(["mfa"]));
+
+    // The next login: no enrollment, just the code, or the recovery code.
+    let to = location(&log_in(&t, &spa_id));
+    let html = come_back(&t, &to, &[]).text().expect("page");
+    assert!(element(&html, "barcode_uri").is_none(), "enrolled already");
+    let shown = enter(&html, "recovery_code", &recovery);
+    assert_eq!(shown.status(), 200);
+    let html = shown.text().expect("page");
+    let next = element(&html, "recovery_code").expect("the next recovery code");
+    assert_ne!(next, recovery);
+    let back = element(&html, "continue").map(|_| {
+        html.split("id=\"continue\" href=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("href")
+            .replace("&amp;", "&")
+    });
+    let back = back.expect("a link on to the app");
+    assert!(back.starts_with(CALLBACK), "{back}");
+    assert_eq!(exchange(&t, &spa_id, &back, Some(CALLBACK)).status(), 200);
 }
 
 #[test]

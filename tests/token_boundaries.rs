@@ -329,9 +329,15 @@ fn an_mfa_requirement_stops_token_endpoint_logins_and_refreshes_alike() {
     assert_eq!(r.status(), 403);
     let body: Value = r.json().expect("error");
     assert_eq!(body["error"], "mfa_required", "{body}");
-    // An old refresh token is no way around it.
+    assert!(
+        body["mfa_token"].is_string(),
+        "the MFA API continues it: {body}"
+    );
+    // An old refresh token is no way around it, nor a way into the MFA API: as at
+    // Auth0, a refresh that needs MFA fails and the user logs in again.
     let r = refresh(&t, &client, &tokens["refresh_token"]);
     assert_eq!(r.status(), 403);
     let body: Value = r.json().expect("error");
     assert_eq!(body["error"], "mfa_required", "{body}");
+    assert!(body.get("mfa_token").is_none(), "{body}");
 }

@@ -45,7 +45,7 @@ pub struct AuthorizeParams {
     pub password: Option<String>,
 }
 
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -53,7 +53,7 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn error_page(status: StatusCode, message: &str) -> Response {
+pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
     let body = format!(
         "<!doctype html><title>Error</title><h1>Login error</h1><p id=\"error\">{}</p>",
         escape(message)
@@ -162,14 +162,19 @@ async fn client_and_redirect(
     Ok((client, redirect))
 }
 
-fn redirect_with(uri: &str, params: &[(&str, Option<&str>)]) -> Response {
+/// `uri` with `params` added to its query (`None` values left out).
+fn url_with(uri: &str, params: &[(&str, Option<&str>)]) -> String {
     let pairs: Vec<(&str, &str)> = params
         .iter()
         .filter_map(|(k, v)| v.map(|v| (*k, v)))
         .collect();
     let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
     let sep = if uri.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{uri}{sep}{q}")).into_response()
+    format!("{uri}{sep}{q}")
+}
+
+fn redirect_with(uri: &str, params: &[(&str, Option<&str>)]) -> Response {
+    Redirect::to(&url_with(uri, params)).into_response()
 }
 
 pub async fn authorize_page(
@@ -340,18 +345,23 @@ async fn complete(
         return redirect_with(url, &[("state", Some(&key))]);
     }
     if pending.mfa.is_some() {
-        return redirect_with(
-            &pending.redirect_uri,
-            &[
-                ("error", Some("mfa_required")),
-                (
-                    "error_description",
-                    Some("Multifactor authentication required"),
-                ),
-                ("state", state.as_deref()),
-            ],
-        );
+        // The hosted page asks for the second factor before any code is issued.
+        return super::authorize_mfa::ask(app, t, pending, None).await;
     }
+    match issue_code(app, t, &pending, false).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(page) => page,
+    }
+}
+
+/// Stores an authorization code for the finished login; the callback URL that
+/// carries it (with the request's `state`). `mfa`: a second factor was proven.
+pub(super) async fn issue_code(
+    app: &AppState,
+    t: &TenantCtx,
+    pending: &PendingLogin,
+    mfa: bool,
+) -> Result<String, Response> {
     let code = random_token(32);
     let hash = sha256_hex(&code);
     let p = &pending.params;
@@ -369,7 +379,7 @@ async fn complete(
     let scope = all.scopes(&requested).join(" ");
     // A code from an /authorize that named its redirect_uri is redeemed only with it.
     let claims = json!({"id": pending.id_claims, "access": pending.access_claims,
-        "redirect_uri_required": get("redirect_uri").is_some()})
+        "redirect_uri_required": get("redirect_uri").is_some(), "mfa": mfa})
     .to_string();
     let stored = app
         .store
@@ -391,12 +401,15 @@ async fn complete(
         )
         .await;
     if let Err(e) = stored {
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+        return Err(error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &e.to_string(),
+        ));
     }
-    redirect_with(
+    Ok(url_with(
         &pending.redirect_uri,
-        &[("code", Some(&code)), ("state", state.as_deref())],
-    )
+        &[("code", Some(&code)), ("state", get("state"))],
+    ))
 }
 
 pub async fn continue_login(
@@ -502,7 +515,10 @@ pub async fn code_grant(
         record.audience.as_deref(),
         as_map(&claims["id"]),
         as_map(&claims["access"]),
-        record.nonce.as_deref(),
+        super::token::LoginFacts {
+            nonce: record.nonce.as_deref(),
+            mfa: claims["mfa"].as_bool().unwrap_or(false),
+        },
     )
     .await
 }

@@ -256,7 +256,7 @@ pub async fn grant(
 /// Runs one code check under the user's failed-code limit (the brute-force
 /// threshold and window of password logins): recorded before the check, so
 /// parallel guesses count against each other; withdrawn when it succeeds.
-async fn under_guard<T>(
+pub(super) async fn under_guard<T>(
     app: &AppState,
     t: &TenantCtx,
     user_id: &str,
@@ -294,7 +294,7 @@ async fn under_guard<T>(
     result
 }
 
-async fn check_otp(
+pub(super) async fn check_otp(
     app: &AppState,
     t: &TenantCtx,
     user_id: &str,
@@ -329,7 +329,7 @@ async fn check_otp(
     }
 }
 
-async fn spend_recovery_code(
+pub(super) async fn spend_recovery_code(
     app: &AppState,
     t: &TenantCtx,
     user_id: &str,
@@ -349,7 +349,7 @@ async fn spend_recovery_code(
 }
 
 /// 24 characters from an alphabet without look-alikes, like Auth0's codes.
-fn new_recovery_code() -> String {
+pub(super) fn new_recovery_code() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
@@ -359,7 +359,7 @@ fn new_recovery_code() -> String {
 }
 
 /// Typed back as shown, give or take case and spaces.
-fn recovery_hash(code: &str) -> String {
+pub(super) fn recovery_hash(code: &str) -> String {
     let canonical: String = code
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod authorize_mfa;
 pub mod client_ip;
 pub mod dashboard;
 pub mod logs_tail;
@@ -35,6 +36,7 @@ pub fn router(app: Arc<AppState>) -> Router {
             "/authorize",
             get(authorize::authorize_page).post(authorize::authorize_submit),
         )
+        .route("/authorize/mfa", post(authorize_mfa::submit))
         .route("/continue", get(authorize::continue_login))
         .route("/mfa/associate", post(mfa::associate))
         .route("/mfa/authenticators", get(mfa::authenticators))

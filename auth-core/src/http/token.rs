@@ -391,7 +391,7 @@ pub async fn finish_tokens(
     audience: Option<&str>,
     id_claims: Map<String, Value>,
     access_claims: Map<String, Value>,
-    nonce: Option<&str>,
+    facts: LoginFacts<'_>,
 ) -> Result<Json<Value>, ApiError> {
     issue_user_tokens(
         app,
@@ -403,7 +403,7 @@ pub async fn finish_tokens(
         id_claims,
         access_claims,
         true,
-        LoginFacts { nonce, mfa: false },
+        facts,
     )
     .await
 }

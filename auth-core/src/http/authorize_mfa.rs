@@ -1,0 +1,222 @@
+//! The hosted login's second factor: when the flow of an `/authorize` login
+//! requires MFA, the page asks for the code of the user's authenticator app
+//! (enrolling one first, as Auth0's Universal Login does) before the
+//! authorization code is issued. Codes are checked as the MFA API checks
+//! them: each step once, recovery codes once, wrong codes throttled per user.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::authorize::{error_page, escape, issue_code};
+use super::mfa::{check_otp, new_recovery_code, recovery_hash, spend_recovery_code, under_guard};
+use crate::app::{AppState, PendingLogin};
+use crate::crypto::{otp, random_token};
+use crate::error::ApiError;
+use crate::store::ids;
+use crate::store::mfa::{NewEnrollment, OTP};
+use crate::tenancy::TenantCtx;
+
+/// Parked page states live apart from `/continue` states: a state of this
+/// page given to `/continue` would otherwise resume the login past its MFA.
+fn page_key(state: &str) -> String {
+    format!("mfa-page:{state}")
+}
+
+/// What the page shows a user who has no confirmed app yet.
+struct Enrollment {
+    secret: String,
+    barcode_uri: String,
+    /// Shown once, when first created; only its hash is kept.
+    recovery_code: Option<String>,
+}
+
+async fn enrollment(
+    app: &AppState,
+    t: &TenantCtx,
+    pending: &PendingLogin,
+) -> Result<Option<Enrollment>, ApiError> {
+    let store_failed = |e: crate::store::StoreError| ApiError::server_error(e.to_string());
+    let factors = app
+        .store
+        .mfa_authenticators(t.id(), &pending.user_id)
+        .await
+        .map_err(store_failed)?;
+    let app_factor = factors.iter().find(|a| a.authenticator_type == OTP);
+    if app_factor.is_some_and(|a| a.active) {
+        return Ok(None);
+    }
+    let account = match app.store.get_user(t.id(), &pending.user_id).await {
+        Ok(u) => u.email.unwrap_or(u.user_id),
+        Err(_) => pending.user_id.clone(),
+    };
+    let uri =
+        |secret: &[u8]| otp::otpauth_uri(secret, t.id(), &account).map_err(ApiError::server_error);
+    // A page shown again (a wrong code) keeps the secret the user already scanned.
+    if let Some(pending_factor) = app_factor
+        && let Some(secret) = otp::from_base32(&pending_factor.secret)
+    {
+        return Ok(Some(Enrollment {
+            barcode_uri: uri(&secret)?,
+            secret: pending_factor.secret.clone(),
+            recovery_code: None,
+        }));
+    }
+    let secret = otp::new_secret();
+    let secret_text = otp::base32(&secret);
+    let recovery = new_recovery_code();
+    app.store
+        .enroll_mfa(
+            t.id(),
+            NewEnrollment {
+                user_id: &pending.user_id,
+                otp_id: &format!("totp|dev_{}", ids::random_alphanumeric(16)),
+                otp_secret: &secret_text,
+                recovery_id: &format!("recovery-code|dev_{}", ids::random_alphanumeric(16)),
+                recovery_hash: &recovery_hash(&recovery),
+            },
+        )
+        .await
+        .map_err(store_failed)?;
+    Ok(Some(Enrollment {
+        barcode_uri: uri(&secret)?,
+        secret: secret_text,
+        recovery_code: Some(recovery),
+    }))
+}
+
+/// Parks the login and shows the code form (with the enrollment, if needed).
+pub(super) async fn ask(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    pending: PendingLogin,
+    error: Option<&str>,
+) -> Response {
+    let enroll = match enrollment(app, t, &pending).await {
+        Ok(e) => e,
+        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let state = random_token(24);
+    if let Err(e) = app.park(t.id(), &page_key(&state), &pending).await {
+        return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+    }
+    let err = error
+        .map(|e| format!("<p id=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let (intro, recovery_input) = match &enroll {
+        Some(e) => {
+            let recovery = e
+                .recovery_code
+                .as_deref()
+                .map(|c| {
+                    format!(
+                        "<p>Keep this recovery code somewhere safe; it logs you in once without the app: \
+                         <code id=\"recovery_code\">{}</code></p>",
+                        escape(c)
+                    )
+                })
+                .unwrap_or_default();
+            (
+                format!(
+                    "<p>Add this account to your authenticator app: <a id=\"barcode_uri\" href=\"{uri}\">{uri}</a>, \
+                     or type the key <code id=\"secret\">{secret}</code>.</p>{recovery}",
+                    uri = escape(&e.barcode_uri),
+                    secret = escape(&e.secret),
+                ),
+                String::new(),
+            )
+        }
+        None => (
+            "<p>Enter the code your authenticator app shows.</p>".to_owned(),
+            "<label>Or a recovery code <input id=\"recovery_code_input\" name=\"recovery_code\" autocomplete=\"off\"></label>"
+                .to_owned(),
+        ),
+    };
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Verify your identity</title></head><body>\
+         <h1>Verify your identity</h1>{err}{intro}\
+         <form method=\"post\" action=\"{base}/authorize/mfa\">\
+         <input type=\"hidden\" name=\"state\" value=\"{state}\">\
+         <label>Code <input id=\"otp\" name=\"otp\" inputmode=\"numeric\" autocomplete=\"one-time-code\"></label>\
+         {recovery_input}<button id=\"submit\" type=\"submit\">Continue</button></form></body></html>",
+        base = escape(t.base()),
+        state = escape(&state),
+    );
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    (status, Html(body)).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CodeForm {
+    state: Option<String>,
+    otp: Option<String>,
+    recovery_code: Option<String>,
+}
+
+/// `POST /authorize/mfa`: checks the code; the callback with an authorization
+/// code, or the page again with what was wrong.
+pub async fn submit(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    body: Bytes,
+) -> Response {
+    let form: CodeForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let pending = match form.state.as_deref() {
+        Some(state) => app.unpark(t.id(), &page_key(state)).await,
+        None => None,
+    };
+    let Some(pending) = pending else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown or expired login transaction",
+        );
+    };
+    let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (otp_code, recovery) = (given(form.otp), given(form.recovery_code));
+    let user_id = pending.user_id.clone();
+    let checked = under_guard(&app, &t, &user_id, async {
+        match (&otp_code, &recovery) {
+            (Some(code), _) => check_otp(&app, &t, &user_id, code).await.map(|()| None),
+            (None, Some(code)) => spend_recovery_code(&app, &t, &user_id, code)
+                .await
+                .map(Some),
+            (None, None) => Err(ApiError::invalid_request("Enter the code your app shows.")),
+        }
+    })
+    .await;
+    match checked {
+        Ok(next_recovery) => {
+            let url = match issue_code(&app, &t, &pending, true).await {
+                Ok(url) => url,
+                Err(page) => return page,
+            };
+            match next_recovery {
+                None => Redirect::to(&url).into_response(),
+                // The spent recovery code's successor is shown once, then on to the app.
+                Some(code) => Html(format!(
+                    "<!doctype html><html><head><meta charset=\"utf-8\"><title>New recovery code</title></head><body>\
+                     <h1>Your new recovery code</h1><p>The one you used is spent. Keep this one: \
+                     <code id=\"recovery_code\">{}</code></p><p><a id=\"continue\" href=\"{}\">Continue</a></p></body></html>",
+                    escape(&code),
+                    escape(&url)
+                ))
+                .into_response(),
+            }
+        }
+        Err(ApiError::Auth {
+            status,
+            description,
+            ..
+        }) if status.is_client_error() => ask(&app, &t, pending, Some(&description)).await,
+        Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
