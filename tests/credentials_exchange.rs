@@ -49,7 +49,7 @@ fn credentials_exchange_actions_add_claims_and_deny_with_their_code() {
         &token,
         "machine-policy",
         "credentials-exchange",
-        "exports.onExecuteCredentialsExchange = async (event, api) => {\n  if (event.client.name === 'partner') {\n    api.access.deny('invalid_scope', 'partners may not read data');\n    return;\n  }\n  api.accessToken.setCustomClaim('https://example.com/tier', 'gold');\n};",
+        "exports.onExecuteCredentialsExchange = async (event, api) => {\n  if (event.client.name === 'partner') {\n    api.access.deny('invalid_scope', 'partners may not read data');\n    return;\n  }\n  api.accessToken.setCustomClaim('https://example.com/tier', 'gold');\n  api.accessToken.setCustomClaim('https://example.com/body', event.request.body);\n};",
     );
 
     let (st, tokens) = exchange(&t, &trusted);
@@ -63,6 +63,12 @@ fn credentials_exchange_actions_add_claims_and_deny_with_their_code() {
     )
     .expect("verifies against JWKS");
     assert_eq!(claims["https://example.com/tier"], "gold");
+    assert_eq!(
+        claims["https://example.com/body"],
+        json!({"grant_type": "client_credentials", "audience": API,
+               "client_id": trusted["client_id"]}),
+        "event.request.body, without the client secret"
+    );
     assert_eq!(claims["gty"], "client-credentials");
     assert_eq!(claims["scope"], "read:data");
 

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{PASSWORD, api, create_deploy_bind, http, login_fixture, start};
+use support::{PASSWORD, api, create_deploy_bind, http, id_claims, login_fixture, start};
 
 /// The claims of a JWT (decoded, not verified: the tests elsewhere verify).
 fn claims(jwt: &str) -> Value {
@@ -340,4 +340,58 @@ fn an_mfa_requirement_stops_token_endpoint_logins_and_refreshes_alike() {
     let body: Value = r.json().expect("error");
     assert_eq!(body["error"], "mfa_required", "{body}");
     assert!(body.get("mfa_token").is_none(), "{body}");
+}
+
+#[test]
+fn actions_see_the_request_body_without_its_secrets() {
+    let s = start();
+    let (t, token, _) = login_fixture(&s, &["g@example.com"]);
+    let client = refresh_client(&t, &token);
+    create_deploy_bind(
+        &t,
+        &token,
+        "body",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/body', event.request.body);\n};",
+    );
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "g@example.com"),
+            ("password", PASSWORD),
+            ("client_id", client["client_id"].as_str().expect("id")),
+            (
+                "client_secret",
+                client["client_secret"].as_str().expect("secret"),
+            ),
+            ("scope", "openid offline_access"),
+            ("device", "phone-7"),
+        ])
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let tokens: Value = r.json().expect("tokens");
+    assert_eq!(
+        id_claims(&tokens)["https://example.com/body"],
+        json!({"grant_type": "password", "username": "g@example.com",
+               "client_id": client["client_id"], "scope": "openid offline_access",
+               "device": "phone-7"}),
+        "the password and client secret stay out of the tenant's code"
+    );
+    let r = http()
+        .post(format!("{t}/oauth/token"))
+        .json(
+            &json!({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                      "client_id": client["client_id"], "client_secret": client["client_secret"],
+                      "device": {"id": 7}}),
+        )
+        .send()
+        .expect("refresh");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        id_claims(&r.json().expect("tokens"))["https://example.com/body"],
+        json!({"grant_type": "refresh_token", "client_id": client["client_id"],
+               "device": {"id": 7}})
+    );
 }

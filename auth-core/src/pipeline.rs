@@ -30,6 +30,9 @@ pub struct RequestInfo {
     /// `event.request.query`: the `/authorize` parameters, or on the return
     /// from a redirect the parameters `/continue` was called with.
     pub query: Map<String, Value>,
+    /// `event.request.body`: a token-endpoint request's parameters, without
+    /// its secrets (see `http::token::event_body`).
+    pub body: Map<String, Value>,
 }
 
 /// The decisions of all Actions of one login, to apply to its tokens.
@@ -235,7 +238,7 @@ pub fn post_login_event(
         "connection": {"id": connection.id, "name": connection.name, "strategy": connection.strategy, "metadata": {}},
         "request": {
             "ip": req.ip, "hostname": req.hostname, "method": req.method,
-            "user_agent": req.user_agent, "query": req.query, "body": {}, "language": "en",
+            "user_agent": req.user_agent, "query": req.query, "body": req.body, "language": "en",
         },
         "transaction": {
             "protocol": req.protocol,
@@ -706,7 +709,7 @@ pub fn rule_context(
         "connectionStrategy": connection.strategy,
         "protocol": req.protocol,
         "stats": {"loginsCount": user.logins_count},
-        "request": {"ip": req.ip, "hostname": req.hostname, "userAgent": req.user_agent, "query": req.query, "body": {}},
+        "request": {"ip": req.ip, "hostname": req.hostname, "userAgent": req.user_agent, "query": req.query, "body": req.body},
         "authentication": {"methods": [{"name": "pwd"}]},
         "idToken": {},
         "accessToken": {},

@@ -42,6 +42,30 @@ pub struct TokenRequest {
     pub mfa_token: Option<String>,
     pub otp: Option<String>,
     pub recovery_code: Option<String>,
+    /// What the tenant's code sees as `event.request.body`.
+    #[serde(skip)]
+    pub event_body: Map<String, Value>,
+}
+
+/// Parameters that prove something: never shown to the tenant's code (its
+/// console output lands in logs), whatever Auth0 passes along.
+const SECRET_PARAMS: &[&str] = &[
+    "client_secret",
+    "password",
+    "refresh_token",
+    "code",
+    "code_verifier",
+    "otp",
+    "recovery_code",
+    "mfa_token",
+    "client_assertion",
+];
+
+/// The request's parameters as `event.request.body`, secrets left out.
+fn event_body(headers: &HeaderMap, body: &Bytes) -> Map<String, Value> {
+    let mut map: Map<String, Value> = parse_body(headers, body).unwrap_or_default();
+    map.retain(|k, _| !SECRET_PARAMS.contains(&k.as_str()));
+    map
 }
 
 /// Auth0 accepts both JSON (its SDKs) and form bodies (OAuth libraries).
@@ -155,7 +179,8 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let req: TokenRequest = parse_body(&headers, &body)?;
+    let mut req: TokenRequest = parse_body(&headers, &body)?;
+    req.event_body = event_body(&headers, &body);
     let grant = req
         .grant_type
         .clone()
@@ -276,6 +301,7 @@ async fn password_grant(
     let mut info = request_info(headers, ip, "oauth2-password");
     info.requested_scopes = scopes(req.scope.as_deref());
     info.audience = req.audience.clone();
+    info.body = req.event_body.clone();
 
     let attempt = crate::login::Attempt {
         username: &username,
@@ -719,7 +745,8 @@ async fn client_credentials(
     // Credentials-exchange Actions see the client and may deny or add claims.
     let event = json!({
         "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},
-        "request": {"ip": request_info(headers, ip, "oauth2-client-credentials").ip, "hostname": t.base()},
+        "request": {"ip": request_info(headers, ip, "oauth2-client-credentials").ip, "hostname": t.base(),
+            "body": req.event_body},
         "resource_server": {"identifier": audience},
         "accessToken": {"scope": granted},
         "tenant": {"id": t.id()},
@@ -798,6 +825,7 @@ async fn refresh_grant(
     let mut info = request_info(headers, ip, "oauth2-refresh-token");
     info.requested_scopes = scopes(Some(&record.scope));
     info.audience = record.audience.clone();
+    info.body = req.event_body;
     let decisions = post_login(app, t, &client, &conn, &user, &info).await?;
     // A refresh is a login without a browser too: an Action that asks for MFA or a
     // redirect must not be skipped by refreshing instead of logging in.
