@@ -164,6 +164,9 @@ pub struct TokensSection {
     /// How long a login's refresh tokens live, rotations included (absolute).
     #[serde(with = "humantime_serde")]
     pub refresh_token_ttl: Duration,
+    /// How long a refresh token may sit unused (each rotation starts it again).
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_idle_ttl: Duration,
     /// One deadline for all tenant code of one login.
     #[serde(with = "humantime_serde")]
     pub pipeline_deadline: Duration,
@@ -176,6 +179,7 @@ impl Default for TokensSection {
             access_token_ttl: Duration::from_secs(s.access_token_ttl_secs),
             id_token_ttl: Duration::from_secs(s.id_token_ttl_secs),
             refresh_token_ttl: Duration::from_secs(s.refresh_token_ttl_secs),
+            refresh_token_idle_ttl: Duration::from_secs(s.refresh_token_idle_ttl_secs),
             pipeline_deadline: Duration::from_millis(s.pipeline_deadline_ms),
         }
     }
@@ -367,6 +371,7 @@ impl PlatformConfig {
             ("tokens.access_token_ttl", t.access_token_ttl),
             ("tokens.id_token_ttl", t.id_token_ttl),
             ("tokens.refresh_token_ttl", t.refresh_token_ttl),
+            ("tokens.refresh_token_idle_ttl", t.refresh_token_idle_ttl),
         ] {
             check(
                 d >= Duration::from_secs(1),
@@ -433,6 +438,7 @@ impl PlatformConfig {
             access_token_ttl_secs: t.access_token_ttl.as_secs(),
             id_token_ttl_secs: t.id_token_ttl.as_secs(),
             refresh_token_ttl_secs: t.refresh_token_ttl.as_secs(),
+            refresh_token_idle_ttl_secs: t.refresh_token_idle_ttl.as_secs(),
             pipeline_deadline_ms: u64::try_from(t.pipeline_deadline.as_millis())
                 .unwrap_or(u64::MAX),
             log_retention: self.logs.retention,

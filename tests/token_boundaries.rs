@@ -395,3 +395,25 @@ fn actions_see_the_request_body_without_its_secrets() {
                "device": {"id": 7}})
     );
 }
+
+#[test]
+fn an_unused_refresh_token_expires_after_the_idle_lifetime_and_each_use_restarts_it() {
+    let s = support::start_with(&[], &[("RULEBOX_TOKENS__REFRESH_TOKEN_IDLE_TTL", "3s")]);
+    let (t, token, _) = login_fixture(&s, &["h@example.com"]);
+    let client = refresh_client(&t, &token);
+    let r = offline_login(&t, &client, "h@example.com");
+    assert_eq!(r.status(), 200);
+    let mut rt = r.json::<Value>().expect("tokens")["refresh_token"].clone();
+    // Used within the idle lifetime, over and over: alive past it in total.
+    for _ in 0..3 {
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        let r = refresh(&t, &client, &rt);
+        assert_eq!(r.status(), 200);
+        rt = r.json::<Value>().expect("tokens")["refresh_token"].clone();
+    }
+    // Left unused for longer: expired, though its login's 30 days are not over.
+    std::thread::sleep(std::time::Duration::from_millis(4000));
+    let r = refresh(&t, &client, &rt);
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().expect("error")["error"], "invalid_grant");
+}

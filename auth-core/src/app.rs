@@ -23,6 +23,9 @@ pub struct Settings {
     pub id_token_ttl_secs: u64,
     /// Refresh-token lifetime.
     pub refresh_token_ttl_secs: u64,
+    /// How long a refresh token may sit unused before it expires (Auth0's
+    /// `idle_token_lifetime`); each rotation starts it again.
+    pub refresh_token_idle_ttl_secs: u64,
     /// One deadline for all tenant code of one login.
     pub pipeline_deadline_ms: u64,
     /// Failed logins of one user from one IP within `brute_force_window_secs` before
@@ -48,6 +51,7 @@ impl Default for Settings {
             access_token_ttl_secs: 86_400,
             id_token_ttl_secs: 36_000,
             refresh_token_ttl_secs: 30 * 86_400,
+            refresh_token_idle_ttl_secs: 15 * 86_400,
             pipeline_deadline_ms: 20_000,
             brute_force_threshold: 10,
             brute_force_ip_threshold: 100,

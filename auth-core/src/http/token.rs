@@ -670,6 +670,8 @@ pub async fn issue_user_tokens(
         let token = random_token(48);
         let hash = sha256_hex(&token);
         let scope_text = scope.join(" ");
+        let family_end =
+            SystemTime::now() + Duration::from_secs(app.settings.refresh_token_ttl_secs);
         app.store
             .insert_refresh_token(
                 t.id(),
@@ -679,8 +681,8 @@ pub async fn issue_user_tokens(
                     user_id: &user.user_id,
                     scope: &scope_text,
                     audience,
-                    expires_at: SystemTime::now()
-                        + Duration::from_secs(app.settings.refresh_token_ttl_secs),
+                    expires_at: idle_deadline(app).min(family_end),
+                    family_expires_at: family_end,
                     family_id: None,
                 },
             )
@@ -689,6 +691,11 @@ pub async fn issue_user_tokens(
         out["refresh_token"] = json!(token);
     }
     Ok(Json(out))
+}
+
+/// When a refresh token issued now expires if it is not used.
+fn idle_deadline(app: &AppState) -> SystemTime {
+    SystemTime::now() + Duration::from_secs(app.settings.refresh_token_idle_ttl_secs)
 }
 
 /// A credentials-exchange Action's `api.access.deny(code, reason)`: Auth0 answers
@@ -854,9 +861,10 @@ async fn refresh_grant(
             t.id(),
             &presented_hash,
             &sha256_hex(&next),
-            // The successor expires with the login's grant, not later: rotation
-            // must not keep a stolen family alive for ever (Auth0's absolute lifetime).
-            record.expires,
+            // The successor lives for the idle lifetime, and never past the login's
+            // grant: rotation must not keep a stolen family alive for ever (Auth0's
+            // absolute lifetime).
+            idle_deadline(app).min(record.expires),
         )
         .await
     {

@@ -191,10 +191,10 @@ async fn insert_successors(
     redeemed: &[(usize, RefreshRow)],
     now: i64,
 ) -> StoreResult<()> {
-    const COLUMNS: usize = 9;
+    const COLUMNS: usize = 10;
     let sql = format!(
         "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
-             audience, created_at, expires_at) VALUES {}",
+             audience, created_at, expires_at, family_expires_at) VALUES {}",
         super::placeholders::value_rows(Backend::Sqlite, redeemed.len(), COLUMNS, 1)
     );
     let mut q = sqlx::query(&sql);
@@ -209,7 +209,9 @@ async fn insert_successors(
             .bind(&row.scope)
             .bind(&row.audience)
             .bind(now)
-            .bind(system_time_ms(job.next_expires_at));
+            // Never past the family's end, whatever the caller asked.
+            .bind(system_time_ms(job.next_expires_at).min(row.family_expires_at))
+            .bind(row.family_expires_at);
     }
     q.execute(conn)
         .await

@@ -20,7 +20,10 @@ pub struct NewRefreshToken<'a> {
     /// Space-separated scopes.
     pub scope: &'a str,
     pub audience: Option<&'a str>,
+    /// This token's end: its family's end, or sooner if it sits unused (idle lifetime).
     pub expires_at: SystemTime,
+    /// The family's absolute end, inherited by every rotation.
+    pub family_expires_at: SystemTime,
     pub family_id: Option<&'a str>,
 }
 
@@ -36,8 +39,7 @@ pub struct RefreshTokenRecord {
     pub audience: Option<String>,
     pub created_at: String,
     pub expires_at: String,
-    /// `expires_at` as a time: a rotation's successor inherits it (the family's
-    /// absolute lifetime).
+    /// The family's absolute end: a rotation's successor never outlives it.
     pub expires: SystemTime,
 }
 
@@ -51,6 +53,7 @@ pub(super) struct RefreshRow {
     pub(super) audience: Option<String>,
     pub(super) created_at: i64,
     pub(super) expires_at: i64,
+    pub(super) family_expires_at: i64,
 }
 
 impl From<RefreshRow> for RefreshTokenRecord {
@@ -64,13 +67,13 @@ impl From<RefreshRow> for RefreshTokenRecord {
             audience: r.audience,
             created_at: rfc3339_from_ms(r.created_at),
             expires_at: rfc3339_from_ms(r.expires_at),
-            expires: super::time::ms_to_system_time(r.expires_at),
+            expires: super::time::ms_to_system_time(r.family_expires_at),
         }
     }
 }
 
-pub(super) const REFRESH_COLUMNS: &str =
-    "token_hash, family_id, client_id, user_id, scope, audience, created_at, expires_at";
+pub(super) const REFRESH_COLUMNS: &str = "token_hash, family_id, client_id, user_id, scope, audience, created_at, expires_at, \
+     family_expires_at";
 
 /// A refresh token joined with its user; the token's dates are renamed, the
 /// user's keep their names.
@@ -85,6 +88,7 @@ struct TokenAndUserRow {
     audience: Option<String>,
     token_created_at: i64,
     token_expires_at: i64,
+    family_expires_at: i64,
 }
 
 /// An authorization code to store (the `/authorize` → `/oauth/token` hand-over).
@@ -157,8 +161,8 @@ async fn insert_row(
 ) -> StoreResult<RefreshRow> {
     let sql = format!(
         "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, client_id, user_id, scope,
-             audience, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             audience, created_at, expires_at, family_expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          RETURNING {REFRESH_COLUMNS}"
     );
     sqlx::query_as(&sql)
@@ -171,6 +175,7 @@ async fn insert_row(
         .bind(token.audience)
         .bind(now_ms())
         .bind(system_time_ms(token.expires_at))
+        .bind(system_time_ms(token.family_expires_at))
         .fetch_one(conn)
         .await
         .map_err(|e| StoreError::from_write(e, |_| "refresh token already exists".into()))
@@ -208,7 +213,9 @@ pub(super) async fn redeem_in(
                 user_id: &row.user_id,
                 scope: &row.scope,
                 audience: row.audience.as_deref(),
-                expires_at,
+                // Never past the family's end, whatever the caller asked.
+                expires_at: expires_at.min(super::time::ms_to_system_time(row.family_expires_at)),
+                family_expires_at: super::time::ms_to_system_time(row.family_expires_at),
                 family_id: Some(&row.family_id),
             };
             insert_row(&mut *conn, tenant, &next, &row.family_id).await?;
@@ -328,7 +335,8 @@ impl Store {
     ) -> StoreResult<Option<(RefreshTokenRecord, super::User)>> {
         let sql = format!(
             "SELECT {}, t.token_hash, t.family_id, t.client_id, t.scope, t.audience,
-                    t.created_at AS token_created_at, t.expires_at AS token_expires_at
+                    t.created_at AS token_created_at, t.expires_at AS token_expires_at,
+                    t.family_expires_at
              FROM refresh_tokens t
              JOIN users u ON u.tenant_id = t.tenant_id AND u.user_id = t.user_id
              WHERE t.tenant_id = $1 AND t.token_hash = $2
@@ -351,6 +359,7 @@ impl Store {
             audience: row.audience,
             created_at: row.token_created_at,
             expires_at: row.token_expires_at,
+            family_expires_at: row.family_expires_at,
         };
         Ok(Some((token.into(), row.user.into_user()?)))
     }

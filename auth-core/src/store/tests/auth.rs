@@ -36,6 +36,7 @@ fn refresh<'a>(f: &'a Fixture, hash: &'a str, family: Option<&'a str>) -> NewRef
         scope: "openid offline_access",
         audience: Some("https://api.example.com/"),
         expires_at: in_an_hour(),
+        family_expires_at: in_an_hour(),
         family_id: family,
     }
 }
@@ -126,6 +127,7 @@ async fn refresh_tokens_expire_and_revoke() {
     let f = fixture().await;
     let expired = NewRefreshToken {
         expires_at: SystemTime::now() - Duration::from_secs(1),
+        family_expires_at: SystemTime::now() - Duration::from_secs(1),
         ..refresh(&f, "old", None)
     };
     f.store
@@ -631,4 +633,68 @@ async fn one_group_commit_rotates_many_tokens_and_still_catches_a_replay_inside_
         }
     }
     assert!(matches!(results.last(), Some(Ok(None))), "unknown token");
+}
+
+#[tokio::test]
+async fn an_idle_token_expires_before_its_family_and_rotation_never_outlives_the_family() {
+    let f = fixture().await;
+    let family_end = SystemTime::now() + Duration::from_secs(600);
+    let soon = NewRefreshToken {
+        expires_at: SystemTime::now() + Duration::from_secs(60),
+        family_expires_at: family_end,
+        ..refresh(&f, "i1", None)
+    };
+    f.store
+        .insert_refresh_token("acme", soon)
+        .await
+        .expect("insert");
+    // A rotation asking for more than the family has gets the family's end.
+    let old = f
+        .store
+        .rotate_refresh_token("acme", "i1", "i2", in_an_hour())
+        .await
+        .expect("rotate")
+        .expect("known");
+    let ms = |t: SystemTime| super::super::time::system_time_ms(t);
+    assert_eq!(
+        ms(old.expires),
+        ms(family_end),
+        "the record names the family's end"
+    );
+    let (next, _) = f
+        .store
+        .peek_refresh_token("acme", "i2")
+        .await
+        .expect("peek")
+        .expect("live");
+    assert_eq!(ms(next.expires), ms(family_end), "inherited");
+    assert_eq!(
+        next.expires_at,
+        super::super::time::rfc3339_from_ms(ms(family_end)),
+        "capped at the family's end"
+    );
+    // A token past its idle deadline is dead although its family is not.
+    let idle = NewRefreshToken {
+        expires_at: SystemTime::now() - Duration::from_secs(1),
+        family_expires_at: family_end,
+        ..refresh(&f, "i3", None)
+    };
+    f.store
+        .insert_refresh_token("acme", idle)
+        .await
+        .expect("insert");
+    assert!(
+        f.store
+            .peek_refresh_token("acme", "i3")
+            .await
+            .expect("peek")
+            .is_none()
+    );
+    assert!(
+        f.store
+            .rotate_refresh_token("acme", "i3", "i4", in_an_hour())
+            .await
+            .expect("rotate")
+            .is_none()
+    );
 }

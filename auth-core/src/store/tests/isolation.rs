@@ -76,6 +76,7 @@ async fn tenants_cannot_touch_each_others_rows() {
                 scope: "openid",
                 audience: None,
                 expires_at: SystemTime::now() + Duration::from_secs(60),
+                family_expires_at: SystemTime::now() + Duration::from_secs(60),
                 family_id: None,
             },
         )

@@ -56,6 +56,7 @@ impl Nodes {
                     scope: "openid offline_access",
                     audience: None,
                     expires_at: SystemTime::now() + Duration::from_secs(3600),
+                    family_expires_at: SystemTime::now() + Duration::from_secs(3600),
                     family_id: None,
                 },
             )
