@@ -414,3 +414,95 @@ fn guessing_codes_is_throttled_and_bad_input_is_refused_cleanly() {
     );
     assert_eq!(st, 200, "{tokens}");
 }
+
+#[test]
+fn a_user_deleted_or_blocked_after_the_password_gets_no_further() {
+    let s = start();
+    let x = tenant(&s);
+    // Enrolled and confirmed, with a recovery code.
+    let first = x.mfa_token("kim@example.com");
+    let (_, enrolled) = x.associate(&first);
+    let uri = enrolled["barcode_uri"].as_str().expect("uri").to_owned();
+    let recovery = enrolled["recovery_codes"][0]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let (st, _) = x.prove(OTP_GRANT, &first, "otp", &app_code(&uri));
+    assert_eq!(st, 200);
+
+    // Blocked after the password: refused, and the recovery code is not used up.
+    let kim = user_id(&x, "kim@example.com");
+    let block = |blocked: bool| {
+        let (st, body) = api(
+            reqwest::Method::PATCH,
+            format!("{}/api/v2/users/{kim}", x.t),
+            &x.token,
+            Some(json!({"blocked": blocked})),
+        );
+        assert_eq!(st, 200, "{body}");
+    };
+    let waiting = x.mfa_token("kim@example.com");
+    block(true);
+    let (st, body) = x.prove(RECOVERY_GRANT, &waiting, "recovery_code", &recovery);
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (st, body) = x.with_bearer(reqwest::Method::GET, "/mfa/authenticators", &waiting, None);
+    assert_eq!(st, 401, "{body}");
+    block(false);
+    let again = x.mfa_token("kim@example.com");
+    let (st, tokens) = x.prove(RECOVERY_GRANT, &again, "recovery_code", &recovery);
+    assert_eq!(st, 200, "the code survived the refused attempt: {tokens}");
+
+    // Deleted after the password: the token opens nothing, not even a new enrollment.
+    let lee = x.mfa_token("lee@example.com");
+    let lee_id = user_id(&x, "lee@example.com");
+    let (st, _) = api(
+        reqwest::Method::DELETE,
+        format!("{}/api/v2/users/{lee_id}", x.t),
+        &x.token,
+        None,
+    );
+    assert_eq!(st, 204);
+    // The scheme is case-insensitive; the answer is still no.
+    let r = http()
+        .post(format!("{}/mfa/associate", x.t))
+        .header("authorization", format!("bearer {lee}"))
+        .json(&json!({"authenticator_types": ["otp"]}))
+        .send()
+        .expect("associate");
+    assert_eq!(r.status(), 401);
+    let (st, body) = x.prove(OTP_GRANT, &lee, "otp", "123456");
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (403, Some("invalid_grant")),
+        "{body}"
+    );
+}
+
+#[test]
+fn an_action_redirect_is_not_skipped_by_proving_a_factor() {
+    let s = start();
+    let x = tenant(&s);
+    create_deploy_bind(
+        &x.t,
+        &x.token,
+        "terms",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => {\n  api.redirect.sendUserTo('https://terms.example/accept');\n};",
+    );
+    let (st, body) = post(
+        format!("{}/oauth/token", x.t),
+        json!({"grant_type": "password", "username": "kim@example.com", "password": PASSWORD,
+               "client_id": x.client["client_id"], "client_secret": x.client["client_secret"],
+               "scope": "openid"}),
+    );
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (403, Some("access_denied")),
+        "{body}"
+    );
+    assert!(body.get("mfa_token").is_none(), "{body}");
+}

@@ -26,6 +26,11 @@ pub struct MfaTransaction {
     /// The user as the login found them: users of a custom database outside
     /// import mode exist nowhere else on our side.
     pub user: User,
+    /// The user has a row in this tenant's store (not a custom database's user
+    /// outside import mode): it must still be there, unblocked, when the
+    /// factor is proven, or the login is over.
+    #[serde(default)]
+    pub local: bool,
     pub connection: String,
     pub scope: Vec<String>,
     pub audience: Option<String>,
@@ -71,6 +76,32 @@ pub async fn finish(app: &AppState, tenant: &str, token: &str) -> Result<MfaTran
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?;
     decode(found)
+}
+
+/// The user the login continues for, as they are now: a local user deleted or
+/// blocked since the password was checked gets no further.
+pub async fn current_user(
+    app: &AppState,
+    tenant: &str,
+    tx: &MfaTransaction,
+) -> Result<User, ApiError> {
+    if !tx.local {
+        return Ok(tx.user.clone());
+    }
+    let user = app
+        .store
+        .get_user(tenant, &tx.user.user_id)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound(_) => {
+                ApiError::invalid_grant("Malformed or expired mfa_token")
+            }
+            e => ApiError::server_error(e.to_string()),
+        })?;
+    if user.blocked {
+        return Err(ApiError::user_blocked());
+    }
+    Ok(user)
 }
 
 fn decode(found: Option<Value>) -> Result<MfaTransaction, ApiError> {

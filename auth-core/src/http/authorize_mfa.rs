@@ -14,7 +14,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::authorize::{error_page, escape, issue_code};
-use super::mfa::{check_otp, new_recovery_code, recovery_hash, spend_recovery_code, under_guard};
+use super::mfa::{
+    check_otp, new_recovery_code, recovery_code_matches, recovery_hash, spend_recovery_code,
+    under_guard,
+};
 use crate::app::{AppState, PendingLogin};
 use crate::crypto::{otp, random_token};
 use crate::error::ApiError;
@@ -186,23 +189,30 @@ pub async fn submit(
     let checked = under_guard(&app, &t, &user_id, async {
         match (&otp_code, &recovery) {
             (Some(code), _) => check_otp(&app, &t, &user_id, code).await.map(|()| None),
-            (None, Some(code)) => spend_recovery_code(&app, &t, &user_id, code)
+            (None, Some(code)) => recovery_code_matches(&app, &t, &user_id, code)
                 .await
-                .map(Some),
+                .map(|()| Some(code.clone())),
             (None, None) => Err(ApiError::invalid_request("Enter the code your app shows.")),
         }
     })
     .await;
     match checked {
-        Ok(next_recovery) => {
+        Ok(used_recovery) => {
             let url = match issue_code(&app, &t, &pending, true).await {
                 Ok(url) => url,
                 Err(page) => return page,
             };
-            match next_recovery {
-                None => Redirect::to(&url).into_response(),
+            let Some(used) = used_recovery else {
+                return Redirect::to(&url).into_response();
+            };
+            // Spent only once the code for the app exists: a failure before keeps it.
+            match spend_recovery_code(&app, &t, &user_id, &used).await {
+                Err(ApiError::Auth { description, .. }) => {
+                    error_page(StatusCode::UNAUTHORIZED, &description)
+                }
+                Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
                 // The spent recovery code's successor is shown once, then on to the app.
-                Some(code) => Html(format!(
+                Ok(code) => Html(format!(
                     "<!doctype html><html><head><meta charset=\"utf-8\"><title>New recovery code</title></head><body>\
                      <h1>Your new recovery code</h1><p>The one you used is spent. Keep this one: \
                      <code id=\"recovery_code\">{}</code></p><p><a id=\"continue\" href=\"{}\">Continue</a></p></body></html>",

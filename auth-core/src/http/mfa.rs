@@ -21,10 +21,10 @@ use super::token::{
     parse_body,
 };
 use crate::app::AppState;
-use crate::crypto::{otp, sha256_hex};
+use crate::crypto::{constant_time_eq, otp, sha256_hex};
 use crate::error::ApiError;
 use crate::mfa::MfaTransaction;
-use crate::store::mfa::{NewEnrollment, OTP};
+use crate::store::mfa::{NewEnrollment, OTP, RECOVERY_CODE};
 use crate::store::{StoreError, ids};
 use crate::tenancy::TenantCtx;
 
@@ -35,22 +35,36 @@ const WRONG_OTP: &str = "Invalid otp_code.";
 const WRONG_RECOVERY_CODE: &str = "Invalid recovery_code.";
 const TOO_MANY: &str = "Too many invalid codes: try again later.";
 
-/// The login an `Authorization: Bearer <mfa_token>` header names.
+/// The login an `Authorization: Bearer <mfa_token>` header names, for a user
+/// still there and not blocked.
 async fn bearer_login(
     app: &AppState,
     t: &TenantCtx,
     headers: &HeaderMap,
 ) -> Result<MfaTransaction, ApiError> {
+    // The scheme is case-insensitive (RFC 7235 §2.1).
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|v| !v.is_empty())
         .ok_or_else(|| ApiError::invalid_token("an mfa_token is required as the bearer token"))?;
-    crate::mfa::find(app, t.id(), token)
+    let unknown = |e: ApiError| match e {
+        ApiError::Auth {
+            error: "invalid_grant",
+            ..
+        } => ApiError::invalid_token("Malformed or expired mfa_token"),
+        other => other,
+    };
+    let login = crate::mfa::find(app, t.id(), token)
         .await
-        .map_err(|_| ApiError::invalid_token("Malformed or expired mfa_token"))
+        .map_err(unknown)?;
+    crate::mfa::current_user(app, t.id(), &login)
+        .await
+        .map_err(unknown)?;
+    Ok(login)
 }
 
 fn store_failed(e: StoreError) -> ApiError {
@@ -167,6 +181,7 @@ pub async fn challenge(
     if login.client_id != client.client_id {
         return Err(ApiError::invalid_grant("Malformed or expired mfa_token"));
     }
+    crate::mfa::current_user(&app, t.id(), &login).await?;
     if let Some(kinds) = &req.challenge_type
         && !kinds.split_whitespace().any(|k| k == OTP)
     {
@@ -203,8 +218,10 @@ pub async fn grant(
     if login.client_id != client.client_id {
         return Err(ApiError::invalid_grant("Malformed or expired mfa_token"));
     }
+    // Refused before any code is looked at: a user deleted or blocked since.
+    crate::mfa::current_user(app, t.id(), &login).await?;
     let user_id = login.user.user_id.clone();
-    let next_recovery_code = under_guard(app, t, &user_id, async {
+    let recovery_code = under_guard(app, t, &user_id, async {
         if grant == OTP_GRANT {
             let code = req
                 .otp
@@ -215,21 +232,15 @@ pub async fn grant(
             let code = req.recovery_code.as_deref().ok_or_else(|| {
                 ApiError::invalid_request("Missing required parameter: recovery_code")
             })?;
-            spend_recovery_code(app, t, &user_id, code).await.map(Some)
+            recovery_code_matches(app, t, &user_id, code)
+                .await
+                .map(|()| Some(code.to_owned()))
         }
     })
     .await?;
     // Proven: the token is spent (a concurrent proof with the same token loses here).
     let login = crate::mfa::finish(app, t.id(), token).await?;
-    let user = match app.store.get_user(t.id(), &user_id).await {
-        Ok(u) => u,
-        // A custom database's user outside import mode: as the login found them.
-        Err(StoreError::NotFound(_)) => login.user.clone(),
-        Err(e) => return Err(store_failed(e)),
-    };
-    if user.blocked {
-        return Err(ApiError::user_blocked());
-    }
+    let user = crate::mfa::current_user(app, t.id(), &login).await?;
     let mut out = issue_user_tokens(
         app,
         t,
@@ -246,9 +257,11 @@ pub async fn grant(
         },
     )
     .await?;
-    if let Some(code) = next_recovery_code {
-        // Auth0 hands the next recovery code out with the tokens.
-        out.0["recovery_code"] = json!(code);
+    if let Some(used) = recovery_code {
+        // Spent only now, with the answer ready: a login that failed on the way
+        // keeps the user's code. Auth0 hands the next one out with the tokens.
+        let next = spend_recovery_code(app, t, &user_id, &used).await?;
+        out.0["recovery_code"] = json!(next);
     }
     Ok(out)
 }
@@ -329,6 +342,33 @@ pub(super) async fn check_otp(
     }
 }
 
+/// Whether `code` is the user's active recovery code (nothing is spent).
+pub(super) async fn recovery_code_matches(
+    app: &AppState,
+    t: &TenantCtx,
+    user_id: &str,
+    code: &str,
+) -> Result<(), ApiError> {
+    let hash = recovery_hash(code);
+    let list = app
+        .store
+        .mfa_authenticators(t.id(), user_id)
+        .await
+        .map_err(store_failed)?;
+    let matches = list.iter().any(|a| {
+        a.authenticator_type == RECOVERY_CODE
+            && a.active
+            && constant_time_eq(a.secret.as_bytes(), hash.as_bytes())
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_grant(WRONG_RECOVERY_CODE))
+    }
+}
+
+/// Replaces the user's recovery code `code` with a new one, which it returns;
+/// `invalid_grant` if `code` was spent meanwhile.
 pub(super) async fn spend_recovery_code(
     app: &AppState,
     t: &TenantCtx,

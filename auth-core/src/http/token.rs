@@ -319,14 +319,15 @@ fn token_endpoint_outcome(decisions: &pipeline::Decisions) -> Result<(), ApiErro
     if let Some(reason) = &decisions.denied {
         return Err(ApiError::access_denied(reason.clone()));
     }
-    if decisions.mfa.is_some() {
-        return Err(ApiError::mfa_required(
-            "Multifactor authentication required",
-        ));
-    }
+    // A redirect first: a second factor proven later must not skip it.
     if decisions.redirect.is_some() {
         return Err(ApiError::access_denied(
             "The login was redirected, which this grant cannot follow; use /authorize",
+        ));
+    }
+    if decisions.mfa.is_some() {
+        return Err(ApiError::mfa_required(
+            "Multifactor authentication required",
         ));
     }
     Ok(())
@@ -372,11 +373,13 @@ pub async fn finish_login(
         user
     };
     let decisions = post_login(app, t, client, conn, &user, &info).await?;
-    if decisions.denied.is_none() && decisions.mfa.is_some() {
+    if decisions.denied.is_none() && decisions.redirect.is_none() && decisions.mfa.is_some() {
         // The client continues at the MFA API with the token; the tokens it then
         // gets are the ones this flow decided.
         let user = fresh_user(app, t, user, &decisions).await;
+        let local = app.store.get_user(t.id(), &user.user_id).await.is_ok();
         let tx = crate::mfa::MfaTransaction {
+            local,
             client_id: client.client_id.clone(),
             connection: conn.name.clone(),
             scope: decisions.scopes(&info.requested_scopes),

@@ -250,14 +250,27 @@ impl Store {
 
     /// Deletes the connection and, as Auth0 does, every user in it (with their tokens).
     pub async fn delete_connection(&self, tenant: &str, id: &str) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        // Its users go with it (a foreign-key cascade); their second factors have no
+        // foreign key (see migration 0007) and go here, in the same transaction.
+        sqlx::query(
+            "DELETE FROM mfa_authenticators WHERE tenant_id = $1 AND user_id IN
+               (SELECT u.user_id FROM users u JOIN connections c
+                  ON c.tenant_id = u.tenant_id AND c.name = u.connection
+                WHERE c.tenant_id = $1 AND c.id = $2)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
         let done = sqlx::query("DELETE FROM connections WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(id)
-            .execute(&mut *self.conn().await?)
+            .execute(tx.conn())
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("connection"));
         }
-        Ok(())
+        tx.commit().await
     }
 }

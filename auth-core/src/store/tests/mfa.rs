@@ -159,3 +159,32 @@ async fn a_reset_lets_the_user_enroll_again() {
         .await
         .expect("enroll after reset");
 }
+
+#[tokio::test]
+async fn deleting_a_connection_deletes_its_users_factors() {
+    let (_dir, store) = store_with_tenant().await;
+    let u = user(&store, "acme", DB, "max@example.com").await;
+    let id = u.user_id.as_str();
+    store
+        .enroll_mfa("acme", enrollment(id, "totp|dev_a", "h1"))
+        .await
+        .expect("enroll");
+    let conn = store
+        .list_connections("acme")
+        .await
+        .expect("connections")
+        .into_iter()
+        .find(|c| c.name == DB)
+        .expect("db");
+    store
+        .delete_connection("acme", &conn.id)
+        .await
+        .expect("delete");
+    assert!(
+        store
+            .mfa_authenticators("acme", id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
