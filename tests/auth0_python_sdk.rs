@@ -1,7 +1,11 @@
 //! The official Auth0 Python SDK (auth0-python 4.x with `protocol="http"`)
 //! drives a real `rulebox serve`: its management clients create and deploy
 //! an Action, `GetToken.login` logs in, and its `TokenVerifier` verifies the
-//! ID token against our JWKS. The script is `tests/sdk/auth0_python_flow.py`.
+//! ID token against our JWKS. A user the Action sends to MFA gets the SDK's
+//! `Auth0Error(mfa_required)` with an `mfa_token`, enrolls, proves a code
+//! computed by the script's own RFC 6238 implementation, and the SDK's user
+//! client lists and resets the enrollment. The script is
+//! `tests/sdk/auth0_python_flow.py`.
 //!
 //! The pinned SDK of `tests/sdk/requirements.txt` is used from the `python3`
 //! on PATH (or `$PYTHON`) when that has it; otherwise it is installed with

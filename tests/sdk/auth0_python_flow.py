@@ -7,9 +7,16 @@ BASE_URL is what `rulebox serve` announces (http://127.0.0.1:PORT); CLIENT_ID an
 CLIENT_SECRET are the bootstrap management client's. Prints "auth0-python flow ok"
 and exits 0, or exits non-zero naming the step that did not behave as Auth0 does.
 """
+import base64
+import hashlib
+import hmac
 import os
 import secrets
+import struct
 import sys
+import time
+
+import requests
 
 import auth0
 from auth0.authentication import GetToken
@@ -30,8 +37,23 @@ ACTION = """exports.onExecutePostLogin = async (event, api) => {
     api.access.deny('evil.com is not welcome');
   }
   api.idToken.setCustomClaim('https://example.com/sdk', 'yes');
+  if (event.user.email.startsWith('mfa@')) {
+    api.multifactor.enable('any');
+  }
 };
 """
+MFA_OTP = "http://auth0.com/oauth/grant-type/mfa-otp"
+
+
+def totp(secret_base32, now=None):
+    """The code an authenticator app shows (RFC 6238: SHA-1, 6 digits, 30 s), written
+    here independently of the server's implementation."""
+    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
+    counter = struct.pack(">Q", int(now if now is not None else time.time()) // 30)
+    digest = hmac.new(key, counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
 
 
 class Failed(Exception):
@@ -71,6 +93,7 @@ def main(base, tenant, client_id, client_secret):
                 "password",
                 "http://auth0.com/oauth/grant-type/password-realm",
                 "refresh_token",
+                MFA_OTP,
             ],
         })
         app_id, app_secret = app.get("client_id"), app.get("client_secret")
@@ -86,10 +109,12 @@ def main(base, tenant, client_id, client_secret):
         check(conn.get("name") == CONNECTION and conn.get("id"), f"unexpected connection {conn}")
 
         users = Users(domain, mgmt, protocol="http")
-        for email in ("alice@example.com", "eve@evil.com"):
+        user_ids = {}
+        for email in ("alice@example.com", "eve@evil.com", "mfa@example.com"):
             at(f"Users.create {email}")
             u = users.create({"connection": CONNECTION, "email": email, "password": PASSWORD})
             check(u.get("email") == email and u.get("user_id"), f"unexpected user {u}")
+            user_ids[email] = u["user_id"]
 
         actions = Actions(domain, mgmt, protocol="http")
         at("Actions.create_action")
@@ -148,6 +173,49 @@ def main(base, tenant, client_id, client_secret):
                 )
             else:
                 raise Failed(f"no Auth0Error: {username} was logged in")
+
+        at("GetToken.login mfa@example.com must raise Auth0Error(mfa_required) with an mfa_token")
+        try:
+            auth.login(username="mfa@example.com", password=PASSWORD, realm=CONNECTION,
+                       scope="openid")
+        except Auth0Error as e:
+            check(e.error_code == "mfa_required", f"error_code={e.error_code!r}")
+            mfa_token = (e.content or {}).get("mfa_token")
+            check(isinstance(mfa_token, str) and mfa_token, f"no mfa_token in {e.content}")
+        else:
+            raise Failed("no Auth0Error: the MFA user was logged in without a second factor")
+
+        at("POST /mfa/associate (bearer mfa_token)")
+        r = requests.post(
+            f"http://{domain}/mfa/associate",
+            headers={"Authorization": f"Bearer {mfa_token}"},
+            json={"authenticator_types": ["otp"]},
+            timeout=10,
+        )
+        check(r.status_code == 200, f"status {r.status_code}: {r.text}")
+        enrolled = r.json()
+        check(enrolled.get("authenticator_type") == "otp" and enrolled.get("secret"),
+              f"unexpected enrollment {enrolled}")
+
+        at("GetToken.authenticated_post mfa-otp grant")
+        tokens = auth.authenticated_post(
+            f"http://{domain}/oauth/token",
+            data={"client_id": app_id, "grant_type": MFA_OTP, "mfa_token": mfa_token,
+                  "otp": totp(enrolled["secret"])},
+        )
+        at("TokenVerifier.verify (the ID token after MFA)")
+        claims = verifier.verify(tokens["id_token"])
+        check(claims.get("amr") == ["mfa"], f"amr is not ['mfa'] in {claims}")
+        check(claims.get(CLAIM) == "yes", f"the Action's claim is not in {claims}")
+
+        mfa_user = user_ids["mfa@example.com"]
+        at("Users.get_guardian_enrollments")
+        enrollments = users.get_guardian_enrollments(mfa_user)
+        check([e.get("status") for e in enrollments] == ["confirmed"],
+              f"enrollments are {enrollments}")
+        at("Users.delete_authenticators")
+        users.delete_authenticators(mfa_user)
+        check(users.get_guardian_enrollments(mfa_user) == [], "the enrollment survived its reset")
     except Failed as e:
         sys.exit(f"auth0-python flow failed at {step}: {e}")
     except Auth0Error as e:
