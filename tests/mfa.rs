@@ -506,3 +506,62 @@ fn an_action_redirect_is_not_skipped_by_proving_a_factor() {
     );
     assert!(body.get("mfa_token").is_none(), "{body}");
 }
+
+#[test]
+fn an_mfa_token_is_worth_nothing_at_another_tenant() {
+    let s = start();
+    let x = tenant(&s);
+    let mfa_token = x.mfa_token("kim@example.com");
+    let other = create_tenant(&s, "other", &[]);
+    let o = format!("{}/t/other", s.base);
+    let other_token = mgmt_token(
+        &s.base,
+        "other",
+        other["client_id"].as_str().expect("id"),
+        other["client_secret"].as_str().expect("secret"),
+    );
+    let (st, other_client) = api(
+        reqwest::Method::POST,
+        format!("{o}/api/v2/clients"),
+        &other_token,
+        Some(json!({"name": "app", "grant_types": [OTP_GRANT]})),
+    );
+    assert_eq!(st, 201, "{other_client}");
+    for (method, path, body) in [
+        (reqwest::Method::GET, "/mfa/authenticators", None),
+        (
+            reqwest::Method::POST,
+            "/mfa/associate",
+            Some(json!({"authenticator_types": ["otp"]})),
+        ),
+    ] {
+        let mut r = http()
+            .request(method, format!("{o}{path}"))
+            .bearer_auth(&mfa_token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().expect("other tenant");
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    let (st, body) = post(
+        format!("{o}/oauth/token"),
+        json!({"grant_type": OTP_GRANT, "mfa_token": mfa_token, "otp": "123456",
+               "client_id": other_client["client_id"], "client_secret": other_client["client_secret"]}),
+    );
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (403, Some("invalid_grant")),
+        "{body}"
+    );
+    // Untouched at home: nothing was enrolled, and the token still works there.
+    let (st, list) = x.with_bearer(
+        reqwest::Method::GET,
+        "/mfa/authenticators",
+        &mfa_token,
+        None,
+    );
+    assert_eq!((st, list), (200, json!([])));
+    let (st, _) = x.associate(&mfa_token);
+    assert_eq!(st, 200);
+}
