@@ -111,3 +111,54 @@ fn id_tokens_follow_the_clients_jwt_configuration() {
         "the answer names the tenant's new key"
     );
 }
+
+#[test]
+fn a_tenants_default_algorithm_can_change_and_old_tokens_still_verify() {
+    let s = start();
+    let (t, token, client) = login_fixture(&s, &["al@example.com"]);
+    let settings = |body: Value| {
+        api(
+            reqwest::Method::PATCH,
+            format!("{t}/api/v2/tenants/settings"),
+            &token,
+            Some(body),
+        )
+    };
+    let before = login(&t, &client);
+    assert_eq!(
+        header(before["access_token"].as_str().expect("at"))["alg"],
+        "RS256"
+    );
+
+    for bad in [json!({"signing_alg": "HS256"}), json!({"signing_alg": 256})] {
+        let (st, err) = settings(bad);
+        assert_eq!(st, 400, "{err}");
+    }
+    let (st, out) = settings(json!({"signing_alg": "ES256"}));
+    assert_eq!(st, 200, "{out}");
+    assert_eq!(out["signing_alg"], "ES256");
+    let (_, read) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/tenants/settings"),
+        &token,
+        None,
+    );
+    assert_eq!(read["signing_alg"], "ES256");
+
+    let after = login(&t, &client);
+    let issuer = format!("{t}/");
+    let keys = jwks(&t);
+    for (tokens, alg) in [(&before, "RS256"), (&after, "ES256")] {
+        for kind in ["access_token", "id_token"] {
+            let jwt = tokens[kind].as_str().expect("token");
+            assert_eq!(header(jwt)["alg"], alg, "{kind}");
+            let audience = if kind == "id_token" {
+                client["client_id"].as_str().expect("id").to_owned()
+            } else {
+                format!("{t}/userinfo")
+            };
+            rulebox_auth_core::crypto::jwt::verify(jwt, &keys, &issuer, &audience)
+                .unwrap_or_else(|e| panic!("{alg} {kind} does not verify: {e}"));
+        }
+    }
+}

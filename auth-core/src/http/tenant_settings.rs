@@ -1,5 +1,6 @@
 //! `GET/PATCH /api/v2/tenants/settings`: the tenant's settings as the
-//! Management API shows them, plus `sandbox_limits` — what the platform
+//! Management API shows them (`signing_alg`, the default algorithm of its
+//! tokens, may be changed here), plus `sandbox_limits` — what the platform
 //! lets this tenant's code use (fuel, timeout, memory, concurrency, rate,
 //! outbound allow-list), applied to its next call without a restart.
 //!
@@ -11,6 +12,7 @@
 
 use super::mgmt::{Caller, store_err};
 use crate::app::AppState;
+use crate::crypto::keys::Alg;
 use crate::error::ApiError;
 use crate::tenancy::TenantCtx;
 use axum::extract::State;
@@ -54,9 +56,10 @@ fn is_ip_literal(entry: &str) -> bool {
         .is_ok()
 }
 
-/// Merges the tenant-settable keys of `sandbox_limits` into the stored limits
-/// (validated: unknown keys, operator-only keys, IP literals and wrong types
-/// are a 400 naming them).
+/// Changes the tenant's default signing algorithm (`signing_alg`, RS256 or
+/// ES256) and/or merges the tenant-settable keys of `sandbox_limits` into the
+/// stored limits (validated: unknown keys, operator-only keys, IP literals and
+/// wrong types are a 400 naming them).
 pub async fn patch_settings(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
@@ -68,18 +71,52 @@ pub async fn patch_settings(
     let Some(body) = body.as_object() else {
         return Err(invalid("expected an object".into()));
     };
-    if let Some(other) = body.keys().find(|k| k.as_str() != "sandbox_limits") {
+    if let Some(other) = body
+        .keys()
+        .find(|k| !matches!(k.as_str(), "sandbox_limits" | "signing_alg"))
+    {
         return Err(invalid(format!(
             "'{other}' is not a setting rulebox supports"
         )));
     }
-    let Some(changes) = body.get("sandbox_limits").and_then(Value::as_object) else {
-        return Err(invalid("sandbox_limits must be an object".into()));
+    let alg = match body.get("signing_alg") {
+        None => None,
+        Some(v) => {
+            let text = v
+                .as_str()
+                .ok_or_else(|| invalid("signing_alg must be a string".into()))?;
+            let alg: Alg = text
+                .parse()
+                .map_err(|_| invalid(format!("signing_alg must be RS256 or ES256 (got {text})")))?;
+            Some(alg)
+        }
+    };
+    let limits = match body.get("sandbox_limits") {
+        None => None,
+        Some(changes) => Some(merged_limits(&t, changes).map_err(invalid)?),
+    };
+    if let Some(alg) = alg {
+        // The new default key is in the JWKS before the first token it signs;
+        // the old one stays there, so tokens already issued still verify.
+        app.keys_with(&t.tenant, alg).await?;
+    }
+    let tenant = app
+        .store
+        .update_tenant_settings(t.id(), alg.map(|a| a.as_str()), limits)
+        .await
+        .map_err(store_err)?;
+    Ok(Json(settings_json(&tenant)))
+}
+
+/// The stored limits with the tenant's `changes` applied; what is wrong, if anything.
+fn merged_limits(t: &TenantCtx, changes: &Value) -> Result<Value, String> {
+    let Some(changes) = changes.as_object() else {
+        return Err("sandbox_limits must be an object".into());
     };
     if let Some(k) = changes.keys().find(|k| !TENANT_KEYS.contains(&k.as_str())) {
-        return Err(invalid(format!(
+        return Err(format!(
             "sandbox_limits.{k} is set by the platform operator (rulebox tenants limits set)"
-        )));
+        ));
     }
     if let Some(hosts) = changes.get("allow_hosts").and_then(Value::as_array)
         && let Some(ip) = hosts
@@ -87,9 +124,9 @@ pub async fn patch_settings(
             .filter_map(Value::as_str)
             .find(|h| is_ip_literal(h))
     {
-        return Err(invalid(format!(
+        return Err(format!(
             "allow_hosts entry {ip:?} is an IP address; addresses are allow-listed by the platform operator"
-        )));
+        ));
     }
     let mut limits = t.tenant.limits.as_object().cloned().unwrap_or_default();
     for (k, v) in changes {
@@ -97,13 +134,8 @@ pub async fn patch_settings(
     }
     let limits = Value::Object(limits);
     serde_json::from_value::<TenantPolicy>(limits.clone())
-        .map_err(|e| invalid(format!("sandbox_limits: {e}")))?;
-    let tenant = app
-        .store
-        .update_tenant_settings(t.id(), None, Some(limits))
-        .await
-        .map_err(store_err)?;
-    Ok(Json(settings_json(&tenant)))
+        .map_err(|e| format!("sandbox_limits: {e}"))?;
+    Ok(limits)
 }
 
 #[cfg(test)]
