@@ -565,3 +565,82 @@ fn an_mfa_token_is_worth_nothing_at_another_tenant() {
     let (st, _) = x.associate(&mfa_token);
     assert_eq!(st, 200);
 }
+
+#[test]
+fn hostile_input_to_the_mfa_endpoints_gets_typed_errors() {
+    let s = start();
+    let x = tenant(&s);
+    let mfa_token = x.mfa_token("kim@example.com");
+    let raw = |path: &str, content_type: &str, body: Vec<u8>| {
+        let r = http()
+            .post(format!("{}{path}", x.t))
+            .bearer_auth(&mfa_token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .expect("post");
+        let status = r.status().as_u16();
+        let text = r.text().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
+        )
+    };
+    for (body, what) in [
+        (b"{not json".to_vec(), "malformed JSON"),
+        (
+            br#"{"authenticator_types": "otp"}"#.to_vec(),
+            "a string for the list",
+        ),
+        (
+            br#"{"authenticator_types": [1, 2]}"#.to_vec(),
+            "numbers in the list",
+        ),
+    ] {
+        let (st, body) = raw("/mfa/associate", "application/json", body);
+        assert_eq!(
+            (st, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{what}: {body}"
+        );
+    }
+    let (st, body) = raw("/mfa/challenge", "application/json", b"[]".to_vec());
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    // Codes that are no code: refused as wrong, whatever their size or script.
+    let (_, enrolled) = x.associate(&mfa_token);
+    assert!(enrolled["secret"].is_string(), "{enrolled}");
+    for otp in ["１２３４５６", "12345678", "-12345", &"9".repeat(100_000)] {
+        let (st, body) = x.prove(OTP_GRANT, &mfa_token, "otp", otp);
+        assert_eq!(
+            (st, body["error"].as_str()),
+            (403, Some("invalid_grant")),
+            "{body}"
+        );
+    }
+    // The hosted page's form with no or a forged state: a clean 400 page.
+    for form in ["", "state=forged&otp=123456", "state=%ZZ"] {
+        let r = http()
+            .post(format!("{}/authorize/mfa", x.t))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .expect("page");
+        assert_eq!(r.status(), 400, "{form}");
+        assert!(
+            r.text().expect("html").contains("Unknown or expired"),
+            "{form}"
+        );
+    }
+    // The server is still serving, and the real code still works.
+    let (st, _) = x.prove(
+        OTP_GRANT,
+        &mfa_token,
+        "otp",
+        &app_code(enrolled["barcode_uri"].as_str().expect("uri")),
+    );
+    assert_eq!(st, 200);
+}
