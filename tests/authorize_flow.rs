@@ -276,7 +276,10 @@ fn an_mfa_requirement_before_a_redirect_is_not_forgotten() {
     let html = page.text().expect("page");
     let uri = element(&html, "barcode_uri").expect("an otpauth URI to scan");
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
-    let recovery = element(&html, "recovery_code").expect("a recovery code shown once");
+    assert!(
+        element(&html, "recovery_code").is_some(),
+        "a recovery code, shown once"
+    );
 
     // A wrong code: the page again, with the same secret and the error.
     let wrong = enter(&html, "otp", &app_code(&uri, 3600));
@@ -285,18 +288,35 @@ fn an_mfa_requirement_before_a_redirect_is_not_forgotten() {
     assert!(element(&html, "error").is_some(), "{html}");
     assert_eq!(element(&html, "barcode_uri").as_deref(), Some(uri.as_str()));
     assert!(element(&html, "recovery_code").is_none(), "shown only once");
-    // The page's state is not a /continue state.
+    // The page's state is not a /continue state, however it is spelled.
     let (_, fields) = form_fields(&html);
     let state = &fields.iter().find(|(k, _)| k == "state").expect("state").1;
-    let r = browser()
-        .get(format!("{t}/continue"))
-        .query(&[("state", state)])
-        .send()
-        .expect("continue");
-    assert_eq!(r.status(), 400);
+    for spelled in [state.clone(), format!("mfa-page:{state}")] {
+        let r = browser()
+            .get(format!("{t}/continue"))
+            .query(&[("state", &spelled)])
+            .send()
+            .expect("continue");
+        assert_eq!(r.status(), 400, "{spelled}");
+    }
+
+    // Another login of the same user (someone else with the password) is not
+    // shown the secret being set up: its page enrolls afresh, replacing it.
+    let to = location(&log_in(&t, &spa_id));
+    let page = come_back(&t, &to, &[]);
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.headers()["cache-control"],
+        "no-store",
+        "a page with a secret"
+    );
+    let second = page.text().expect("page");
+    let uri2 = element(&second, "barcode_uri").expect("its own secret");
+    assert_ne!(uri2, uri, "the first login's secret leaked to the second");
+    let recovery = element(&second, "recovery_code").expect("its own recovery code");
 
     // The right code: the callback gets a code, its tokens are marked as MFA.
-    let done = enter(&html, "otp", &app_code(&uri, 0));
+    let done = enter(&second, "otp", &app_code(&uri2, 0));
     let back = location(&done);
     assert!(back.starts_with(CALLBACK), "{back}");
     assert_eq!(query_param(&back, "state").as_deref(), Some("st8"));
@@ -323,6 +343,27 @@ fn an_mfa_requirement_before_a_redirect_is_not_forgotten() {
     let back = back.expect("a link on to the app");
     assert!(back.starts_with(CALLBACK), "{back}");
     assert_eq!(exchange(&t, &spa_id, &back, Some(CALLBACK)).status(), 200);
+
+    // Blocked while on the page: the right code opens nothing.
+    let to = location(&log_in(&t, &spa_id));
+    let html = come_back(&t, &to, &[]).text().expect("page");
+    let (_, users) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/users-by-email?email=pat@example.com"),
+        &token,
+        None,
+    );
+    let pat = users[0]["user_id"].as_str().expect("id");
+    let (st, _) = api(
+        reqwest::Method::PATCH,
+        format!("{t}/api/v2/users/{pat}"),
+        &token,
+        Some(json!({"blocked": true})),
+    );
+    assert_eq!(st, 200);
+    let r = enter(&html, "otp", &app_code(&uri2, 30));
+    assert_eq!(r.status(), 401);
+    assert!(r.text().expect("page").contains("blocked"));
 }
 
 #[test]

@@ -111,6 +111,10 @@ pub struct PendingLogin {
     pub remove_scopes: Vec<String>,
     #[serde(default)]
     pub mfa: Option<String>,
+    /// The unconfirmed authenticator the hosted MFA page enrolled for this
+    /// login: only this login's page may show its secret again.
+    #[serde(default)]
+    pub mfa_enrollment: Option<String>,
 }
 
 /// How long a paused login waits for its `/continue`.

@@ -270,6 +270,7 @@ pub async fn authorize_submit(
         add_scopes: Vec::new(),
         remove_scopes: Vec::new(),
         mfa: None,
+        mfa_enrollment: None,
     };
     complete(&app, &t, pending, info).await
 }
@@ -422,9 +423,11 @@ pub async fn continue_login(
     let Ok(Query(query)) = query else {
         return error_page(StatusCode::BAD_REQUEST, "Malformed query string");
     };
+    // A `/continue` state is a random token (base64url): with a ':' it would name
+    // another kind of parked login (an MFA page's, an mfa_token's) and take it.
     let pending = match query.get("state").and_then(Value::as_str) {
-        Some(state) => app.unpark(t.id(), state).await,
-        None => None,
+        Some(state) if !state.contains(':') => app.unpark(t.id(), state).await,
+        _ => None,
     };
     let Some(pending) = pending else {
         return error_page(

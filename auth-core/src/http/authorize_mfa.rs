@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -39,10 +39,14 @@ struct Enrollment {
     recovery_code: Option<String>,
 }
 
+/// What the page shows to enroll, if the user has no confirmed app: the secret
+/// this login's page created before (shown again after a wrong code), or a
+/// fresh one. Another login never sees a secret it did not create: someone
+/// with only the password must not learn the app the user is setting up.
 async fn enrollment(
     app: &AppState,
     t: &TenantCtx,
-    pending: &PendingLogin,
+    pending: &mut PendingLogin,
 ) -> Result<Option<Enrollment>, ApiError> {
     let store_failed = |e: crate::store::StoreError| ApiError::server_error(e.to_string());
     let factors = app
@@ -62,6 +66,7 @@ async fn enrollment(
         |secret: &[u8]| otp::otpauth_uri(secret, t.id(), &account).map_err(ApiError::server_error);
     // A page shown again (a wrong code) keeps the secret the user already scanned.
     if let Some(pending_factor) = app_factor
+        && pending.mfa_enrollment.as_deref() == Some(pending_factor.id.as_str())
         && let Some(secret) = otp::from_base32(&pending_factor.secret)
     {
         return Ok(Some(Enrollment {
@@ -73,12 +78,13 @@ async fn enrollment(
     let secret = otp::new_secret();
     let secret_text = otp::base32(&secret);
     let recovery = new_recovery_code();
+    let otp_id = format!("totp|dev_{}", ids::random_alphanumeric(16));
     app.store
         .enroll_mfa(
             t.id(),
             NewEnrollment {
                 user_id: &pending.user_id,
-                otp_id: &format!("totp|dev_{}", ids::random_alphanumeric(16)),
+                otp_id: &otp_id,
                 otp_secret: &secret_text,
                 recovery_id: &format!("recovery-code|dev_{}", ids::random_alphanumeric(16)),
                 recovery_hash: &recovery_hash(&recovery),
@@ -86,6 +92,7 @@ async fn enrollment(
         )
         .await
         .map_err(store_failed)?;
+    pending.mfa_enrollment = Some(otp_id);
     Ok(Some(Enrollment {
         barcode_uri: uri(&secret)?,
         secret: secret_text,
@@ -97,10 +104,10 @@ async fn enrollment(
 pub(super) async fn ask(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    pending: PendingLogin,
+    mut pending: PendingLogin,
     error: Option<&str>,
 ) -> Response {
-    let enroll = match enrollment(app, t, &pending).await {
+    let enroll = match enrollment(app, t, &mut pending).await {
         Ok(e) => e,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
@@ -155,7 +162,40 @@ pub(super) async fn ask(
     } else {
         StatusCode::OK
     };
-    (status, Html(body)).into_response()
+    private((status, Html(body)).into_response())
+}
+
+/// Pages that show a secret or carry a code: never cached (a shared machine's
+/// back button), never framed (clickjacking).
+fn private(mut page: Response) -> Response {
+    let h = page.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    page
+}
+
+/// The login's user as they are now: deleted or blocked since the password, no further.
+async fn still_allowed(
+    app: &AppState,
+    t: &TenantCtx,
+    pending: &PendingLogin,
+) -> Result<(), Response> {
+    match app.store.get_user(t.id(), &pending.user_id).await {
+        Ok(u) if u.blocked => Err(error_page(StatusCode::UNAUTHORIZED, "user is blocked")),
+        Ok(_) => Ok(()),
+        Err(crate::store::StoreError::NotFound(_)) => Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown or expired login transaction",
+        )),
+        Err(e) => Err(error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &e.to_string(),
+        )),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,6 +223,9 @@ pub async fn submit(
             "Unknown or expired login transaction",
         );
     };
+    if let Err(page) = still_allowed(&app, &t, &pending).await {
+        return page;
+    }
     let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     let (otp_code, recovery) = (given(form.otp), given(form.recovery_code));
     let user_id = pending.user_id.clone();
@@ -212,14 +255,14 @@ pub async fn submit(
                 }
                 Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
                 // The spent recovery code's successor is shown once, then on to the app.
-                Ok(code) => Html(format!(
+                Ok(code) => private(Html(format!(
                     "<!doctype html><html><head><meta charset=\"utf-8\"><title>New recovery code</title></head><body>\
                      <h1>Your new recovery code</h1><p>The one you used is spent. Keep this one: \
                      <code id=\"recovery_code\">{}</code></p><p><a id=\"continue\" href=\"{}\">Continue</a></p></body></html>",
                     escape(&code),
                     escape(&url)
                 ))
-                .into_response(),
+                .into_response()),
             }
         }
         Err(ApiError::Auth {

@@ -47,24 +47,25 @@ pub struct TokenRequest {
     pub event_body: Map<String, Value>,
 }
 
-/// Parameters that prove something: never shown to the tenant's code (its
-/// console output lands in logs), whatever Auth0 passes along.
-const SECRET_PARAMS: &[&str] = &[
-    "client_secret",
-    "password",
-    "refresh_token",
-    "code",
-    "code_verifier",
-    "otp",
-    "recovery_code",
-    "mfa_token",
-    "client_assertion",
-];
+/// Parameters that prove something are never shown to the tenant's code (its
+/// console output lands in logs), whatever Auth0 passes along. By pattern, not
+/// by a list of today's grants: `client_secret`, `password`, `*_token`
+/// (refresh, mfa, subject, actor, id, access, device...), `*code*` (code,
+/// code_verifier, device_code, oob_code, binding_code, recovery_code),
+/// `*assertion`, `otp`, `auth_req_id`. A harmless parameter caught by a
+/// pattern is only left out.
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["secret", "password", "token", "code", "assertion"]
+        .iter()
+        .any(|p| n.contains(p))
+        || matches!(n.as_str(), "otp" | "auth_req_id" | "pin")
+}
 
 /// The request's parameters as `event.request.body`, secrets left out.
 fn event_body(headers: &HeaderMap, body: &Bytes) -> Map<String, Value> {
     let mut map: Map<String, Value> = parse_body(headers, body).unwrap_or_default();
-    map.retain(|k, _| !SECRET_PARAMS.contains(&k.as_str()));
+    map.retain(|k, _| !is_secret_param(k));
     map
 }
 
@@ -377,7 +378,11 @@ pub async fn finish_login(
         // The client continues at the MFA API with the token; the tokens it then
         // gets are the ones this flow decided.
         let user = fresh_user(app, t, user, &decisions).await;
-        let local = app.store.get_user(t.id(), &user.user_id).await.is_ok();
+        let local = match app.store.get_user(t.id(), &user.user_id).await {
+            Ok(_) => true,
+            Err(StoreError::NotFound(_)) => false,
+            Err(e) => return Err(ApiError::server_error(e.to_string())),
+        };
         let tx = crate::mfa::MfaTransaction {
             local,
             client_id: client.client_id.clone(),
@@ -929,4 +934,48 @@ pub async fn revoke(
         .await
         .map_err(|e| ApiError::server_error(e.to_string()))?;
     Ok(Json(json!({})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_secret_param;
+
+    #[test]
+    fn every_kind_of_credential_parameter_is_secret() {
+        for name in [
+            "client_secret",
+            "password",
+            "refresh_token",
+            "mfa_token",
+            "subject_token",
+            "actor_token",
+            "id_token",
+            "access_token",
+            "code",
+            "code_verifier",
+            "device_code",
+            "oob_code",
+            "binding_code",
+            "recovery_code",
+            "client_assertion",
+            "assertion",
+            "otp",
+            "auth_req_id",
+            "Password",
+            "CLIENT_SECRET",
+        ] {
+            assert!(is_secret_param(name), "{name}");
+        }
+        for name in [
+            "grant_type",
+            "client_id",
+            "scope",
+            "audience",
+            "username",
+            "realm",
+            "device",
+        ] {
+            assert!(!is_secret_param(name), "{name}");
+        }
+    }
 }

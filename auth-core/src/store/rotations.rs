@@ -210,8 +210,8 @@ async fn insert_successors(
             .bind(&row.audience)
             .bind(now)
             // Never past the family's end, whatever the caller asked.
-            .bind(system_time_ms(job.next_expires_at).min(row.family_expires_at))
-            .bind(row.family_expires_at);
+            .bind(system_time_ms(job.next_expires_at).min(row.family_end_ms()))
+            .bind(row.family_end_ms());
     }
     q.execute(conn)
         .await

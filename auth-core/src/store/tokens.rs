@@ -56,8 +56,21 @@ pub(super) struct RefreshRow {
     pub(super) family_expires_at: i64,
 }
 
+impl RefreshRow {
+    /// The family's absolute end. 0 is a row written by a node from before
+    /// migration 0008 during a rolling upgrade: its own expiry was the family's.
+    pub(super) fn family_end_ms(&self) -> i64 {
+        if self.family_expires_at > 0 {
+            self.family_expires_at
+        } else {
+            self.expires_at
+        }
+    }
+}
+
 impl From<RefreshRow> for RefreshTokenRecord {
     fn from(r: RefreshRow) -> Self {
+        let family_end = r.family_end_ms();
         RefreshTokenRecord {
             token_hash: r.token_hash,
             family_id: r.family_id,
@@ -67,7 +80,7 @@ impl From<RefreshRow> for RefreshTokenRecord {
             audience: r.audience,
             created_at: rfc3339_from_ms(r.created_at),
             expires_at: rfc3339_from_ms(r.expires_at),
-            expires: super::time::ms_to_system_time(r.family_expires_at),
+            expires: super::time::ms_to_system_time(family_end),
         }
     }
 }
@@ -214,8 +227,8 @@ pub(super) async fn redeem_in(
                 scope: &row.scope,
                 audience: row.audience.as_deref(),
                 // Never past the family's end, whatever the caller asked.
-                expires_at: expires_at.min(super::time::ms_to_system_time(row.family_expires_at)),
-                family_expires_at: super::time::ms_to_system_time(row.family_expires_at),
+                expires_at: expires_at.min(super::time::ms_to_system_time(row.family_end_ms())),
+                family_expires_at: super::time::ms_to_system_time(row.family_end_ms()),
                 family_id: Some(&row.family_id),
             };
             insert_row(&mut *conn, tenant, &next, &row.family_id).await?;

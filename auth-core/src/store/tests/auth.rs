@@ -698,3 +698,39 @@ async fn an_idle_token_expires_before_its_family_and_rotation_never_outlives_the
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_token_written_by_a_node_from_before_the_idle_lifetime_still_rotates() {
+    let f = fixture().await;
+    f.store
+        .insert_refresh_token("acme", refresh(&f, "old-node", None))
+        .await
+        .expect("insert");
+    // What an older node's INSERT leaves during a rolling upgrade: the column's default.
+    sqlx::query("UPDATE refresh_tokens SET family_expires_at = 0 WHERE token_hash = 'old-node'")
+        .execute(&mut *f.store.conn().await.expect("conn"))
+        .await
+        .expect("update");
+    let (record, _) = f
+        .store
+        .peek_refresh_token("acme", "old-node")
+        .await
+        .expect("peek")
+        .expect("live");
+    assert!(
+        record.expires > SystemTime::now(),
+        "its own expiry is the family's"
+    );
+    f.store
+        .rotate_refresh_token("acme", "old-node", "new-node", in_an_hour())
+        .await
+        .expect("rotate")
+        .expect("known");
+    let (next, _) = f
+        .store
+        .peek_refresh_token("acme", "new-node")
+        .await
+        .expect("peek")
+        .expect("the successor is live, not born expired");
+    assert!(next.expires > SystemTime::now());
+}
