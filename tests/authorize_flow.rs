@@ -438,24 +438,12 @@ fn codes_and_paused_logins_are_worth_nothing_at_another_tenant() {
         "post-login",
         "exports.onExecutePostLogin = async (event, api) => {\n  if (!event.user.app_metadata.verified) api.redirect.sendUserTo('https://idv.example/start');\n};\nexports.onContinuePostLogin = async (event, api) => {\n  api.user.setAppMetadata('verified', true);\n};",
     );
-    let other = create_tenant(&s, "other", &[]);
-    let o = format!("{}/t/other", s.base);
-    let other_token = mgmt_token(
-        &s.base,
+    let (o, _, other_spa) = tenant_with_client(
+        &s,
         "other",
-        other["client_id"].as_str().expect("id"),
-        other["client_secret"].as_str().expect("secret"),
+        json!({"name": "SPA", "app_type": "spa", "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code"], "callbacks": [CALLBACK]}),
     );
-    let (st, other_spa) = api(
-        reqwest::Method::POST,
-        format!("{o}/api/v2/clients"),
-        &other_token,
-        Some(
-            json!({"name": "SPA", "app_type": "spa", "token_endpoint_auth_method": "none",
-                    "grant_types": ["authorization_code"], "callbacks": [CALLBACK]}),
-        ),
-    );
-    assert_eq!(st, 201, "{other_spa}");
     let other_id = other_spa["client_id"].as_str().expect("id");
 
     // A paused login's state, replayed at the other tenant's /continue: unknown there,

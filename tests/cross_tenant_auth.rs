@@ -17,21 +17,11 @@ fn one_tenants_credentials_and_tokens_open_nothing_at_another() {
         Some(json!({"name": "app", "grant_types": ["password", "refresh_token"]})),
     );
     assert_eq!(st, 201, "{client}");
-    let other = create_tenant(&s, "other", &[]);
-    let o = format!("{}/t/other", s.base);
-    let other_token = mgmt_token(
-        &s.base,
+    let (o, _, other_client) = tenant_with_client(
+        &s,
         "other",
-        other["client_id"].as_str().expect("id"),
-        other["client_secret"].as_str().expect("secret"),
+        json!({"name": "app", "grant_types": ["password", "refresh_token"]}),
     );
-    let (st, other_client) = api(
-        reqwest::Method::POST,
-        format!("{o}/api/v2/clients"),
-        &other_token,
-        Some(json!({"name": "app", "grant_types": ["password", "refresh_token"]})),
-    );
-    assert_eq!(st, 201, "{other_client}");
     let post = |url: String, body: Value| {
         let r = http().post(url).json(&body).send().expect("post");
         let status = r.status().as_u16();

@@ -512,21 +512,11 @@ fn an_mfa_token_is_worth_nothing_at_another_tenant() {
     let s = start();
     let x = tenant(&s);
     let mfa_token = x.mfa_token("kim@example.com");
-    let other = create_tenant(&s, "other", &[]);
-    let o = format!("{}/t/other", s.base);
-    let other_token = mgmt_token(
-        &s.base,
+    let (o, _, other_client) = tenant_with_client(
+        &s,
         "other",
-        other["client_id"].as_str().expect("id"),
-        other["client_secret"].as_str().expect("secret"),
+        json!({"name": "app", "grant_types": [OTP_GRANT]}),
     );
-    let (st, other_client) = api(
-        reqwest::Method::POST,
-        format!("{o}/api/v2/clients"),
-        &other_token,
-        Some(json!({"name": "app", "grant_types": [OTP_GRANT]})),
-    );
-    assert_eq!(st, 201, "{other_client}");
     for (method, path, body) in [
         (reqwest::Method::GET, "/mfa/authenticators", None),
         (

@@ -337,6 +337,27 @@ pub fn create_tenant(s: &Server, name: &str, extra: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
+/// Another tenant `name` on `s`, with one client created from `client` through its
+/// own Management API: `(its base URL, its management token, the client as created)`.
+pub fn tenant_with_client(s: &Server, name: &str, client: Value) -> (String, String, Value) {
+    let created = create_tenant(s, name, &[]);
+    let base = format!("{}/t/{name}", s.base);
+    let token = mgmt_token(
+        &s.base,
+        name,
+        created["client_id"].as_str().expect("id"),
+        created["client_secret"].as_str().expect("secret"),
+    );
+    let (st, made) = api(
+        reqwest::Method::POST,
+        format!("{base}/api/v2/clients"),
+        &token,
+        Some(client),
+    );
+    assert_eq!(st, 201, "{made}");
+    (base, token, made)
+}
+
 /// The JWKS a tenant at base URL `t` publishes.
 pub fn jwks(t: &str) -> Value {
     http()
