@@ -15,14 +15,12 @@ use serde::Deserialize;
 
 use super::authorize::{error_page, escape, issue_code};
 use super::mfa::{
-    check_otp, new_recovery_code, recovery_code_matches, recovery_hash, spend_recovery_code,
-    under_guard,
+    EnrollError, check_otp, enroll, recovery_code_matches, spend_recovery_code, under_guard,
 };
 use crate::app::{AppState, PendingLogin};
 use crate::crypto::{otp, random_token};
 use crate::error::ApiError;
-use crate::store::ids;
-use crate::store::mfa::{NewEnrollment, OTP};
+use crate::store::mfa::OTP;
 use crate::tenancy::TenantCtx;
 
 /// Parked page states live apart from `/continue` states: a state of this
@@ -58,46 +56,38 @@ async fn enrollment(
     if app_factor.is_some_and(|a| a.active) {
         return Ok(None);
     }
-    let account = match app.store.get_user(t.id(), &pending.user_id).await {
-        Ok(u) => u.email.unwrap_or(u.user_id),
-        Err(_) => pending.user_id.clone(),
-    };
-    let uri =
-        |secret: &[u8]| otp::otpauth_uri(secret, t.id(), &account).map_err(ApiError::server_error);
     // A page shown again (a wrong code) keeps the secret the user already scanned.
     if let Some(pending_factor) = app_factor
         && pending.mfa_enrollment.as_deref() == Some(pending_factor.id.as_str())
         && let Some(secret) = otp::from_base32(&pending_factor.secret)
     {
         return Ok(Some(Enrollment {
-            barcode_uri: uri(&secret)?,
+            barcode_uri: otp::otpauth_uri(&secret, t.id(), &account(app, t, pending).await)
+                .map_err(ApiError::server_error)?,
             secret: pending_factor.secret.clone(),
             recovery_code: None,
         }));
     }
-    let secret = otp::new_secret();
-    let secret_text = otp::base32(&secret);
-    let recovery = new_recovery_code();
-    let otp_id = format!("totp|dev_{}", ids::random_alphanumeric(16));
-    app.store
-        .enroll_mfa(
-            t.id(),
-            NewEnrollment {
-                user_id: &pending.user_id,
-                otp_id: &otp_id,
-                otp_secret: &secret_text,
-                recovery_id: &format!("recovery-code|dev_{}", ids::random_alphanumeric(16)),
-                recovery_hash: &recovery_hash(&recovery),
-            },
-        )
-        .await
-        .map_err(store_failed)?;
-    pending.mfa_enrollment = Some(otp_id);
+    let factor = match enroll(app, t, &pending.user_id, &account(app, t, pending).await).await {
+        Ok(f) => f,
+        // Confirmed since the list above was read (another login): nothing to enroll.
+        Err(EnrollError::AlreadyEnrolled(_)) => return Ok(None),
+        Err(EnrollError::Failed(e)) => return Err(e),
+    };
+    pending.mfa_enrollment = Some(factor.id);
     Ok(Some(Enrollment {
-        barcode_uri: uri(&secret)?,
-        secret: secret_text,
-        recovery_code: Some(recovery),
+        barcode_uri: factor.barcode_uri,
+        secret: factor.secret,
+        recovery_code: Some(factor.recovery_code),
     }))
+}
+
+/// The name the authenticator app shows for the account: its email, else its id.
+async fn account(app: &AppState, t: &TenantCtx, pending: &PendingLogin) -> String {
+    match app.store.get_user(t.id(), &pending.user_id).await {
+        Ok(u) => u.email.unwrap_or(u.user_id),
+        Err(_) => pending.user_id.clone(),
+    }
 }
 
 /// Parks the login and shows the code form (with the enrollment, if needed).

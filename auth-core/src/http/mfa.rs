@@ -112,35 +112,72 @@ pub async fn associate(
             "authenticator_types must include \"otp\": only authenticator apps can be enrolled",
         ));
     }
-    let secret = otp::new_secret();
-    let secret_text = otp::base32(&secret);
     let account = login.user.email.as_deref().unwrap_or(&login.user.user_id);
-    let barcode_uri = otp::otpauth_uri(&secret, t.id(), account).map_err(ApiError::server_error)?;
-    let recovery_code = new_recovery_code();
+    let enrolled = match enroll(&app, &t, &login.user.user_id, account).await {
+        Ok(e) => e,
+        Err(EnrollError::AlreadyEnrolled(m)) => return Err(ApiError::access_denied(m)),
+        Err(EnrollError::Failed(e)) => return Err(e),
+    };
+    Ok(Json(json!({
+        "authenticator_type": OTP,
+        "secret": enrolled.secret,
+        "barcode_uri": enrolled.barcode_uri,
+        "recovery_codes": [enrolled.recovery_code],
+    })))
+}
+
+/// A new, unconfirmed enrollment: what the user is shown once.
+pub(super) struct NewFactor {
+    /// The app's authenticator id.
+    pub id: String,
+    /// base32, to type into the app.
+    pub secret: String,
+    /// The `otpauth://` URI to scan.
+    pub barcode_uri: String,
+    pub recovery_code: String,
+}
+
+pub(super) enum EnrollError {
+    /// The user has a confirmed app; an administrator resets it first.
+    AlreadyEnrolled(String),
+    Failed(ApiError),
+}
+
+/// Enrolls a fresh authenticator app and recovery code for `user_id` (replacing
+/// an unconfirmed enrollment), for the MFA API and the hosted page alike.
+pub(super) async fn enroll(
+    app: &AppState,
+    t: &TenantCtx,
+    user_id: &str,
+    account: &str,
+) -> Result<NewFactor, EnrollError> {
+    let secret = otp::new_secret();
+    let barcode_uri = otp::otpauth_uri(&secret, t.id(), account)
+        .map_err(|e| EnrollError::Failed(ApiError::server_error(e)))?;
+    let factor = NewFactor {
+        id: format!("totp|dev_{}", ids::random_alphanumeric(16)),
+        secret: otp::base32(&secret),
+        barcode_uri,
+        recovery_code: new_recovery_code(),
+    };
     let enrolled = app
         .store
         .enroll_mfa(
             t.id(),
             NewEnrollment {
-                user_id: &login.user.user_id,
-                otp_id: &format!("totp|dev_{}", ids::random_alphanumeric(16)),
-                otp_secret: &secret_text,
+                user_id,
+                otp_id: &factor.id,
+                otp_secret: &factor.secret,
                 recovery_id: &format!("recovery-code|dev_{}", ids::random_alphanumeric(16)),
-                recovery_hash: &recovery_hash(&recovery_code),
+                recovery_hash: &recovery_hash(&factor.recovery_code),
             },
         )
         .await;
     match enrolled {
-        Ok(()) => {}
-        Err(StoreError::Conflict(m)) => return Err(ApiError::access_denied(m)),
-        Err(e) => return Err(store_failed(e)),
+        Ok(()) => Ok(factor),
+        Err(StoreError::Conflict(m)) => Err(EnrollError::AlreadyEnrolled(m)),
+        Err(e) => Err(EnrollError::Failed(store_failed(e))),
     }
-    Ok(Json(json!({
-        "authenticator_type": OTP,
-        "secret": secret_text,
-        "barcode_uri": barcode_uri,
-        "recovery_codes": [recovery_code],
-    })))
 }
 
 fn unsupported(d: &str) -> ApiError {
@@ -389,7 +426,7 @@ pub(super) async fn spend_recovery_code(
 }
 
 /// 24 characters from an alphabet without look-alikes, like Auth0's codes.
-pub(super) fn new_recovery_code() -> String {
+fn new_recovery_code() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
@@ -399,7 +436,7 @@ pub(super) fn new_recovery_code() -> String {
 }
 
 /// Typed back as shown, give or take case and spaces.
-pub(super) fn recovery_hash(code: &str) -> String {
+fn recovery_hash(code: &str) -> String {
     let canonical: String = code
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
