@@ -353,6 +353,21 @@ fn a_deploy_on_one_auth_core_is_served_through_the_other_within_a_second() {
         .as_str()
         .expect("action id")
         .to_owned();
+    // The pool's nodes say what code handles, so an upload through the proxy
+    // is held to its triggers as in one process.
+    let (st, err) = api(
+        reqwest::Method::PATCH,
+        format!("{t1}/api/v2/actions/actions/{id}"),
+        &s.token,
+        Some(json!({"code": "exports.onExecuteCredentialsExchange = async () => {};"})),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("onExecutePostLogin")),
+        "{err}"
+    );
     let (st, v) = api(
         reqwest::Method::PATCH,
         format!("{t1}/api/v2/actions/actions/{id}"),

@@ -212,3 +212,159 @@ fn refused_code_leaves_the_deployed_version_serving() {
     assert_eq!(st, 202, "{v}");
     assert_eq!(served(), "v1");
 }
+
+#[test]
+fn an_action_needs_a_handler_for_each_trigger_it_supports() {
+    let s = start();
+    let (t, token, client) = login_fixture(&s, &["wes@example.com"]);
+    let post = reqwest::Method::POST;
+    let patch = reqwest::Method::PATCH;
+    let triggers = |ids: &[&str]| -> Value {
+        ids.iter()
+            .map(|id| json!({"id": id, "version": "v3"}))
+            .collect()
+    };
+    let message = |err: &Value| err["message"].as_str().unwrap_or_default().to_owned();
+    let exchange_only = "exports.onExecuteCredentialsExchange = async (event, api) => { api.accessToken.setCustomClaim('x', 1); };";
+    let actions_named = |name: &str| {
+        let (st, list) = api(
+            reqwest::Method::GET,
+            format!("{t}/api/v2/actions/actions?actionName={name}"),
+            &token,
+            None,
+        );
+        assert_eq!(st, 200, "{list}");
+        list["total"].clone()
+    };
+
+    // Code that exports another trigger's handler is refused at creation, saying which.
+    let (st, err) = api(
+        post.clone(),
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(
+            json!({"name": "mismatch", "supported_triggers": triggers(&["post-login"]), "code": exchange_only}),
+        ),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert_eq!(err["error"], "Bad Request", "{err}");
+    assert!(
+        message(&err).contains("`post-login`") && message(&err).contains("onExecutePostLogin"),
+        "{err}"
+    );
+    assert_eq!(actions_named("mismatch"), 0, "nothing was stored");
+    // A trigger this server never runs is refused rather than silently never run.
+    let (st, err) = api(
+        post.clone(),
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(
+            json!({"name": "sms", "supported_triggers": triggers(&["send-phone-message"]), "code": exchange_only}),
+        ),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert!(message(&err).contains("send-phone-message"), "{err}");
+    assert_eq!(actions_named("sms"), 0);
+    // Both handlers for both triggers is fine.
+    let both = format!(
+        "{exchange_only}\nexports.onExecutePostLogin = async (event, api) => {{ api.idToken.setCustomClaim('https://example.com/both', true); }};"
+    );
+    let (st, made) = api(
+        post.clone(),
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(
+            json!({"name": "both", "supported_triggers": triggers(&["post-login", "credentials-exchange"]), "code": both}),
+        ),
+    );
+    assert_eq!(st, 201, "{made}");
+
+    // A deployed Action keeps serving when a change would break its trigger:
+    // new code without the handler, or a trigger its code does not handle.
+    let id = create_deploy_bind(
+        &t,
+        &token,
+        "served",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://example.com/served', true); };",
+    );
+    let url = format!("{t}/api/v2/actions/actions/{id}");
+    let (st, err) = api(
+        patch.clone(),
+        url.clone(),
+        &token,
+        Some(json!({"code": exchange_only})),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert!(message(&err).contains("onExecutePostLogin"), "{err}");
+    let (st, err) = api(
+        patch.clone(),
+        url.clone(),
+        &token,
+        Some(json!({"supported_triggers": triggers(&["post-login", "credentials-exchange"])})),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert!(
+        message(&err).contains("`credentials-exchange`")
+            && message(&err).contains("onExecuteCredentialsExchange"),
+        "{err}"
+    );
+    let (st, err) = api(
+        patch.clone(),
+        url.clone(),
+        &token,
+        Some(json!({"supported_triggers": "post-login"})),
+    );
+    assert_eq!(st, 400, "{err}");
+    let (st, action) = api(reqwest::Method::GET, url.clone(), &token, None);
+    assert_eq!(st, 200);
+    assert_eq!(action["supported_triggers"], triggers(&["post-login"]));
+    let r = password_login(&t, &client, "wes@example.com", PASSWORD);
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        id_claims(&r.json().expect("tokens"))["https://example.com/served"],
+        true
+    );
+
+    // A compiled module is held to the same rule: the example rule exports
+    // only `on_post_login`.
+    let (st, made) = api(
+        post,
+        format!("{t}/api/v2/actions/actions"),
+        &token,
+        Some(
+            json!({"name": "exchange-wasm", "supported_triggers": triggers(&["credentials-exchange"]),
+                    "code": exchange_only}),
+        ),
+    );
+    assert_eq!(st, 201, "{made}");
+    let wasm_id = made["id"].as_str().expect("id");
+    let trivial = std::fs::read(rulebox_test_guests::TRIVIAL).expect("trivial.wasm built");
+    let r = http()
+        .post(format!("{t}/api/v2/actions/actions/{wasm_id}/versions"))
+        .bearer_auth(&token)
+        .header("content-type", "application/wasm")
+        .body(trivial.clone())
+        .send()
+        .expect("upload");
+    assert_eq!(r.status(), 400);
+    let err: Value = r.json().expect("json");
+    assert!(message(&err).contains("`on_credentials_exchange`"), "{err}");
+    // As base64 in `module` on a PATCH too; the draft keeps its JavaScript.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&trivial);
+    let (st, err) = api(
+        patch,
+        format!("{t}/api/v2/actions/actions/{wasm_id}"),
+        &token,
+        Some(json!({"module": b64})),
+    );
+    assert_eq!(st, 400, "{err}");
+    let (_, action) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/actions/actions/{wasm_id}"),
+        &token,
+        None,
+    );
+    assert_eq!(action["runtime"], "node18", "{action}");
+}

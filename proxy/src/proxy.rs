@@ -20,9 +20,9 @@
 use crate::affinity::ranking;
 use crate::quota::{QuotaDefaults, Quotas};
 use crate::remote::{NodeClient, NodeError, invoke_body, micros};
-use crate::wire::Source;
+use crate::wire::{Held, Source};
 use rulebox_runtime_api::{
-    InvokeRequest, JsKind, LoadError, ModuleId, Outcome, OutcomeKind, Sandbox,
+    InvokeRequest, JsKind, LoadError, ModuleId, Outcome, OutcomeKind, Sandbox, Trigger,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -97,7 +97,7 @@ struct Counters {
 pub struct Proxy {
     slots: Vec<Arc<Slot>>,
     names: Vec<String>,
-    sources: moka::sync::Cache<ModuleId, Arc<Source>>,
+    sources: moka::sync::Cache<ModuleId, Arc<Held>>,
     quotas: Quotas,
     config: ProxyConfig,
     /// Drives calls made through the synchronous `Sandbox` methods (which callers
@@ -155,7 +155,7 @@ impl Proxy {
             names: slots.iter().map(|s| s.name.clone()).collect(),
             slots,
             sources: moka::sync::Cache::builder()
-                .weigher(|_, s: &Arc<Source>| u32::try_from(s.size()).unwrap_or(u32::MAX))
+                .weigher(|_, h: &Arc<Held>| h.weight())
                 .max_capacity(config.source_cache_bytes)
                 .build(),
             quotas: Quotas::new(config.quotas),
@@ -204,9 +204,15 @@ impl Proxy {
         if healthy.is_empty() { ranked } else { healthy }
     }
 
-    async fn push(&self, slot: &Slot, id: ModuleId, source: &Source) -> Result<ModuleId, Failure> {
+    /// Loads `source` on `slot`'s node: its id there and what it handles.
+    async fn push(
+        &self,
+        slot: &Slot,
+        id: ModuleId,
+        source: &Source,
+    ) -> Result<(ModuleId, Option<Vec<Trigger>>), Failure> {
         self.counters.pushes.fetch_add(1, Ordering::Relaxed);
-        let node_id = match &slot.transport {
+        let loaded = match &slot.transport {
             Transport::Local(s) => match source {
                 Source::Wasm { .. } => {
                     let bytes = source.wasm_bytes().map_err(|m| {
@@ -221,16 +227,17 @@ impl Proxy {
                 }
                 Source::Js { js_kind, source } => s.load_js(js_kind, source),
             }
+            .map(|node_id| (node_id, s.handlers(&node_id)))
             .map_err(Failure::Refused)?,
             Transport::Remote(c) => match c.load(source).await {
-                Ok(node_id) => node_id,
+                Ok(loaded) => (loaded.id, loaded.handlers),
                 Err(NodeError::Refused(e)) => return Err(Failure::Refused(e)),
                 // Loading has no effect beyond the node: always safe to redo.
                 Err(e) => return Err(Failure::Unreachable(e.to_string())),
             },
         };
-        slot.loaded.insert(id, node_id);
-        Ok(node_id)
+        slot.loaded.insert(id, loaded.0);
+        Ok(loaded)
     }
 
     fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
@@ -270,8 +277,8 @@ impl Proxy {
         let mut last = String::from("no runtime nodes configured");
         for slot in self.candidates(&id.to_string()) {
             match self.push(&slot, id, &source).await {
-                Ok(_) => {
-                    self.sources.insert(id, Arc::new(source));
+                Ok((_, handlers)) => {
+                    self.sources.insert(id, Arc::new(Held { source, handlers }));
                     return Ok(id);
                 }
                 Err(Failure::Refused(e)) => return Err(e),
@@ -304,7 +311,7 @@ impl Proxy {
             }
             None => {
                 metrics::counter!("rulebox_proxy_compiled_cache_misses_total").increment(1);
-                self.push(slot, id, source).await?
+                self.push(slot, id, source).await?.0
             }
         };
         match &slot.transport {
@@ -312,7 +319,7 @@ impl Proxy {
                 let node_id = if s.is_loaded(&node_id) {
                     node_id
                 } else {
-                    self.push(slot, id, source).await?
+                    self.push(slot, id, source).await?.0
                 };
                 Ok(s.invoke(InvokeRequest {
                     module: &node_id,
@@ -326,7 +333,7 @@ impl Proxy {
                     Err(NodeError::NotLoaded) => {
                         // The node restarted since it was fed: feed it again.
                         slot.loaded.invalidate(&id);
-                        let node_id = self.push(slot, id, source).await?;
+                        let (node_id, _) = self.push(slot, id, source).await?;
                         c.invoke(&invoke_body(r, node_id))
                             .await
                             .map_err(Failure::from)
@@ -417,7 +424,7 @@ impl Proxy {
             let n = slot.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
             metrics::gauge!("rulebox_proxy_node_in_flight", "node" => slot.name.clone())
                 .set(n as f64);
-            let result = self.call_on(slot, &source, r).await;
+            let result = self.call_on(slot, &source.source, r).await;
             let n = slot.in_flight.fetch_sub(1, Ordering::AcqRel) - 1;
             metrics::gauge!("rulebox_proxy_node_in_flight", "node" => slot.name.clone())
                 .set(n as f64);
@@ -463,6 +470,10 @@ impl Sandbox for Proxy {
 
     fn is_loaded(&self, module: &ModuleId) -> bool {
         self.sources.contains_key(module)
+    }
+
+    fn handlers(&self, module: &ModuleId) -> Option<Vec<Trigger>> {
+        self.sources.get(module)?.handlers.clone()
     }
 
     fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {

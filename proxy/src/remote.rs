@@ -5,9 +5,9 @@
 //! run; callers already invoke it on blocking threads, so the HTTP request
 //! is driven to completion on the tokio runtime the client was made in.
 
-use crate::wire::{ErrorBody, InvokeBody, LoadedBody, MODULE_NOT_LOADED, Source};
+use crate::wire::{ErrorBody, Held, InvokeBody, LoadedBody, MODULE_NOT_LOADED, Source};
 use rulebox_runtime_api::{
-    InvokeRequest, JsKind, LoadError, ModuleId, Outcome, OutcomeKind, Sandbox,
+    InvokeRequest, JsKind, LoadError, ModuleId, Outcome, OutcomeKind, Sandbox, Trigger,
 };
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -84,7 +84,7 @@ impl NodeClient {
         }
     }
 
-    pub async fn load(&self, source: &Source) -> Result<ModuleId, NodeError> {
+    pub async fn load(&self, source: &Source) -> Result<LoadedBody, NodeError> {
         let r = self
             .http
             .post(format!("{}/v1/modules", self.base))
@@ -96,8 +96,7 @@ impl NodeClient {
         if !r.status().is_success() {
             return Err(Self::error_body(r).await);
         }
-        let body: LoadedBody = r.json().await.map_err(Self::unreachable)?;
-        Ok(body.id)
+        r.json().await.map_err(Self::unreachable)
     }
 
     pub async fn invoke(&self, body: &InvokeBody) -> Result<Outcome, NodeError> {
@@ -160,7 +159,7 @@ pub fn wire_now(now_ms: Option<u64>) -> Option<SystemTime> {
 pub struct RemoteSandbox {
     node: NodeClient,
     handle: tokio::runtime::Handle,
-    sources: moka::sync::Cache<ModuleId, std::sync::Arc<Source>>,
+    sources: moka::sync::Cache<ModuleId, std::sync::Arc<Held>>,
 }
 
 impl RemoteSandbox {
@@ -170,9 +169,7 @@ impl RemoteSandbox {
             node: NodeClient::new(base),
             handle: tokio::runtime::Handle::current(),
             sources: moka::sync::Cache::builder()
-                .weigher(|_, s: &std::sync::Arc<Source>| {
-                    u32::try_from(s.size()).unwrap_or(u32::MAX)
-                })
+                .weigher(|_, h: &std::sync::Arc<Held>| h.weight())
                 .max_capacity(256 << 20)
                 .build(),
         }
@@ -186,7 +183,7 @@ impl RemoteSandbox {
         {
             return Ok(id);
         }
-        let id = self
+        let loaded = self
             .handle
             .block_on(self.node.load(&source))
             .map_err(|e| match e {
@@ -198,8 +195,14 @@ impl RemoteSandbox {
                     column: None,
                 },
             })?;
-        self.sources.insert(id, std::sync::Arc::new(source));
-        Ok(id)
+        self.sources.insert(
+            loaded.id,
+            std::sync::Arc::new(Held {
+                source,
+                handlers: loaded.handlers,
+            }),
+        );
+        Ok(loaded.id)
     }
 }
 
@@ -214,6 +217,10 @@ impl Sandbox for RemoteSandbox {
 
     fn is_loaded(&self, module: &ModuleId) -> bool {
         self.sources.contains_key(module)
+    }
+
+    fn handlers(&self, module: &ModuleId) -> Option<Vec<Trigger>> {
+        self.sources.get(module)?.handlers.clone()
     }
 
     fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {
@@ -241,7 +248,7 @@ impl RemoteSandbox {
                     let Some(source) = self.sources.get(r.module) else {
                         return Err(NodeError::NotLoaded);
                     };
-                    self.node.load(&source).await?;
+                    self.node.load(&source.source).await?;
                     self.node.invoke_within(&body, PROXIED_CALL_MARGIN).await
                 }
                 other => other,

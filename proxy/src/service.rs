@@ -110,10 +110,14 @@ async fn load(
             }
             Source::Js { js_kind, source } => sandbox.load_js(js_kind, source),
         }
+        .map(|id| LoadedBody {
+            id,
+            handlers: sandbox.handlers(&id),
+        })
     })
     .await;
     match loaded {
-        Ok(Ok(id)) => Json(LoadedBody { id }).into_response(),
+        Ok(Ok(loaded)) => Json(loaded).into_response(),
         Ok(Err(e)) => {
             let body = ErrorBody {
                 error: e.kind.as_str().into(),

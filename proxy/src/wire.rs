@@ -1,5 +1,5 @@
 //! The runtime protocol's JSON bodies: `POST /v1/modules` takes a
-//! [`Source`] and answers `{"id"}`; `POST /v1/invoke` takes an
+//! [`Source`] and answers `{"id", "handlers"}`; `POST /v1/invoke` takes an
 //! [`InvokeBody`] and answers the flat outcome JSON (`rulebox run`'s shape).
 //! A node that does not hold the module answers 404 with
 //! `{"error": "module_not_loaded"}` and the caller pushes the source: code
@@ -77,6 +77,25 @@ fn hex_id(digest: &[u8; 32]) -> Result<ModuleId, String> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadedBody {
     pub id: ModuleId,
+    /// The triggers the code answers ([`rulebox_runtime_api::Sandbox::handlers`]);
+    /// absent from a node that cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handlers: Option<Vec<Trigger>>,
+}
+
+/// Code a caller loaded: its source, to re-feed a node that lost it, and
+/// what the node that validated it said it handles.
+#[derive(Debug)]
+pub struct Held {
+    pub source: Source,
+    pub handlers: Option<Vec<Trigger>>,
+}
+
+impl Held {
+    /// Bytes held in memory, for cache weighing.
+    pub fn weight(&self) -> u32 {
+        u32::try_from(self.source.size()).unwrap_or(u32::MAX)
+    }
 }
 
 /// One call over the wire.

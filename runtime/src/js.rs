@@ -13,7 +13,7 @@ use crate::invoke::{armed_store, bind_memory, call_init, classify};
 use crate::registry::Registry;
 use crate::validate::ValidationError;
 use rulebox_runtime_api::Limits;
-use rulebox_runtime_api::ModuleId;
+use rulebox_runtime_api::{ModuleId, Trigger};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -80,14 +80,50 @@ struct Instrumented {
 pub(crate) struct JsLoader {
     engine_id: ModuleId,
     instrumented: OnceLock<Result<Arc<Instrumented>, String>>,
-    snapshots: moka::sync::Cache<[u8; 32], ModuleId>,
+    snapshots: moka::sync::Cache<[u8; 32], Snapshot>,
+    /// What each snapshot's script exports, by snapshot id: the engine guest
+    /// exports every handler, so its manifest cannot say.
+    handlers: moka::sync::Cache<ModuleId, Arc<[Trigger]>>,
     index_dir: Option<PathBuf>,
+}
+
+/// A source's snapshot and the handlers its script exports.
+#[derive(Clone)]
+struct Snapshot {
+    id: ModuleId,
+    handlers: Arc<[Trigger]>,
+}
+
+impl Snapshot {
+    /// The index file's text: the id, then the trigger ids on one line.
+    fn to_index(&self) -> String {
+        let ids: Vec<&str> = self.handlers.iter().map(|t| t.id()).collect();
+        format!("{}\n{}\n", self.id, ids.join(","))
+    }
+
+    fn from_index(text: &str) -> Option<Self> {
+        let mut lines = text.lines();
+        let id = lines.next()?.trim().parse().ok()?;
+        let handlers = lines
+            .next()?
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(Trigger::from_id)
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            id,
+            handlers: handlers.into(),
+        })
+    }
 }
 
 #[derive(Deserialize)]
 struct InitReport {
     #[serde(default)]
     error: Option<ScriptError>,
+    /// The handlers the script exports (trigger ids).
+    #[serde(default)]
+    triggers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -108,13 +144,15 @@ impl JsLoader {
             engine_id: ModuleId::of(ENGINE_WASM),
             instrumented: OnceLock::new(),
             snapshots: moka::sync::Cache::new(10_000),
+            handlers: moka::sync::Cache::new(10_000),
             index_dir,
         }
     }
 
     fn key(&self, kind: &JsKind, source: &str) -> [u8; 32] {
         let mut h = Sha256::new();
-        h.update(b"rulebox-js-snapshot-v1\0");
+        // v2: index entries also name the script's handlers.
+        h.update(b"rulebox-js-snapshot-v2\0");
         h.update(self.engine_id.as_bytes());
         h.update(init_input(kind, source));
         h.finalize().into()
@@ -134,38 +172,50 @@ impl JsLoader {
     ) -> Result<ModuleId, ValidationError> {
         check_size(kind, source)?;
         let key = self.key(kind, source);
-        if let Some(id) = self.snapshots.get(&key)
-            && registry.get(&id).is_some()
-        {
-            return Ok(id);
-        }
-        if let Some(id) = self.indexed(&key)
-            && registry.get(&id).is_some()
-        {
-            self.snapshots.insert(key, id);
-            return Ok(id);
+        let known = self
+            .snapshots
+            .get(&key)
+            .or_else(|| self.indexed(&key))
+            .filter(|s| registry.get(&s.id).is_some());
+        if let Some(snap) = known {
+            return Ok(self.remember(key, snap));
         }
         let _span = tracing::info_span!("js_snapshot", bytes = source.len()).entered();
         let started = Instant::now();
-        let wasm = self.snapshot(engine, registry, &init_input(kind, source))?;
+        let (wasm, handlers) = self.snapshot(engine, registry, &init_input(kind, source))?;
         let (id, _) = registry.load(&wasm)?;
         tracing::info!(%id, ms = started.elapsed().as_millis() as u64, "javascript snapshot ready");
-        self.snapshots.insert(key, id);
+        let snap = Snapshot {
+            id,
+            handlers: handlers.into(),
+        };
         if let Some(path) = self.index_path(&key) {
             let tmp = path.with_extension("tmp");
-            if std::fs::write(&tmp, id.to_string())
+            if std::fs::write(&tmp, snap.to_index())
                 .and_then(|()| std::fs::rename(&tmp, &path))
                 .is_err()
             {
                 tracing::warn!(%id, "could not record the javascript snapshot index");
             }
         }
-        Ok(id)
+        Ok(self.remember(key, snap))
     }
 
-    fn indexed(&self, key: &[u8; 32]) -> Option<ModuleId> {
-        let text = std::fs::read_to_string(self.index_path(key)?).ok()?;
-        text.trim().parse().ok()
+    fn remember(&self, key: [u8; 32], snap: Snapshot) -> ModuleId {
+        let id = snap.id;
+        self.handlers.insert(id, snap.handlers.clone());
+        self.snapshots.insert(key, snap);
+        id
+    }
+
+    /// The handlers the script behind snapshot `id` exports, if this process
+    /// loaded it.
+    pub(crate) fn handlers(&self, id: &ModuleId) -> Option<Vec<Trigger>> {
+        self.handlers.get(id).map(|h| h.to_vec())
+    }
+
+    fn indexed(&self, key: &[u8; 32]) -> Option<Snapshot> {
+        Snapshot::from_index(&std::fs::read_to_string(self.index_path(key)?).ok()?)
     }
 
     fn instrumented(&self, engine: &Engine) -> Result<Arc<Instrumented>, ValidationError> {
@@ -187,7 +237,7 @@ impl JsLoader {
         engine: &Engine,
         registry: &Registry,
         input: &[u8],
-    ) -> Result<Vec<u8>, ValidationError> {
+    ) -> Result<(Vec<u8>, Vec<Trigger>), ValidationError> {
         let inst = self.instrumented(engine)?;
         let limits = deploy_limits();
         let deadline = Instant::now() + limits.timeout();
@@ -227,15 +277,21 @@ impl JsLoader {
             .and_then(|o| serde_json::from_slice::<rulebox_abi::Output>(o).ok())
             .and_then(|o| o.result)
             .and_then(|r| serde_json::from_value::<InitReport>(r).ok());
-        match report {
-            Some(InitReport { error: Some(e) }) => {
+        let handlers = match report {
+            Some(InitReport { error: Some(e), .. }) => {
                 return Err(ValidationError::Script {
                     message: e.message,
                     line: e.line,
                     column: e.column,
                 });
             }
-            Some(InitReport { error: None }) => {}
+            Some(InitReport {
+                error: None,
+                triggers,
+            }) => triggers
+                .iter()
+                .filter_map(|t| Trigger::from_id(t))
+                .collect::<Vec<_>>(),
             None => {
                 let detail = store
                     .data()
@@ -249,14 +305,14 @@ impl JsLoader {
                     column: None,
                 });
             }
-        }
+        };
         let mut state = SnapshotState {
             store: &mut store,
             instance,
         };
         let wasm = block_on(Wizer::new().snapshot(&inst.cx, &mut state))
             .map_err(|e| ValidationError::Malformed(format!("snapshot failed: {e:#}")))?;
-        Ok(wasm)
+        Ok((wasm, handlers))
     }
 
     /// The engine guest itself, for cold (un-snapshotted) benchmark runs.

@@ -181,6 +181,14 @@ impl Runtime {
         self.registry.get(id).map(|c| c.manifest.clone())
     }
 
+    /// The triggers `id` answers: for a JavaScript snapshot, the handlers its
+    /// script exports; for a module, its handler exports.
+    pub fn handlers(&self, id: &ModuleId) -> Option<Vec<Trigger>> {
+        self.js
+            .handlers(id)
+            .or_else(|| self.manifest(id).map(|m| m.handlers))
+    }
+
     pub fn is_loaded(&self, id: &ModuleId) -> bool {
         self.registry.get(id).is_some()
     }
@@ -365,6 +373,10 @@ impl rulebox_runtime_api::Sandbox for Runtime {
 
     fn is_loaded(&self, module: &ModuleId) -> bool {
         Runtime::is_loaded(self, module)
+    }
+
+    fn handlers(&self, module: &ModuleId) -> Option<Vec<Trigger>> {
+        Runtime::handlers(self, module)
     }
 
     fn invoke(&self, r: rulebox_runtime_api::InvokeRequest<'_>) -> Outcome {

@@ -516,10 +516,14 @@ fn snapshots_are_reused_and_survive_a_restart() {
         ..RuntimeConfig::default()
     };
     let src =
-        "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('v', 1); };";
+        "exports.onExecutePostLogin = async (e, api) => { api.idToken.setCustomClaim('v', 1); };
+exports.onExecuteCredentialsExchange = async () => {};";
+    // The engine exports every handler; what the script exports is what counts.
+    let exported = vec![Trigger::PostLogin, Trigger::CredentialsExchange];
     let id = {
         let rt = Runtime::new(config.clone()).expect("runtime");
         let id = rt.load_js(&JsKind::Action, src).expect("loads");
+        assert_eq!(rt.handlers(&id), Some(exported.clone()));
         assert_eq!(rt.load_js(&JsKind::Action, src).expect("cached"), id);
         id
     };
@@ -531,6 +535,14 @@ fn snapshots_are_reused_and_survive_a_restart() {
     let rt = Runtime::new(config).expect("runtime");
     assert!(rt.is_loaded(&id), "the compiled snapshot is on disk");
     assert_eq!(rt.load_js(&JsKind::Action, src).expect("from index"), id);
+    assert_eq!(
+        rt.handlers(&id),
+        Some(exported),
+        "the index keeps the handlers"
+    );
+    let rule = "function (user, context, callback) { callback(null, user, context); }";
+    let rule_id = rt.load_js(&JsKind::Rule, rule).expect("rule");
+    assert_eq!(rt.handlers(&rule_id), Some(vec![Trigger::PostLogin]));
 }
 
 #[test]

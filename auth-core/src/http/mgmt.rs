@@ -1,6 +1,7 @@
 //! Management API v2 (the subset tenants and the Auth0 SDKs use):
 //! authorized by tenant-signed access tokens carrying scopes.
 
+use super::action_code::{self, body_triggers, decode_module, describe};
 use crate::app::AppState;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
@@ -12,8 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use base64::Engine;
-use rulebox_runtime_api::{JsKind, LoadError};
+use rulebox_runtime_api::JsKind;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -777,49 +777,6 @@ async fn delete_user(
 
 // ---------------------------------------------------------------- actions
 
-fn describe(e: &LoadError) -> String {
-    match (e.line, e.column) {
-        (Some(l), Some(c)) if !e.message.contains("(line ") => {
-            format!("{} (line {l}, column {c})", e.message)
-        }
-        _ => e.message.clone(),
-    }
-}
-
-/// Compiles an Action's code (JS) or module (wasm, base64 in `module`) in the
-/// sandbox; what is refused here never reaches a login.
-async fn validate_action_code(
-    app: &Arc<AppState>,
-    runtime: &str,
-    code: &str,
-    module: Option<&[u8]>,
-) -> Res<Option<String>> {
-    let sandbox = app.sandbox.clone();
-    let result = if runtime == "wasm" {
-        let bytes = module
-            .ok_or_else(|| ApiError::bad_request("a wasm Action needs a base64 `module`"))?
-            .to_vec();
-        tokio::task::spawn_blocking(move || sandbox.load_module(&bytes)).await
-    } else {
-        let code = code.to_owned();
-        tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Action, &code)).await
-    };
-    let id = result
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::bad_request(format!("Action code is invalid: {}", describe(&e))))?;
-    Ok(Some(id.to_string()))
-}
-
-fn decode_module(v: &Value) -> Res<Option<Vec<u8>>> {
-    match v.get("module").and_then(Value::as_str) {
-        None => Ok(None),
-        Some(b64) => base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map(Some)
-            .map_err(|e| ApiError::bad_request(format!("`module` is not base64: {e}"))),
-    }
-}
-
 async fn list_actions(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
@@ -852,6 +809,7 @@ async fn create_action(
     let mut v = json_body(&body)?;
     str_field(&v, "name")?;
     let module = decode_module(&v)?;
+    let triggers = body_triggers(&v)?.unwrap_or_default();
     let runtime = if module.is_some() {
         "wasm"
     } else {
@@ -863,7 +821,7 @@ async fn create_action(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    validate_action_code(&app, &runtime, &code, module.as_deref()).await?;
+    action_code::validate(&app, &runtime, &code, module.as_deref(), &triggers).await?;
     v["runtime"] = json!(runtime);
     let action = app
         .store
@@ -900,7 +858,8 @@ async fn update_action(
     if module.is_some() {
         patch["runtime"] = json!("wasm");
     }
-    if patch.get("code").is_some() || module.is_some() {
+    let triggers = body_triggers(&patch)?;
+    if patch.get("code").is_some() || module.is_some() || triggers.is_some() {
         let runtime = patch
             .get("runtime")
             .and_then(Value::as_str)
@@ -911,7 +870,24 @@ async fn update_action(
             .and_then(Value::as_str)
             .unwrap_or(&current.code)
             .to_owned();
-        validate_action_code(&app, &runtime, &code, module.as_deref()).await?;
+        // New triggers are checked against the code the draft keeps.
+        let stored = match (&module, runtime.as_str()) {
+            (None, "wasm") => app
+                .store
+                .action_module(t.id(), &id)
+                .await
+                .map_err(store_err)?,
+            _ => None,
+        };
+        let triggers = triggers.unwrap_or(current.supported_triggers);
+        action_code::validate(
+            &app,
+            &runtime,
+            &code,
+            module.as_deref().or(stored.as_deref()),
+            &triggers,
+        )
+        .await?;
     }
     let action = app
         .store
@@ -953,11 +929,17 @@ async fn deploy_action(
         .await
         .map_err(store_err)?;
     // A failed compile leaves the previous version serving.
-    let module_ref =
-        validate_action_code(&app, &action.runtime, &action.code, module.as_deref()).await?;
+    let module_ref = action_code::validate(
+        &app,
+        &action.runtime,
+        &action.code,
+        module.as_deref(),
+        &action.supported_triggers,
+    )
+    .await?;
     let version = app
         .store
-        .deploy_action(t.id(), &id, module_ref)
+        .deploy_action(t.id(), &id, Some(module_ref.to_string()))
         .await
         .map_err(store_err)?;
     // Auth0 answers deploys with 202 (its builds are queued); SDKs check for it.
@@ -1031,10 +1013,14 @@ async fn test_action(
         .action_module(t.id(), &id)
         .await
         .map_err(store_err)?;
-    let module_ref = validate_action_code(&app, &action.runtime, &action.code, module.as_deref())
-        .await?
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ApiError::internal("no module id"))?;
+    let module_ref = action_code::validate(
+        &app,
+        &action.runtime,
+        &action.code,
+        module.as_deref(),
+        &action.supported_triggers,
+    )
+    .await?;
     let trigger = action
         .supported_triggers
         .first()
@@ -1344,7 +1330,8 @@ async fn upload_module(
             "send the module as an application/wasm body",
         ));
     }
-    validate_action_code(&app, "wasm", "", Some(&body)).await?;
+    let current = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
+    action_code::validate(&app, "wasm", "", Some(&body), &current.supported_triggers).await?;
     let action = app
         .store
         .update_action(t.id(), &id, json!({"runtime": "wasm"}), Some(body.to_vec()))

@@ -1,6 +1,7 @@
 //! The HTTP surface: Authentication API, discovery and Management API,
 //! per tenant.
 
+pub mod action_code;
 pub mod audit;
 pub mod authorize;
 pub mod authorize_mfa;

@@ -71,6 +71,13 @@ pub trait Sandbox: Send + Sync + 'static {
     fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError>;
     /// Whether `module` can be invoked without loading it again.
     fn is_loaded(&self, module: &ModuleId) -> bool;
+    /// The triggers loaded code answers: a module's handler exports, or the
+    /// handlers a JavaScript source exports (the engine itself exports all).
+    /// Uploads compare it with what the code says it supports. `None`: this
+    /// sandbox has not loaded `module` or cannot tell.
+    fn handlers(&self, _module: &ModuleId) -> Option<Vec<Trigger>> {
+        None
+    }
     /// Runs one handler; every way it can end is an [`Outcome`].
     fn invoke(&self, request: InvokeRequest<'_>) -> Outcome;
     /// Runs the call on the caller's thread right away if the implementation

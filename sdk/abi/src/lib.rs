@@ -154,6 +154,19 @@ impl Trigger {
         Self::ALL.into_iter().find(|t| t.id() == id)
     }
 
+    /// The function an Auth0 JavaScript Action exports for this trigger
+    /// (`exports.onExecutePostLogin`); custom-database scripts have none.
+    pub fn js_export_name(self) -> Option<&'static str> {
+        match self {
+            Trigger::PostLogin => Some("onExecutePostLogin"),
+            Trigger::ContinuePostLogin => Some("onContinuePostLogin"),
+            Trigger::CredentialsExchange => Some("onExecuteCredentialsExchange"),
+            Trigger::PreUserRegistration => Some("onExecutePreUserRegistration"),
+            Trigger::PostUserRegistration => Some("onExecutePostUserRegistration"),
+            Trigger::CustomDb => None,
+        }
+    }
+
     pub fn from_export_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.export_name() == name)
     }

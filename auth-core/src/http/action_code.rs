@@ -1,0 +1,129 @@
+//! Upload-time checks of an Action's code: it compiles in the sandbox, and
+//! it has a handler for every trigger it says it supports. What is refused
+//! here answers 400 and never reaches a login.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::store::TriggerRef;
+use base64::Engine;
+use rulebox_runtime_api::{JsKind, LoadError, ModuleId, Trigger};
+use serde_json::Value;
+use std::sync::Arc;
+
+type Res<T> = Result<T, ApiError>;
+
+/// The triggers an Action may list in `supported_triggers`: the Auth0 ones
+/// this server runs.
+const RUNNABLE: [Trigger; 4] = [
+    Trigger::PostLogin,
+    Trigger::CredentialsExchange,
+    Trigger::PreUserRegistration,
+    Trigger::PostUserRegistration,
+];
+
+/// A load error as one line, with the place of a syntax error.
+pub(crate) fn describe(e: &LoadError) -> String {
+    match (e.line, e.column) {
+        (Some(l), Some(c)) if !e.message.contains("(line ") => {
+            format!("{} (line {l}, column {c})", e.message)
+        }
+        _ => e.message.clone(),
+    }
+}
+
+/// The `module` field of a body: a wasm Action's bytes, base64.
+pub(crate) fn decode_module(v: &Value) -> Res<Option<Vec<u8>>> {
+    match v.get("module").and_then(Value::as_str) {
+        None => Ok(None),
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(format!("`module` is not base64: {e}"))),
+    }
+}
+
+/// The `supported_triggers` of a body, if it has them.
+pub(crate) fn body_triggers(v: &Value) -> Res<Option<Vec<TriggerRef>>> {
+    v.get("supported_triggers")
+        .map(|t| {
+            serde_json::from_value(t.clone()).map_err(|_| {
+                ApiError::bad_request(
+                    "Payload validation error: 'supported_triggers' must be a list of {\"id\", \"version\"} objects",
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Compiles an Action's code (JS) or module (wasm) in the sandbox and checks
+/// it against `triggers`; answers the compiled code's id.
+pub(crate) async fn validate(
+    app: &Arc<AppState>,
+    runtime: &str,
+    code: &str,
+    module: Option<&[u8]>,
+    triggers: &[TriggerRef],
+) -> Res<ModuleId> {
+    let wanted = runnable(triggers)?;
+    let sandbox = app.sandbox.clone();
+    let wasm = runtime == "wasm";
+    let bytes = if wasm {
+        Some(
+            module
+                .ok_or_else(|| ApiError::bad_request("a wasm Action needs a base64 `module`"))?
+                .to_vec(),
+        )
+    } else {
+        None
+    };
+    let code = code.to_owned();
+    let loaded = tokio::task::spawn_blocking(move || {
+        let id = match &bytes {
+            Some(b) => sandbox.load_module(b),
+            None => sandbox.load_js(&JsKind::Action, &code),
+        }?;
+        Ok::<_, LoadError>((id, sandbox.handlers(&id)))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let (id, handlers) = loaded
+        .map_err(|e| ApiError::bad_request(format!("Action code is invalid: {}", describe(&e))))?;
+    // A sandbox that cannot tell (an older runtime node) leaves the check to
+    // the login, which fails closed.
+    if let Some(handlers) = handlers
+        && let Some(missing) = wanted.iter().find(|t| !handlers.contains(t))
+    {
+        return Err(ApiError::bad_request(format!(
+            "Action code is invalid: the Action supports the `{}` trigger but {}",
+            missing.id(),
+            if wasm {
+                format!("the module has no `{}` export", missing.export_name())
+            } else {
+                format!(
+                    "its code does not export `{}`",
+                    missing.js_export_name().unwrap_or_default()
+                )
+            }
+        )));
+    }
+    Ok(id)
+}
+
+/// The triggers `refs` name, refusing ones this server never runs: an
+/// Action bound to such a trigger would be accepted and silently never run.
+fn runnable(refs: &[TriggerRef]) -> Res<Vec<Trigger>> {
+    refs.iter()
+        .map(|r| {
+            Trigger::from_id(&r.id)
+                .filter(|t| RUNNABLE.contains(t))
+                .ok_or_else(|| {
+                    let known: Vec<&str> = RUNNABLE.iter().map(|t| t.id()).collect();
+                    ApiError::bad_request(format!(
+                        "Payload validation error: trigger `{}` is not one this server runs ({})",
+                        r.id,
+                        known.join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
