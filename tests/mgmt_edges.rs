@@ -368,3 +368,129 @@ fn an_action_needs_a_handler_for_each_trigger_it_supports() {
     );
     assert_eq!(action["runtime"], "node18", "{action}");
 }
+
+#[test]
+fn lists_page_filter_and_count_as_auth0_does() {
+    let s = start();
+    let t = format!("{}/t/default", s.base);
+    let token = s.mgmt_token();
+    let post = reqwest::Method::POST;
+    let get = |path: &str| {
+        api(
+            reqwest::Method::GET,
+            format!("{t}/api/v2/{path}"),
+            &token,
+            None,
+        )
+    };
+    for i in 0..4 {
+        let (st, c) = api(
+            post.clone(),
+            format!("{t}/api/v2/clients"),
+            &token,
+            Some(json!({"name": format!("app-{i}")})),
+        );
+        assert_eq!(st, 201, "{c}");
+    }
+    // Classic collections: a bare page, or with include_totals the page and its place.
+    let (st, first) = get("clients?per_page=2&page=0&include_totals=true");
+    assert_eq!(st, 200, "{first}");
+    let total = first["total"].as_u64().expect("total");
+    assert!(
+        total >= 5,
+        "the four new clients and the management one: {first}"
+    );
+    assert_eq!(
+        (&first["start"], &first["limit"], &first["length"]),
+        (&json!(0), &json!(2), &json!(2)),
+        "{first}"
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for page in 0..total.div_ceil(2) {
+        let (st, items) = get(&format!("clients?per_page=2&page={page}"));
+        assert_eq!(st, 200, "{items}");
+        for c in items.as_array().expect("a bare array without totals") {
+            ids.insert(c["client_id"].as_str().expect("id").to_owned());
+        }
+    }
+    assert_eq!(ids.len() as u64, total, "the pages cover every client once");
+    let (_, past) = get("clients?per_page=2&page=1000");
+    assert_eq!(past, json!([]));
+    for bad in [
+        "clients?per_page=two",
+        "clients?page=-1",
+        "actions/actions?per_page=x",
+    ] {
+        let (st, err) = get(bad);
+        assert_eq!(st, 400, "{bad}: {err}");
+        assert!(
+            err["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Query validation error")),
+            "{err}"
+        );
+    }
+    // fields / include_fields pick the properties.
+    let (_, slim) = get("clients?fields=client_id,name&per_page=100");
+    for c in slim.as_array().expect("array") {
+        let keys: Vec<&String> = c.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["client_id", "name"], "{c}");
+    }
+    let (_, without) = get("clients?fields=name&include_fields=false");
+    assert!(without[0].get("name").is_none() && without[0].get("client_id").is_some());
+
+    // Rules filter on `enabled` (the SDKs send enabled=true by default).
+    for (name, enabled) in [("on", true), ("off", false)] {
+        let (st, r) = api(
+            post.clone(),
+            format!("{t}/api/v2/rules"),
+            &token,
+            Some(json!({"name": name, "enabled": enabled,
+                "script": "function (user, context, callback) { callback(null, user, context); }"})),
+        );
+        assert_eq!(st, 201, "{r}");
+    }
+    let (_, on) = get("rules?enabled=true&include_totals=true");
+    assert_eq!(on["total"], 1, "{on}");
+    assert_eq!(on["rules"][0]["name"], "on", "{on}");
+    let (_, all) = get("rules");
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    let (_, conns) = get("connections?include_totals=true&per_page=1");
+    assert!(
+        conns["connections"].is_array() && conns["total"].is_u64(),
+        "{conns}"
+    );
+
+    // The Actions API always answers totals; `deployed` filters.
+    let code = "exports.onExecutePostLogin = async () => {};";
+    let deployed = create_deploy_bind(&t, &token, "deployed", "post-login", code);
+    for name in ["draft-1", "draft-2"] {
+        let (st, a) = api(
+            post.clone(),
+            format!("{t}/api/v2/actions/actions"),
+            &token,
+            Some(
+                json!({"name": name, "supported_triggers": [{"id": "post-login", "version": "v3"}], "code": code}),
+            ),
+        );
+        assert_eq!(st, 201, "{a}");
+    }
+    let (_, p0) = get("actions/actions?per_page=2");
+    assert_eq!(
+        (&p0["total"], &p0["page"], &p0["per_page"]),
+        (&json!(3), &json!(0), &json!(2)),
+        "{p0}"
+    );
+    assert_eq!(p0["actions"].as_array().map(Vec::len), Some(2));
+    let (_, p1) = get("actions/actions?per_page=2&page=1");
+    assert_eq!(p1["actions"].as_array().map(Vec::len), Some(1), "{p1}");
+    let (_, only) = get("actions/actions?deployed=true");
+    assert_eq!(only["total"], 1, "{only}");
+    assert_eq!(only["actions"][0]["id"], deployed.as_str());
+    let (_, none) = get("actions/actions?installed=true");
+    assert_eq!(none["total"], 0, "no marketplace Actions here: {none}");
+    let (_, drafts) = get("actions/actions?deployed=false&installed=false");
+    assert_eq!(drafts["total"], 2, "{drafts}");
+    let (_, b) = get("actions/triggers/post-login/bindings?per_page=1");
+    assert_eq!((&b["total"], &b["per_page"]), (&json!(1), &json!(1)), "{b}");
+}

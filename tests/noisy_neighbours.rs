@@ -111,15 +111,19 @@ fn hostile_tenants_do_not_slow_down_good_ones() {
     // Phase two: the same 32 good callers while 32 hostile callers (8 per
     // hostile tenant) keep hammering the pool until the good ones are done.
     // Same concurrency for the good calls in both phases, so the ratio
-    // measures only what the neighbours cost them.
-    let solo = run_phase(&rt, &tenants, &event, &limits, false);
+    // measures only what the neighbours cost them. The solo phase runs
+    // before and after the mixed one and the slower p99 is the baseline: on
+    // a 2-core machine one solo run's p99 alone swings 11-23 ms, and drift
+    // during the test then reads as the neighbours' cost.
+    let before = run_phase(&rt, &tenants, &event, &limits, false);
     let mixed = run_phase(&rt, &tenants, &event, &limits, true);
+    let after = run_phase(&rt, &tenants, &event, &limits, false);
     assert_eq!(
         mixed.len(),
         32 * CALLS_PER_THREAD,
         "every good call returned"
     );
-    let (solo_p99, mixed_p99) = (p99(solo), p99(mixed));
+    let (solo_p99, mixed_p99) = (p99(before).max(p99(after)), p99(mixed));
     eprintln!(
         "good calls p99: without neighbours {solo_p99:?}, with hostile neighbours {mixed_p99:?}"
     );

@@ -71,15 +71,7 @@ fn action_name(file: &Path, name: &Option<String>) -> anyhow::Result<String> {
 
 /// Creates the Action or updates its draft; returns its id.
 async fn upsert(c: &MgmtClient, name: &str, code: &str, trigger: &str) -> anyhow::Result<String> {
-    let list = c.call(Method::GET, "actions/actions", None).await?;
-    let existing = list["actions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|a| a["name"] == name)
-        .and_then(|a| a["id"].as_str())
-        .map(str::to_owned);
-    match existing {
+    match action_id(c, name).await? {
         Some(id) => {
             step(&format!("updating the draft of {name} ({id})"));
             c.call(
@@ -108,15 +100,22 @@ async fn upsert(c: &MgmtClient, name: &str, code: &str, trigger: &str) -> anyhow
     }
 }
 
-async fn find(c: &MgmtClient, name: &str) -> anyhow::Result<String> {
-    let list = c.call(Method::GET, "actions/actions", None).await?;
-    list["actions"]
+/// The id of the Action named `name`, asked of the server by name: a list
+/// of all Actions would be only its first page.
+async fn action_id(c: &MgmtClient, name: &str) -> anyhow::Result<Option<String>> {
+    let list = c.get("actions/actions", &[("actionName", name)]).await?;
+    Ok(list["actions"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|a| a["name"] == name)
         .and_then(|a| a["id"].as_str())
-        .map(str::to_owned)
+        .map(str::to_owned))
+}
+
+async fn find(c: &MgmtClient, name: &str) -> anyhow::Result<String> {
+    action_id(c, name)
+        .await?
         .with_context(|| format!("no Action named {name}"))
 }
 
@@ -144,17 +143,12 @@ async fn run(cmd: ActionsCommand) -> anyhow::Result<ExitCode> {
             let version = c
                 .call(Method::POST, &format!("actions/actions/{id}/deploy"), None)
                 .await?;
+            // Binding replaces the whole list, so every page of it is read first.
             let bindings = c
-                .call(
-                    Method::GET,
-                    &format!("actions/triggers/{trigger}/bindings"),
-                    None,
-                )
+                .list_all(&format!("actions/triggers/{trigger}/bindings"), "bindings")
                 .await?;
-            let mut refs: Vec<Value> = bindings["bindings"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let mut refs: Vec<Value> = bindings
+                .iter()
                 .filter_map(|b| b["action"]["id"].as_str().map(|a| json!({"ref": {"type": "action_id", "value": a}, "display_name": b["display_name"]})))
                 .collect();
             if refs.iter().any(|r| r["ref"]["value"] == id) {
@@ -214,14 +208,9 @@ async fn run(cmd: ActionsCommand) -> anyhow::Result<ExitCode> {
         } => {
             let c = MgmtClient::connect(&access).await?;
             let id = find(&c, &name).await?;
-            let versions = c
-                .call(Method::GET, &format!("actions/actions/{id}/versions"), None)
+            let list = c
+                .list_all(&format!("actions/actions/{id}/versions"), "versions")
                 .await?;
-            let list: Vec<&Value> = versions["versions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .collect();
             let deployed = list
                 .iter()
                 .find(|v| v["deployed"] == true)

@@ -76,6 +76,39 @@ impl MgmtClient {
         if let Some(b) = body {
             req = req.json(&b);
         }
+        Self::send(req, &method, path).await
+    }
+
+    /// `GET /api/v2/{path}` with query parameters, encoded.
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<Value> {
+        let req = self.request(reqwest::Method::GET, path).query(query);
+        Self::send(req, &reqwest::Method::GET, path).await
+    }
+
+    /// Every item of an Actions API list (`{key: [...], "total"}`), page by page.
+    pub async fn list_all(&self, path: &str, key: &str) -> anyhow::Result<Vec<Value>> {
+        let mut all = Vec::new();
+        for page in 0u32.. {
+            let page = page.to_string();
+            let body = self
+                .get(path, &[("page", page.as_str()), ("per_page", "100")])
+                .await?;
+            let items = body[key].as_array().cloned().unwrap_or_default();
+            let total = body["total"].as_u64().unwrap_or(0);
+            let done = items.is_empty();
+            all.extend(items);
+            if done || all.len() as u64 >= total {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    async fn send(
+        req: reqwest::RequestBuilder,
+        method: &reqwest::Method,
+        path: &str,
+    ) -> anyhow::Result<Value> {
         let res = req.send().await?;
         let status = res.status();
         let v: Value = res.json().await.unwrap_or(Value::Null);

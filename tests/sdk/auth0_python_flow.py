@@ -101,6 +101,16 @@ def main(base, tenant, client_id, client_secret):
         at("Clients.get")
         got = clients.get(app_id)
         check(got.get("name") == f"python-sdk-app-{RUN}", f"unexpected client {got}")
+        at("Clients.all, page by page")
+        seen = []
+        for page in range(100):
+            batch = clients.all(fields=["client_id"], page=page, per_page=1)
+            check(isinstance(batch, list), f"a page of clients is a list: {batch}")
+            if not batch:
+                break
+            check(list(batch[0]) == ["client_id"], f"fields=client_id left {batch}")
+            seen += [c["client_id"] for c in batch]
+        check(app_id in seen and len(seen) == len(set(seen)), f"pages of clients: {seen}")
 
         at("Connections.create")
         conn = Connections(domain, mgmt, protocol="http").create(
@@ -127,6 +137,12 @@ def main(base, tenant, client_id, client_secret):
         check(action_id, f"no id in {action}")
         at("Actions.deploy_action")
         actions.deploy_action(action_id)
+        at("Actions.get_actions")
+        listed = actions.get_actions(deployed=True, per_page=1, page=0)
+        check(
+            listed.get("total") == 1 and listed["actions"][0]["id"] == action_id,
+            f"deployed Actions: {listed}",
+        )
         at("Actions.update_trigger_bindings")
         actions.update_trigger_bindings(
             "post-login",

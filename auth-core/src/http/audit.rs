@@ -111,11 +111,10 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     c.require("read:logs")?;
-    let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
-    let per_page = q.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(50);
+    let paging = super::paging::Paging::parse(&q, super::paging::CLASSIC_PER_PAGE)?;
     let events = app
         .store
-        .list_audit_events(t.id(), page, per_page)
+        .list_audit_events(t.id(), paging.page, paging.per_page)
         .await
         .map_err(store_err)?;
     Ok(Json(json!(events)))

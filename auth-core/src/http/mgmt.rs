@@ -2,6 +2,7 @@
 //! authorized by tenant-signed access tokens carrying scopes.
 
 use super::action_code::{self, body_triggers, decode_module, describe};
+use super::paging::{ACTIONS_PER_PAGE, CLASSIC_PER_PAGE, Paging};
 use crate::app::AppState;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
@@ -218,10 +219,13 @@ async fn list_clients(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:clients")?;
+    let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let clients = app.store.list_clients(t.id()).await.map_err(store_err)?;
-    Ok(Json(json!(clients)))
+    let (clients, total) = paging.slice(clients);
+    Ok(Json(paging.classic("clients", clients, total)))
 }
 
 async fn create_client(
@@ -376,6 +380,7 @@ async fn list_connections(
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:connections")?;
+    let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let mut all = app
         .store
         .list_connections(t.id())
@@ -387,7 +392,8 @@ async fn list_connections(
     if let Some(n) = q.get("name") {
         all.retain(|c| &c.name == n);
     }
-    Ok(Json(json!(all)))
+    let (page, total) = paging.slice(all);
+    Ok(Json(paging.classic("connections", page, total)))
 }
 
 /// `options.bcrypt_cost` must be one this server can also verify: a higher
@@ -545,45 +551,35 @@ async fn delete_connection(
 
 // ------------------------------------------------------------------ users
 
-#[derive(Deserialize)]
-struct ListQuery {
-    page: Option<u32>,
-    per_page: Option<u32>,
-    q: Option<String>,
-    include_totals: Option<bool>,
-    email: Option<String>,
-}
-
 async fn list_users(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:users")?;
-    let (page, per_page) = (q.page.unwrap_or(0), q.per_page.unwrap_or(50).min(100));
+    let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let (users, total) = app
         .store
-        .list_users(t.id(), page, per_page, q.q.as_deref())
+        .list_users(
+            t.id(),
+            paging.page,
+            paging.per_page,
+            q.get("q").map(String::as_str),
+        )
         .await
         .map_err(store_err)?;
-    if q.include_totals.unwrap_or(false) {
-        Ok(Json(
-            json!({"users": users, "start": u64::from(page) * u64::from(per_page), "limit": per_page, "length": users.len(), "total": total}),
-        ))
-    } else {
-        Ok(Json(json!(users)))
-    }
+    Ok(Json(paging.classic("users", users, total)))
 }
 
 async fn users_by_email(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
-    Query(q): Query<ListQuery>,
+    Query(mut q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:users")?;
-    let email = q.email.ok_or_else(|| {
+    let email = q.remove("email").ok_or_else(|| {
         ApiError::bad_request("Query validation error: Missing required property: email")
     })?;
     Ok(Json(json!(
@@ -784,7 +780,8 @@ async fn list_actions(
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:actions")?;
-    let actions = app
+    let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
+    let mut actions = app
         .store
         .list_actions(
             t.id(),
@@ -793,10 +790,17 @@ async fn list_actions(
         )
         .await
         .map_err(store_err)?;
-    let n = actions.len();
-    Ok(Json(
-        json!({"actions": actions, "total": n, "page": 0, "per_page": n}),
-    ))
+    match q.get("deployed").map(String::as_str) {
+        Some("true") => actions.retain(|a| a.deployed_version.is_some()),
+        Some("false") => actions.retain(|a| a.deployed_version.is_none()),
+        _ => {}
+    }
+    // Every Action here is the tenant's own: none is installed from a marketplace.
+    if q.get("installed").is_some_and(|v| v == "true") {
+        actions.clear();
+    }
+    let (actions, total) = paging.slice(actions);
+    Ok(Json(paging.with_totals("actions", actions, total)))
 }
 
 async fn create_action(
@@ -951,17 +955,17 @@ async fn list_versions(
     Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:actions")?;
+    let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
     let versions = app
         .store
         .list_action_versions(t.id(), &id)
         .await
         .map_err(store_err)?;
-    let n = versions.len();
-    Ok(Json(
-        json!({"versions": versions, "total": n, "page": 0, "per_page": n}),
-    ))
+    let (versions, total) = paging.slice(versions);
+    Ok(Json(paging.with_totals("versions", versions, total)))
 }
 
 async fn get_version(
@@ -1059,17 +1063,17 @@ async fn get_bindings(
     Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(trigger): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:actions")?;
+    let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
     let b = app
         .store
         .bindings(t.id(), &trigger)
         .await
         .map_err(store_err)?;
-    let n = b.len();
-    Ok(Json(
-        json!({"bindings": b, "total": n, "page": 0, "per_page": n}),
-    ))
+    let (b, total) = paging.slice(b);
+    Ok(Json(paging.with_totals("bindings", b, total)))
 }
 
 async fn set_bindings(
@@ -1139,34 +1143,25 @@ async fn list_logs(
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:logs")?;
-    let page = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
-    let per_page = q
-        .get("per_page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(50u32)
-        .min(100);
+    let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
+    let action = q.get("action_id").map(String::as_str);
     // Logs of logins this node just answered may still be queued.
     app.logs.flush().await;
     let logs = app
         .store
-        .list_execution_logs(
-            t.id(),
-            page,
-            per_page,
-            q.get("action_id").map(String::as_str),
-        )
+        .list_execution_logs(t.id(), paging.page, paging.per_page, action)
         .await
         .map_err(store_err)?;
-    if q.get("include_totals").is_some_and(|v| v == "true") {
-        let total = app
-            .store
-            .count_execution_logs(t.id(), q.get("action_id").map(String::as_str))
+    // Counting costs a query; only a caller that asked for totals pays it.
+    let total = if paging.wants_totals() {
+        app.store
+            .count_execution_logs(t.id(), action)
             .await
-            .map_err(store_err)?;
-        return Ok(Json(json!({"start": u64::from(page) * u64::from(per_page),
-            "limit": per_page, "length": logs.len(), "total": total, "logs": logs})));
-    }
-    Ok(Json(json!(logs)))
+            .map_err(store_err)?
+    } else {
+        0
+    };
+    Ok(Json(paging.classic("logs", logs, total)))
 }
 
 // ------------------------------------------------------------------ rules
@@ -1185,11 +1180,19 @@ async fn list_rules(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:rules")?;
-    Ok(Json(json!(
-        app.store.list_rules(t.id()).await.map_err(store_err)?
-    )))
+    let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
+    let mut rules = app.store.list_rules(t.id()).await.map_err(store_err)?;
+    // The SDKs send `enabled=true` unless told otherwise, as Auth0 filters on it.
+    match q.get("enabled").map(String::as_str) {
+        Some("true") => rules.retain(|r| r.enabled),
+        Some("false") => rules.retain(|r| !r.enabled),
+        _ => {}
+    }
+    let (rules, total) = paging.slice(rules);
+    Ok(Json(paging.classic("rules", rules, total)))
 }
 
 async fn create_rule(

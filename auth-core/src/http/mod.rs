@@ -11,6 +11,7 @@ pub mod logs_tail;
 pub mod mfa;
 pub mod mgmt;
 pub mod oidc;
+pub mod paging;
 pub mod signup;
 pub mod tenant_settings;
 pub mod token;
