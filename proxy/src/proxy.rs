@@ -22,7 +22,7 @@ use crate::quota::{QuotaDefaults, Quotas};
 use crate::remote::{NodeClient, NodeError, invoke_body, micros};
 use crate::wire::{Held, Source};
 use rulebox_runtime_api::{
-    InvokeRequest, JsKind, LoadError, ModuleId, Outcome, OutcomeKind, Sandbox, Trigger,
+    Code, InvokeRequest, JsKind, LoadError, Loaded, ModuleId, Outcome, OutcomeKind, Sandbox,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -205,38 +205,21 @@ impl Proxy {
     }
 
     /// Loads `source` on `slot`'s node: its id there and what it handles.
-    async fn push(
-        &self,
-        slot: &Slot,
-        id: ModuleId,
-        source: &Source,
-    ) -> Result<(ModuleId, Option<Vec<Trigger>>), Failure> {
+    async fn push(&self, slot: &Slot, id: ModuleId, source: &Source) -> Result<Loaded, Failure> {
         self.counters.pushes.fetch_add(1, Ordering::Relaxed);
         let loaded = match &slot.transport {
-            Transport::Local(s) => match source {
-                Source::Wasm { .. } => {
-                    let bytes = source.wasm_bytes().map_err(|m| {
-                        Failure::Refused(LoadError {
-                            kind: OutcomeKind::InvalidModule,
-                            message: m,
-                            line: None,
-                            column: None,
-                        })
-                    })?;
-                    s.load_module(&bytes)
-                }
-                Source::Js { js_kind, source } => s.load_js(js_kind, source),
-            }
-            .map(|node_id| (node_id, s.handlers(&node_id)))
-            .map_err(Failure::Refused)?,
+            Transport::Local(s) => source.load_on(s.as_ref()).map_err(Failure::Refused)?,
             Transport::Remote(c) => match c.load(source).await {
-                Ok(loaded) => (loaded.id, loaded.handlers),
+                Ok(loaded) => Loaded {
+                    id: loaded.id,
+                    handlers: loaded.handlers,
+                },
                 Err(NodeError::Refused(e)) => return Err(Failure::Refused(e)),
                 // Loading has no effect beyond the node: always safe to redo.
                 Err(e) => return Err(Failure::Unreachable(e.to_string())),
             },
         };
-        slot.loaded.insert(id, loaded.0);
+        slot.loaded.insert(id, loaded.id);
         Ok(loaded)
     }
 
@@ -261,7 +244,8 @@ impl Proxy {
         }
     }
 
-    async fn load(&self, source: Source) -> Result<ModuleId, LoadError> {
+    /// Loads `source` on the node its id ranks first: its id and what it handles.
+    async fn load(&self, source: Source) -> Result<Loaded, LoadError> {
         let id = source.id().map_err(|m| LoadError {
             kind: OutcomeKind::InvalidModule,
             message: m,
@@ -270,16 +254,26 @@ impl Proxy {
         })?;
         // Known code (content-addressed) needs no second trip: every login
         // loads its rules and scripts by source.
-        if self.sources.contains_key(&id) {
-            return Ok(id);
+        if let Some(held) = self.sources.get(&id) {
+            return Ok(Loaded {
+                id,
+                handlers: held.handlers.clone(),
+            });
         }
         // Validate (and warm) on the node the id ranks first.
         let mut last = String::from("no runtime nodes configured");
         for slot in self.candidates(&id.to_string()) {
             match self.push(&slot, id, &source).await {
-                Ok((_, handlers)) => {
-                    self.sources.insert(id, Arc::new(Held { source, handlers }));
-                    return Ok(id);
+                Ok(loaded) => {
+                    let held = Held {
+                        source,
+                        handlers: loaded.handlers.clone(),
+                    };
+                    self.sources.insert(id, Arc::new(held));
+                    return Ok(Loaded {
+                        id,
+                        handlers: loaded.handlers,
+                    });
                 }
                 Err(Failure::Refused(e)) => return Err(e),
                 Err(Failure::Unreachable(m) | Failure::Lost(m)) => {
@@ -311,7 +305,7 @@ impl Proxy {
             }
             None => {
                 metrics::counter!("rulebox_proxy_compiled_cache_misses_total").increment(1);
-                self.push(slot, id, source).await?.0
+                self.push(slot, id, source).await?.id
             }
         };
         match &slot.transport {
@@ -319,7 +313,7 @@ impl Proxy {
                 let node_id = if s.is_loaded(&node_id) {
                     node_id
                 } else {
-                    self.push(slot, id, source).await?.0
+                    self.push(slot, id, source).await?.id
                 };
                 Ok(s.invoke(InvokeRequest {
                     module: &node_id,
@@ -333,7 +327,7 @@ impl Proxy {
                     Err(NodeError::NotLoaded) => {
                         // The node restarted since it was fed: feed it again.
                         slot.loaded.invalidate(&id);
-                        let (node_id, _) = self.push(slot, id, source).await?;
+                        let node_id = self.push(slot, id, source).await?.id;
                         c.invoke(&invoke_body(r, node_id))
                             .await
                             .map_err(Failure::from)
@@ -461,19 +455,19 @@ impl Proxy {
 
 impl Sandbox for Proxy {
     fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
-        self.block_on(self.load(Source::wasm(bytes)))
+        self.load_code(Code::Wasm(bytes)).map(|l| l.id)
     }
 
     fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
-        self.block_on(self.load(Source::js(kind, source)))
+        self.load_code(Code::Js(kind, source)).map(|l| l.id)
+    }
+
+    fn load_code(&self, code: Code<'_>) -> Result<Loaded, LoadError> {
+        self.block_on(self.load(Source::of(code)))
     }
 
     fn is_loaded(&self, module: &ModuleId) -> bool {
         self.sources.contains_key(module)
-    }
-
-    fn handlers(&self, module: &ModuleId) -> Option<Vec<Trigger>> {
-        self.sources.get(module)?.handlers.clone()
     }
 
     fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {

@@ -7,7 +7,7 @@
 
 use crate::wire::{ErrorBody, Held, InvokeBody, LoadedBody, MODULE_NOT_LOADED, Source};
 use rulebox_runtime_api::{
-    InvokeRequest, JsKind, LoadError, ModuleId, Outcome, OutcomeKind, Sandbox, Trigger,
+    Code, InvokeRequest, JsKind, LoadError, Loaded, ModuleId, Outcome, OutcomeKind, Sandbox,
 };
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -175,13 +175,16 @@ impl RemoteSandbox {
         }
     }
 
-    fn load(&self, source: Source) -> Result<ModuleId, LoadError> {
+    fn load(&self, source: Source) -> Result<Loaded, LoadError> {
         // Content-addressed: code this client already loaded is not sent again
         // (a far end that lost it is re-fed on the next call).
         if let Ok(id) = source.id()
-            && self.sources.contains_key(&id)
+            && let Some(held) = self.sources.get(&id)
         {
-            return Ok(id);
+            return Ok(Loaded {
+                id,
+                handlers: held.handlers.clone(),
+            });
         }
         let loaded = self
             .handle
@@ -199,28 +202,31 @@ impl RemoteSandbox {
             loaded.id,
             std::sync::Arc::new(Held {
                 source,
-                handlers: loaded.handlers,
+                handlers: loaded.handlers.clone(),
             }),
         );
-        Ok(loaded.id)
+        Ok(Loaded {
+            id: loaded.id,
+            handlers: loaded.handlers,
+        })
     }
 }
 
 impl Sandbox for RemoteSandbox {
     fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
-        self.load(Source::wasm(bytes))
+        self.load(Source::wasm(bytes)).map(|l| l.id)
     }
 
     fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
-        self.load(Source::js(kind, source))
+        self.load(Source::js(kind, source)).map(|l| l.id)
+    }
+
+    fn load_code(&self, code: Code<'_>) -> Result<Loaded, LoadError> {
+        self.load(Source::of(code))
     }
 
     fn is_loaded(&self, module: &ModuleId) -> bool {
         self.sources.contains_key(module)
-    }
-
-    fn handlers(&self, module: &ModuleId) -> Option<Vec<Trigger>> {
-        self.sources.get(module)?.handlers.clone()
     }
 
     fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {

@@ -98,21 +98,10 @@ async fn load(
     };
     let sandbox = s.sandbox.clone();
     let loaded = tokio::task::spawn_blocking(move || -> Result<_, LoadError> {
-        match &source {
-            Source::Wasm { .. } => {
-                let bytes = source.wasm_bytes().map_err(|m| LoadError {
-                    kind: rulebox_runtime_api::OutcomeKind::InvalidModule,
-                    message: m,
-                    line: None,
-                    column: None,
-                })?;
-                sandbox.load_module(&bytes)
-            }
-            Source::Js { js_kind, source } => sandbox.load_js(js_kind, source),
-        }
-        .map(|id| LoadedBody {
-            id,
-            handlers: sandbox.handlers(&id),
+        let loaded = source.load_on(sandbox.as_ref())?;
+        Ok(LoadedBody {
+            id: loaded.id,
+            handlers: loaded.handlers,
         })
     })
     .await;

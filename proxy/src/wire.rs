@@ -6,7 +6,9 @@
 //! is content-addressed, so a push can never be stale.
 
 use base64::Engine;
-use rulebox_runtime_api::{JsKind, Limits, ModuleId, Quota, Trigger};
+use rulebox_runtime_api::{
+    Code, JsKind, Limits, LoadError, Loaded, ModuleId, OutcomeKind, Quota, Sandbox, Trigger,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -32,6 +34,13 @@ impl Source {
         }
     }
 
+    pub fn of(code: Code<'_>) -> Self {
+        match code {
+            Code::Wasm(bytes) => Self::wasm(bytes),
+            Code::Js(kind, source) => Self::js(kind, source),
+        }
+    }
+
     /// A module's id is the SHA-256 of its bytes (what runtimes use too); a
     /// script's is the SHA-256 of its kind and text, because its compiled
     /// form (a pre-initialised snapshot) is made by each runtime.
@@ -48,6 +57,22 @@ impl Source {
                 let digest: [u8; 32] = h.finalize().into();
                 hex_id(&digest)
             }
+        }
+    }
+
+    /// Loads this code on `sandbox` (base64 refused as `invalid_module`).
+    pub fn load_on(&self, sandbox: &dyn Sandbox) -> Result<Loaded, LoadError> {
+        match self {
+            Source::Wasm { .. } => {
+                let bytes = self.wasm_bytes().map_err(|m| LoadError {
+                    kind: OutcomeKind::InvalidModule,
+                    message: m,
+                    line: None,
+                    column: None,
+                })?;
+                sandbox.load_code(Code::Wasm(&bytes))
+            }
+            Source::Js { js_kind, source } => sandbox.load_code(Code::Js(js_kind, source)),
         }
     }
 
@@ -77,7 +102,7 @@ fn hex_id(digest: &[u8; 32]) -> Result<ModuleId, String> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadedBody {
     pub id: ModuleId,
-    /// The triggers the code answers ([`rulebox_runtime_api::Sandbox::handlers`]);
+    /// The triggers the code answers ([`rulebox_runtime_api::Loaded::handlers`]);
     /// absent from a node that cannot tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handlers: Option<Vec<Trigger>>,

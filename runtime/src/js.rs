@@ -81,17 +81,15 @@ pub(crate) struct JsLoader {
     engine_id: ModuleId,
     instrumented: OnceLock<Result<Arc<Instrumented>, String>>,
     snapshots: moka::sync::Cache<[u8; 32], Snapshot>,
-    /// What each snapshot's script exports, by snapshot id: the engine guest
-    /// exports every handler, so its manifest cannot say.
-    handlers: moka::sync::Cache<ModuleId, Arc<[Trigger]>>,
     index_dir: Option<PathBuf>,
 }
 
-/// A source's snapshot and the handlers its script exports.
+/// A source's snapshot and the handlers its script exports: the engine
+/// guest exports every handler, so the snapshot's own manifest cannot say.
 #[derive(Clone)]
-struct Snapshot {
-    id: ModuleId,
-    handlers: Arc<[Trigger]>,
+pub(crate) struct Snapshot {
+    pub(crate) id: ModuleId,
+    pub(crate) handlers: Arc<[Trigger]>,
 }
 
 impl Snapshot {
@@ -144,7 +142,6 @@ impl JsLoader {
             engine_id: ModuleId::of(ENGINE_WASM),
             instrumented: OnceLock::new(),
             snapshots: moka::sync::Cache::new(10_000),
-            handlers: moka::sync::Cache::new(10_000),
             index_dir,
         }
     }
@@ -169,7 +166,7 @@ impl JsLoader {
         registry: &Registry,
         kind: &JsKind,
         source: &str,
-    ) -> Result<ModuleId, ValidationError> {
+    ) -> Result<Snapshot, ValidationError> {
         check_size(kind, source)?;
         let key = self.key(kind, source);
         let known = self
@@ -178,7 +175,8 @@ impl JsLoader {
             .or_else(|| self.indexed(&key))
             .filter(|s| registry.get(&s.id).is_some());
         if let Some(snap) = known {
-            return Ok(self.remember(key, snap));
+            self.snapshots.insert(key, snap.clone());
+            return Ok(snap);
         }
         let _span = tracing::info_span!("js_snapshot", bytes = source.len()).entered();
         let started = Instant::now();
@@ -198,20 +196,8 @@ impl JsLoader {
                 tracing::warn!(%id, "could not record the javascript snapshot index");
             }
         }
-        Ok(self.remember(key, snap))
-    }
-
-    fn remember(&self, key: [u8; 32], snap: Snapshot) -> ModuleId {
-        let id = snap.id;
-        self.handlers.insert(id, snap.handlers.clone());
-        self.snapshots.insert(key, snap);
-        id
-    }
-
-    /// The handlers the script behind snapshot `id` exports, if this process
-    /// loaded it.
-    pub(crate) fn handlers(&self, id: &ModuleId) -> Option<Vec<Trigger>> {
-        self.handlers.get(id).map(|h| h.to_vec())
+        self.snapshots.insert(key, snap.clone());
+        Ok(snap)
     }
 
     fn indexed(&self, key: &[u8; 32]) -> Option<Snapshot> {

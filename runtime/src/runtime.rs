@@ -152,7 +152,17 @@ impl Runtime {
     /// the returned id names the snapshot module, invoked like any module.
     /// Syntax errors come back with their line and column.
     pub fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, ValidationError> {
-        self.js.load(&self.engine, &self.registry, kind, source)
+        self.load_js_handlers(kind, source).map(|(id, _)| id)
+    }
+
+    /// [`Runtime::load_js`], with the triggers the script exports handlers for.
+    pub fn load_js_handlers(
+        &self,
+        kind: &JsKind,
+        source: &str,
+    ) -> Result<(ModuleId, Vec<Trigger>), ValidationError> {
+        let snap = self.js.load(&self.engine, &self.registry, kind, source)?;
+        Ok((snap.id, snap.handlers.to_vec()))
     }
 
     /// Benchmarks only: runs `source` on the bare engine guest, compiling it
@@ -179,14 +189,6 @@ impl Runtime {
 
     pub fn manifest(&self, id: &ModuleId) -> Option<Manifest> {
         self.registry.get(id).map(|c| c.manifest.clone())
-    }
-
-    /// The triggers `id` answers: for a JavaScript snapshot, the handlers its
-    /// script exports; for a module, its handler exports.
-    pub fn handlers(&self, id: &ModuleId) -> Option<Vec<Trigger>> {
-        self.js
-            .handlers(id)
-            .or_else(|| self.manifest(id).map(|m| m.handlers))
     }
 
     pub fn is_loaded(&self, id: &ModuleId) -> bool {
@@ -375,8 +377,21 @@ impl rulebox_runtime_api::Sandbox for Runtime {
         Runtime::is_loaded(self, module)
     }
 
-    fn handlers(&self, module: &ModuleId) -> Option<Vec<Trigger>> {
-        Runtime::handlers(self, module)
+    fn load_code(
+        &self,
+        code: rulebox_runtime_api::Code<'_>,
+    ) -> Result<rulebox_runtime_api::Loaded, rulebox_runtime_api::LoadError> {
+        let (id, handlers) = match code {
+            rulebox_runtime_api::Code::Wasm(bytes) => {
+                let (id, compiled) = self.registry.load(bytes)?;
+                (id, compiled.manifest.handlers.clone())
+            }
+            rulebox_runtime_api::Code::Js(kind, source) => self.load_js_handlers(kind, source)?,
+        };
+        Ok(rulebox_runtime_api::Loaded {
+            id,
+            handlers: Some(handlers),
+        })
     }
 
     fn invoke(&self, r: rulebox_runtime_api::InvokeRequest<'_>) -> Outcome {

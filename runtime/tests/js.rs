@@ -522,8 +522,8 @@ exports.onExecuteCredentialsExchange = async () => {};";
     let exported = vec![Trigger::PostLogin, Trigger::CredentialsExchange];
     let id = {
         let rt = Runtime::new(config.clone()).expect("runtime");
-        let id = rt.load_js(&JsKind::Action, src).expect("loads");
-        assert_eq!(rt.handlers(&id), Some(exported.clone()));
+        let (id, handlers) = rt.load_js_handlers(&JsKind::Action, src).expect("loads");
+        assert_eq!(handlers, exported);
         assert_eq!(rt.load_js(&JsKind::Action, src).expect("cached"), id);
         id
     };
@@ -534,15 +534,15 @@ exports.onExecuteCredentialsExchange = async () => {};";
     assert_eq!(index.len(), 1, "one snapshot recorded");
     let rt = Runtime::new(config).expect("runtime");
     assert!(rt.is_loaded(&id), "the compiled snapshot is on disk");
-    assert_eq!(rt.load_js(&JsKind::Action, src).expect("from index"), id);
     assert_eq!(
-        rt.handlers(&id),
-        Some(exported),
+        rt.load_js_handlers(&JsKind::Action, src)
+            .expect("from index"),
+        (id, exported),
         "the index keeps the handlers"
     );
     let rule = "function (user, context, callback) { callback(null, user, context); }";
-    let rule_id = rt.load_js(&JsKind::Rule, rule).expect("rule");
-    assert_eq!(rt.handlers(&rule_id), Some(vec![Trigger::PostLogin]));
+    let (_, handlers) = rt.load_js_handlers(&JsKind::Rule, rule).expect("rule");
+    assert_eq!(handlers, vec![Trigger::PostLogin]);
 }
 
 #[test]

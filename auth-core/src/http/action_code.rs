@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::TriggerRef;
 use base64::Engine;
-use rulebox_runtime_api::{JsKind, LoadError, ModuleId, Trigger};
+use rulebox_runtime_api::{Code, JsKind, LoadError, Loaded, ModuleId, Trigger};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -45,6 +45,7 @@ pub(crate) fn decode_module(v: &Value) -> Res<Option<Vec<u8>>> {
 /// The `supported_triggers` of a body, if it has them.
 pub(crate) fn body_triggers(v: &Value) -> Res<Option<Vec<TriggerRef>>> {
     v.get("supported_triggers")
+        .filter(|t| !t.is_null())
         .map(|t| {
             serde_json::from_value(t.clone()).map_err(|_| {
                 ApiError::bad_request(
@@ -78,21 +79,22 @@ pub(crate) async fn validate(
     };
     let code = code.to_owned();
     let loaded = tokio::task::spawn_blocking(move || {
-        let id = match &bytes {
-            Some(b) => sandbox.load_module(b),
-            None => sandbox.load_js(&JsKind::Action, &code),
-        }?;
-        Ok::<_, LoadError>((id, sandbox.handlers(&id)))
+        sandbox.load_code(match &bytes {
+            Some(b) => Code::Wasm(b),
+            None => Code::Js(&JsKind::Action, &code),
+        })
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    let (id, handlers) = loaded
+    let Loaded { id, handlers } = loaded
         .map_err(|e| ApiError::bad_request(format!("Action code is invalid: {}", describe(&e))))?;
     // A sandbox that cannot tell (an older runtime node) leaves the check to
     // the login, which fails closed.
-    if let Some(handlers) = handlers
-        && let Some(missing) = wanted.iter().find(|t| !handlers.contains(t))
-    {
+    let Some(handlers) = handlers else {
+        tracing::warn!(module = %id, "the sandbox did not say what the code handles; its triggers were not checked");
+        return Ok(id);
+    };
+    if let Some(missing) = wanted.iter().find(|t| !handlers.contains(t)) {
         return Err(ApiError::bad_request(format!(
             "Action code is invalid: the Action supports the `{}` trigger but {}",
             missing.id(),

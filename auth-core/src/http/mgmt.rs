@@ -941,9 +941,15 @@ async fn deploy_action(
         &action.supported_triggers,
     )
     .await?;
+    let checked = crate::store::CheckedDraft {
+        code: &action.code,
+        runtime: &action.runtime,
+        supported_triggers: &action.supported_triggers,
+        module: module.as_deref(),
+    };
     let version = app
         .store
-        .deploy_action(t.id(), &id, Some(module_ref.to_string()))
+        .deploy_checked_action(t.id(), &id, Some(module_ref.to_string()), Some(checked))
         .await
         .map_err(store_err)?;
     // Auth0 answers deploys with 202 (its builds are queued); SDKs check for it.
@@ -990,6 +996,26 @@ async fn rollback(
     Path((id, version)): Path<(String, String)>,
 ) -> Res<(StatusCode, Json<Value>)> {
     c.require("update:actions")?;
+    // A version deployed before its triggers were checked is held to the
+    // same rule as a new deploy before it serves again.
+    let old = app
+        .store
+        .get_action_version(t.id(), &id, &version)
+        .await
+        .map_err(store_err)?;
+    let module = app
+        .store
+        .action_version_module(t.id(), &id, &version)
+        .await
+        .map_err(store_err)?;
+    action_code::validate(
+        &app,
+        &old.runtime,
+        &old.code,
+        module.as_deref(),
+        &old.supported_triggers,
+    )
+    .await?;
     // The login path caches flow plans; this node sees its own change at once.
     let version = app
         .store

@@ -46,9 +46,10 @@ impl Paging {
         };
         Ok(Self {
             page: number("page")?.unwrap_or(0),
+            // Lists paged in SQL cannot answer an empty page; none answers one.
             per_page: number("per_page")?
                 .unwrap_or(default_per_page)
-                .min(MAX_PER_PAGE),
+                .clamp(1, MAX_PER_PAGE),
             include_totals: q.get("include_totals").is_some_and(|v| v == "true"),
             fields: q.get("fields").filter(|f| !f.is_empty()).map(|f| {
                 (
@@ -177,6 +178,8 @@ mod tests {
     fn sizes_are_capped_and_garbage_is_refused() {
         let p = Paging::parse(&query(&[("per_page", "100000")]), 50).expect("parses");
         assert_eq!(p.per_page, MAX_PER_PAGE);
+        let p = Paging::parse(&query(&[("per_page", "0")]), 50).expect("parses");
+        assert_eq!(p.per_page, 1);
         for bad in ["-1", "two", "1.5", ""] {
             assert!(
                 Paging::parse(&query(&[("per_page", bad)]), 50).is_err(),

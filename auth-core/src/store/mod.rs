@@ -55,7 +55,8 @@ pub(crate) use write_tx::WriteTx;
 use write_tx::{WriteGate, Writer};
 
 pub use actions::{
-    Action, ActionVersion, Binding, BindingAction, SecretInput, SecretMeta, TriggerRef,
+    Action, ActionVersion, Binding, BindingAction, CheckedDraft, SecretInput, SecretMeta,
+    TriggerRef,
 };
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use clients::{Client, JwtConfiguration, NewClient};

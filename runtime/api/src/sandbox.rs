@@ -22,6 +22,23 @@ pub enum JsKind {
     Flow,
 }
 
+/// Code to load: a module's bytes, or a JavaScript source of some kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Code<'a> {
+    Wasm(&'a [u8]),
+    Js(&'a JsKind, &'a str),
+}
+
+/// What loading code answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub id: ModuleId,
+    /// The triggers the code answers: a module's handler exports, or the
+    /// handlers a JavaScript source exports (the engine guest itself exports
+    /// every one). `None`: the sandbox cannot tell (an older runtime node).
+    pub handlers: Option<Vec<Trigger>>,
+}
+
 /// Most Actions one flow snapshot holds.
 pub const MAX_FLOW_ACTIONS: usize = 32;
 
@@ -71,12 +88,15 @@ pub trait Sandbox: Send + Sync + 'static {
     fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError>;
     /// Whether `module` can be invoked without loading it again.
     fn is_loaded(&self, module: &ModuleId) -> bool;
-    /// The triggers loaded code answers: a module's handler exports, or the
-    /// handlers a JavaScript source exports (the engine itself exports all).
-    /// Uploads compare it with what the code says it supports. `None`: this
-    /// sandbox has not loaded `module` or cannot tell.
-    fn handlers(&self, _module: &ModuleId) -> Option<Vec<Trigger>> {
-        None
+    /// Loads code as [`Sandbox::load_module`] and [`Sandbox::load_js`] do,
+    /// and says which triggers it answers; uploads compare them with the
+    /// triggers the code says it supports. This default cannot tell.
+    fn load_code(&self, code: Code<'_>) -> Result<Loaded, LoadError> {
+        let id = match code {
+            Code::Wasm(bytes) => self.load_module(bytes)?,
+            Code::Js(kind, source) => self.load_js(kind, source)?,
+        };
+        Ok(Loaded { id, handlers: None })
     }
     /// Runs one handler; every way it can end is an [`Outcome`].
     fn invoke(&self, request: InvokeRequest<'_>) -> Outcome;

@@ -16,7 +16,7 @@ use super::time::{now_ms, rfc3339_from_ms};
 use super::{Store, StoreError, StoreResult, ids};
 
 pub use bindings::{Binding, BindingAction};
-pub use versions::ActionVersion;
+pub use versions::{ActionVersion, CheckedDraft};
 
 /// Auth0's published limits, enforced here so every entry point gets them.
 const MAX_CODE_BYTES: usize = 100 * 1024;

@@ -186,6 +186,27 @@ async fn append_deployed(
     fetch_version(conn, tenant, action_id, &id).await
 }
 
+/// A draft as the caller validated it. A deploy given one versions the draft
+/// only if it still is that draft, so a version's `supported_triggers` are
+/// the ones its code was checked against and its `module_hash` names its code.
+pub struct CheckedDraft<'a> {
+    pub code: &'a str,
+    pub runtime: &'a str,
+    pub supported_triggers: &'a [TriggerRef],
+    pub module: Option<&'a [u8]>,
+}
+
+impl CheckedDraft<'_> {
+    fn matches(&self, draft: &Snapshot) -> StoreResult<bool> {
+        let triggers: Vec<TriggerRef> =
+            decode(&draft.supported_triggers, "action supported_triggers")?;
+        Ok(draft.code == self.code
+            && draft.runtime == self.runtime
+            && triggers == self.supported_triggers
+            && draft.module_sha256 == self.module.map(super::sha256_hex))
+    }
+}
+
 impl Store {
     /// Deploys the current draft: creates version N+1 from it and makes it the deployed one.
     /// `module_ref` is the caller's reference of the compiled module (stored as
@@ -195,6 +216,19 @@ impl Store {
         tenant: &str,
         action_id: &str,
         module_ref: Option<String>,
+    ) -> StoreResult<ActionVersion> {
+        self.deploy_checked_action(tenant, action_id, module_ref, None)
+            .await
+    }
+
+    /// [`Store::deploy_action`] of the draft `checked` describes: a draft
+    /// changed since it was validated is a conflict, and nothing is deployed.
+    pub async fn deploy_checked_action(
+        &self,
+        tenant: &str,
+        action_id: &str,
+        module_ref: Option<String>,
+        checked: Option<CheckedDraft<'_>>,
     ) -> StoreResult<ActionVersion> {
         let mut tx = self.write_tx().await?;
         tx.lock(&format!("action:{tenant}:{action_id}")).await?;
@@ -208,6 +242,13 @@ impl Store {
         .fetch_optional(tx.conn())
         .await?;
         let mut draft = draft.ok_or(StoreError::NotFound("action"))?;
+        if let Some(checked) = checked
+            && !checked.matches(&draft)?
+        {
+            return Err(StoreError::Conflict(
+                "The Action's draft changed while it was being deployed; deploy it again.".into(),
+            ));
+        }
         draft.module_hash = module_ref.or_else(|| draft.module_sha256.clone());
         let version = append_deployed(tx.conn(), tenant, action_id, draft).await?;
         tx.commit().await?;

@@ -674,3 +674,58 @@ async fn secrets_and_rules_configuration_are_sealed_at_rest() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_deploy_of_a_draft_that_changed_since_it_was_checked_is_a_conflict() {
+    let (_dir, store) = store_with_tenant().await;
+    let a = store
+        .create_action("acme", action_body("checked", CODE_V1), None)
+        .await
+        .expect("create");
+    // What the caller validated; then another request changes the draft.
+    let checked_code = a.code.clone();
+    let checked_triggers = a.supported_triggers.clone();
+    let checked = || crate::store::CheckedDraft {
+        code: &checked_code,
+        runtime: &a.runtime,
+        supported_triggers: &checked_triggers,
+        module: None,
+    };
+    store
+        .update_action("acme", &a.id, json!({"code": CODE_V2}), None)
+        .await
+        .expect("changed meanwhile");
+    let err = store
+        .deploy_checked_action("acme", &a.id, Some("ref-v1".into()), Some(checked()))
+        .await
+        .expect_err("the draft is no longer what was checked");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(
+        store
+            .list_action_versions("acme", &a.id)
+            .await
+            .expect("versions")
+            .is_empty(),
+        "nothing was deployed"
+    );
+    // Other triggers or a module count as a change too.
+    store
+        .update_action("acme", &a.id, json!({"code": CODE_V1}), None)
+        .await
+        .expect("back to v1");
+    let with_module = crate::store::CheckedDraft {
+        module: Some(&[0, 97, 115, 109, 1]),
+        ..checked()
+    };
+    let err = store
+        .deploy_checked_action("acme", &a.id, None, Some(with_module))
+        .await
+        .expect_err("the draft has no module");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // The draft as checked deploys.
+    let v1 = store
+        .deploy_checked_action("acme", &a.id, Some("ref-v1".into()), Some(checked()))
+        .await
+        .expect("deploys");
+    assert_eq!((v1.number, v1.code.as_str()), (1, CODE_V1));
+}
