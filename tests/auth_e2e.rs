@@ -1059,4 +1059,59 @@ fn key_rotation_is_visible_in_jwks_and_old_tokens_keep_verifying() {
         keys.to_string().contains("\"current\":true") && !keys.to_string().contains("PRIVATE"),
         "{keys}"
     );
+
+    // Revoking the previous key takes it out of the JWKS: tokens it signed stop
+    // verifying, the new key's keep working. Only a previous key can go.
+    let old_kid = jwks1["keys"][0]["kid"].as_str().expect("kid").to_owned();
+    let new_kid = rotated["kid"].as_str().expect("kid").to_owned();
+    let revoke = |kid: &str| {
+        api(
+            reqwest::Method::PUT,
+            format!("{t}/api/v2/keys/signing/{kid}/revoke"),
+            &after,
+            None,
+        )
+    };
+    let (st, err) = revoke(&new_kid);
+    assert_eq!(st, 400, "the current key stays: {err}");
+    let (st, done) = revoke(&old_kid);
+    assert_eq!(st, 200, "{done}");
+    assert_eq!(done["kid"], old_kid.as_str());
+    let jwks3: Value = jwks(&t);
+    let kids: Vec<&str> = jwks3["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(kids, [new_kid.as_str()], "{jwks3}");
+    assert!(
+        rulebox_auth_core::crypto::jwt::verify(&before, &jwks3, &format!("{t}/"), &aud).is_err(),
+        "a token of the revoked key no longer verifies"
+    );
+    rulebox_auth_core::crypto::jwt::verify(&after, &jwks3, &format!("{t}/"), &aud)
+        .expect("the current key's tokens still verify");
+    let (st, err) = revoke(&old_kid);
+    assert_eq!(st, 409, "{err}");
+    let (st, err) = revoke("no-such-kid");
+    assert_eq!(st, 404, "{err}");
+    let (st, key) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/keys/signing/{old_kid}"),
+        &after,
+        None,
+    );
+    assert_eq!(st, 200, "{key}");
+    assert_eq!(
+        (&key["revoked"], &key["current"]),
+        (&json!(true), &json!(false))
+    );
+    // The management API itself stops taking the revoked key's tokens.
+    let (st, _) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/keys/signing"),
+        &before,
+        None,
+    );
+    assert_eq!(st, 401);
 }

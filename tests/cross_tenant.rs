@@ -47,6 +47,7 @@ enum B {
     Disable,
     Config,
     Limits,
+    Scope,
 }
 
 /// Every Management API route and method of `mgmt::routes()`: method, path (`{cid}`,
@@ -61,6 +62,8 @@ const ROUTES: &[(&str, &str, B, bool)] = &[
     ("POST", "clients/{cid}/rotate-secret", B::No, true),
     ("GET", "client-grants", B::No, false),
     ("POST", "client-grants", B::Grant, true),
+    ("PATCH", "client-grants/{grant}", B::Scope, true),
+    ("DELETE", "client-grants/{grant}", B::No, true),
     ("GET", "actions/triggers", B::No, false),
     ("GET", "connections", B::No, false),
     ("POST", "connections", B::NewConn, false),
@@ -111,6 +114,8 @@ const ROUTES: &[(&str, &str, B, bool)] = &[
     ("GET", "logs/tail", B::No, false),
     ("GET", "keys/signing", B::No, false),
     ("POST", "keys/signing/rotate", B::No, false),
+    ("GET", "keys/signing/{kid}", B::No, true),
+    ("PUT", "keys/signing/{kid}/revoke", B::No, true),
     ("GET", "tenants/settings", B::No, false),
     ("PATCH", "tenants/settings", B::Limits, false),
     ("GET", "audit", B::No, false),
@@ -187,10 +192,12 @@ fn world() -> World {
         ("{vid}", id(&versions["versions"][0], "id")),
         ("{rule}", id(&rule, "id")),
         ("{aid}", action),
+        ("{grant}", id(&grant, "id")),
         ("#grant", id(&grant, "id")),
         ("#secret", id(&client, "client_secret")),
     ];
     let (_, keys) = api(Method::GET, format!("{d}/keys/signing"), &victim, None);
+    ids.push(("{kid}", id(&keys[0], "kid")));
     ids.extend(
         keys.as_array()
             .expect("keys")
@@ -238,6 +245,7 @@ impl World {
             B::Disable => json!({"enabled": false}),
             B::Config => json!({"value": "pwned"}),
             B::Limits => json!({"sandbox_limits": {"allow_hosts": ["evil.example"]}}),
+            B::Scope => json!({"scope": []}),
         })
     }
 

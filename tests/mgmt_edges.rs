@@ -494,3 +494,132 @@ fn lists_page_filter_and_count_as_auth0_does() {
     let (_, b) = get("actions/triggers/post-login/bindings?per_page=1");
     assert_eq!((&b["total"], &b["per_page"]), (&json!(1), &json!(1)), "{b}");
 }
+
+#[test]
+fn client_grants_change_what_new_tokens_may_do() {
+    let s = start();
+    let t = format!("{}/t/default", s.base);
+    let token = s.mgmt_token();
+    let cid = s.creds["client_id"].as_str().expect("id").to_owned();
+    let (st, grants) = api(
+        reqwest::Method::GET,
+        format!(
+            "{t}/api/v2/client-grants?client_id={cid}&audience={t}/api/v2/&include_totals=true"
+        ),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200, "{grants}");
+    assert_eq!(grants["total"], 1, "found by its public audience: {grants}");
+    let grant = &grants["client_grants"][0];
+    assert_eq!(grant["audience"], format!("{t}/api/v2/"), "{grant}");
+    let gid = grant["id"].as_str().expect("id").to_owned();
+    let all: Vec<Value> = grant["scope"].as_array().expect("scope").clone();
+    let url = format!("{t}/api/v2/client-grants/{gid}");
+
+    // Scopes the Management API does not define are refused; nothing changes.
+    let (st, err) = api(
+        reqwest::Method::PATCH,
+        url.clone(),
+        &token,
+        Some(json!({"scope": ["read:clients", "root:everything"]})),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("root:everything")),
+        "{err}"
+    );
+    let (st, err) = api(
+        reqwest::Method::PATCH,
+        url.clone(),
+        &token,
+        Some(json!({"scope": "read:clients"})),
+    );
+    assert_eq!(st, 400, "{err}");
+
+    // Narrowed: new tokens lose the scope; restored: they have it again.
+    let narrowed: Vec<Value> = all
+        .iter()
+        .filter(|s| *s != "read:signing_keys")
+        .cloned()
+        .collect();
+    let (st, g) = api(
+        reqwest::Method::PATCH,
+        url.clone(),
+        &token,
+        Some(json!({"scope": narrowed})),
+    );
+    assert_eq!(st, 200, "{g}");
+    let narrow_token = s.mgmt_token();
+    let (st, _) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/keys/signing"),
+        &narrow_token,
+        None,
+    );
+    assert_eq!(st, 403);
+    let (st, g) = api(
+        reqwest::Method::PATCH,
+        url.clone(),
+        &token,
+        Some(json!({"scope": all})),
+    );
+    assert_eq!(st, 200, "{g}");
+    let (st, _) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/keys/signing"),
+        &s.mgmt_token(),
+        None,
+    );
+    assert_eq!(st, 200);
+
+    // A deleted grant stops client_credentials for its audience.
+    let (st, app) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/clients"),
+        &token,
+        Some(
+            json!({"name": "m2m", "app_type": "non_interactive", "grant_types": ["client_credentials"]}),
+        ),
+    );
+    assert_eq!(st, 201, "{app}");
+    let (st, g) = api(
+        reqwest::Method::POST,
+        format!("{t}/api/v2/client-grants"),
+        &token,
+        Some(
+            json!({"client_id": app["client_id"], "audience": "https://api.example/", "scope": ["read:x"]}),
+        ),
+    );
+    assert_eq!(st, 201, "{g}");
+    let m2m = || {
+        http()
+            .post(format!("{t}/oauth/token"))
+            .json(
+                &json!({"grant_type": "client_credentials", "client_id": app["client_id"],
+                "client_secret": app["client_secret"], "audience": "https://api.example/"}),
+            )
+            .send()
+            .expect("token")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(m2m(), 200);
+    let (st, _) = api(
+        reqwest::Method::DELETE,
+        format!("{t}/api/v2/client-grants/{}", g["id"].as_str().expect("id")),
+        &token,
+        None,
+    );
+    assert_eq!(st, 204);
+    assert_eq!(m2m(), 403);
+    let (st, _) = api(
+        reqwest::Method::DELETE,
+        format!("{t}/api/v2/client-grants/{}", g["id"].as_str().expect("id")),
+        &token,
+        None,
+    );
+    assert_eq!(st, 404);
+}

@@ -41,6 +41,7 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "update:tenant_settings",
     "read:signing_keys",
     "create:signing_keys",
+    "update:signing_keys",
 ];
 
 /// The audience marker stored on grants for the Management API: the public

@@ -23,6 +23,7 @@ from auth0.authentication import GetToken
 from auth0.authentication.token_verifier import AsymmetricSignatureVerifier, TokenVerifier
 from auth0.exceptions import Auth0Error
 from auth0.management.actions import Actions
+from auth0.management.client_grants import ClientGrants
 from auth0.management.clients import Clients
 from auth0.management.connections import Connections
 from auth0.management.users import Users
@@ -83,6 +84,14 @@ def main(base, tenant, client_id, client_secret):
         )
         mgmt = grant.get("access_token")
         check(isinstance(mgmt, str) and mgmt, f"no access_token in {grant}")
+
+        at("ClientGrants.all / update")
+        grants = ClientGrants(domain, mgmt, protocol="http")
+        found = grants.all(audience=f"http://{domain}/api/v2/", client_id=client_id, include_totals=True)
+        check(found.get("total") == 1, f"the management client's grant by audience: {found}")
+        grant = found["client_grants"][0]
+        kept = grants.update(grant["id"], {"scope": grant["scope"]})
+        check(kept.get("scope") == grant["scope"], f"grant after update: {kept}")
 
         at("Clients.create")
         clients = Clients(domain, mgmt, protocol="http")

@@ -131,6 +131,10 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
             get(list_client_grants).post(create_client_grant),
         )
         .route(
+            "/api/v2/client-grants/{id}",
+            axum::routing::patch(update_client_grant).delete(delete_client_grant),
+        )
+        .route(
             "/api/v2/clients/{id}/rotate-secret",
             post(rotate_client_secret),
         )
@@ -196,6 +200,11 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/v2/logs/tail", get(super::logs_tail::tail))
         .route("/api/v2/keys/signing", get(list_signing_keys))
         .route("/api/v2/keys/signing/rotate", post(rotate_signing_key))
+        .route("/api/v2/keys/signing/{kid}", get(get_signing_key))
+        .route(
+            "/api/v2/keys/signing/{kid}/revoke",
+            axum::routing::put(revoke_signing_key),
+        )
         .route(
             "/api/v2/tenants/settings",
             get(super::tenant_settings::get_settings).patch(super::tenant_settings::patch_settings),
@@ -330,16 +339,56 @@ async fn list_client_grants(
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
     c.require("read:client_grants")?;
+    let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let grants = app
         .store
         .list_client_grants(
             t.id(),
             q.get("client_id").map(String::as_str),
-            q.get("audience").map(String::as_str),
+            q.get("audience").map(|a| stored_audience(&t, a)),
         )
         .await
         .map_err(store_err)?;
-    Ok(Json(json!(grants)))
+    let grants: Vec<Value> = grants.into_iter().map(|g| grant_json(&t, g)).collect();
+    let (grants, total) = paging.slice(grants);
+    Ok(Json(paging.classic("client_grants", grants, total)))
+}
+
+/// Grants to the Management API are stored under a marker, since its public
+/// audience depends on how the tenant is addressed; callers see and filter by
+/// the public one.
+fn stored_audience<'a>(t: &TenantCtx, audience: &'a str) -> &'a str {
+    if audience == t.management_audience() {
+        crate::bootstrap::MANAGEMENT_AUDIENCE
+    } else {
+        audience
+    }
+}
+
+fn grant_json(t: &TenantCtx, mut grant: crate::store::ClientGrant) -> Value {
+    if grant.audience == crate::bootstrap::MANAGEMENT_AUDIENCE {
+        grant.audience = t.management_audience();
+    }
+    json!(grant)
+}
+
+/// A grant's `scope`: a list of strings, and for the Management API only
+/// scopes it defines, as Auth0 refuses scopes an API does not define.
+fn grant_scope(v: &Value, audience: &str) -> Res<Vec<String>> {
+    let scope: Vec<String> = serde_json::from_value(v.get("scope").cloned().unwrap_or(json!([])))
+        .map_err(|_| {
+        ApiError::bad_request("Payload validation error: 'scope' must be a list of strings")
+    })?;
+    if audience == crate::bootstrap::MANAGEMENT_AUDIENCE
+        && let Some(unknown) = scope
+            .iter()
+            .find(|s| !crate::bootstrap::MANAGEMENT_SCOPES.contains(&s.as_str()))
+    {
+        return Err(ApiError::bad_request(format!(
+            "Client grant scope '{unknown}' is not defined for the Management API"
+        )));
+    }
+    Ok(scope)
 }
 
 async fn create_client_grant(
@@ -351,14 +400,8 @@ async fn create_client_grant(
     c.require("create:client_grants")?;
     let v = json_body(&body)?;
     let client_id = str_field(&v, "client_id")?;
-    let audience = str_field(&v, "audience")?;
-    let audience = if audience == t.management_audience() {
-        crate::bootstrap::MANAGEMENT_AUDIENCE
-    } else {
-        audience
-    };
-    let scope: Vec<String> = serde_json::from_value(v.get("scope").cloned().unwrap_or(json!([])))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let audience = stored_audience(&t, str_field(&v, "audience")?);
+    let scope = grant_scope(&v, audience)?;
     app.store
         .get_client(t.id(), client_id)
         .await
@@ -368,7 +411,47 @@ async fn create_client_grant(
         .create_client_grant(t.id(), client_id, audience, scope)
         .await
         .map_err(store_err)?;
-    Ok((StatusCode::CREATED, Json(json!(grant))))
+    Ok((StatusCode::CREATED, Json(grant_json(&t, grant))))
+}
+
+/// `PATCH /client-grants/{id}`: replaces its scopes (the only field Auth0
+/// lets change). A server upgrade that adds Management API scopes is taken
+/// up this way by existing management clients.
+async fn update_client_grant(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Res<Json<Value>> {
+    c.require("update:client_grants")?;
+    let v = json_body(&body)?;
+    let current = app
+        .store
+        .get_client_grant(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    let scope = grant_scope(&v, &current.audience)?;
+    let grant = app
+        .store
+        .update_client_grant(t.id(), &id, scope)
+        .await
+        .map_err(store_err)?;
+    Ok(Json(grant_json(&t, grant)))
+}
+
+async fn delete_client_grant(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Res<StatusCode> {
+    c.require("delete:client_grants")?;
+    app.store
+        .delete_client_grant(t.id(), &id)
+        .await
+        .map_err(store_err)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ------------------------------------------------------------ connections
@@ -1379,7 +1462,7 @@ fn key_json(k: &crate::store::SigningKey) -> Value {
         "current": k.state == "current",
         "next": k.state == "next",
         "previous": k.state == "previous",
-        "revoked": false,
+        "revoked": k.state == "revoked",
         "jwk": k.public_jwk,
         "created_at": k.created_at,
     })
@@ -1393,6 +1476,38 @@ async fn list_signing_keys(
     c.require("read:signing_keys")?;
     let keys = app.store.signing_keys(t.id()).await.map_err(store_err)?;
     Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
+}
+
+async fn get_signing_key(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(kid): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("read:signing_keys")?;
+    let key = app
+        .store
+        .signing_key(t.id(), &kid)
+        .await
+        .map_err(store_err)?;
+    Ok(Json(key_json(&key)))
+}
+
+/// `PUT /keys/signing/{kid}/revoke`: a previously used key leaves the JWKS,
+/// so tokens it signed stop verifying (a leaked key's answer).
+async fn revoke_signing_key(
+    State(app): State<Arc<AppState>>,
+    Extension(t): Extension<TenantCtx>,
+    c: Caller,
+    Path(kid): Path<String>,
+) -> Res<Json<Value>> {
+    c.require("update:signing_keys")?;
+    let key = app
+        .store
+        .revoke_signing_key(t.id(), &kid)
+        .await
+        .map_err(store_err)?;
+    Ok(Json(json!({"cert": null, "kid": key.kid})))
 }
 
 /// `POST /keys/signing/rotate`: new keys sign from now on — one per algorithm the

@@ -157,19 +157,36 @@ impl Store {
         Ok(key)
     }
 
-    /// Retires a key for good: it disappears from [`Store::signing_keys`] and thus the JWKS.
-    pub async fn revoke_signing_key(&self, tenant: &str, kid: &str) -> StoreResult<()> {
+    /// One key, revoked ones included.
+    pub async fn signing_key(&self, tenant: &str, kid: &str) -> StoreResult<SigningKey> {
+        fetch_key(&mut *self.conn().await?, tenant, kid).await
+    }
+
+    /// Retires a previously used key for good: it disappears from
+    /// [`Store::signing_keys`] and thus the JWKS, and its private half is
+    /// erased. The current and next keys cannot be revoked (rotate first),
+    /// as at Auth0.
+    pub async fn revoke_signing_key(&self, tenant: &str, kid: &str) -> StoreResult<SigningKey> {
+        let mut conn = self.conn().await?;
         let done = sqlx::query(
-            "UPDATE signing_keys SET state = 'revoked' WHERE tenant_id = $1 AND kid = $2",
+            "UPDATE signing_keys SET state = 'revoked', private_pem = ''
+             WHERE tenant_id = $1 AND kid = $2 AND state = 'previous'",
         )
         .bind(tenant)
         .bind(kid)
-        .execute(&mut *self.conn().await?)
+        .execute(&mut *conn)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("signing key"));
+        let key = fetch_key(&mut conn, tenant, kid).await?;
+        match key.state.as_str() {
+            _ if done.rows_affected() == 1 => Ok(key),
+            "revoked" => Err(StoreError::Conflict(
+                "The signing key is already revoked.".into(),
+            )),
+            _ => Err(StoreError::Invalid(format!(
+                "The {} signing key cannot be revoked: only a previously used key can (rotate first).",
+                key.state
+            ))),
         }
-        Ok(())
     }
 }
 

@@ -164,12 +164,33 @@ async fn signing_keys_rotate_and_stay_published() {
     assert_eq!(summary.len(), 4);
     assert!(summary.contains(&("k2", "previous")) && summary.contains(&("k1", "previous")));
 
-    store
+    let revoked = store
         .revoke_signing_key("acme", "k1")
         .await
         .expect("revoke");
+    assert_eq!(
+        (revoked.state.as_str(), revoked.private_pem.as_str()),
+        ("revoked", "")
+    );
     assert_eq!(store.signing_keys("acme").await.expect("keys").len(), 3);
     assert_not_found(store.revoke_signing_key("acme", "missing").await);
+    assert!(matches!(
+        store.revoke_signing_key("acme", "k1").await,
+        Err(StoreError::Conflict(_))
+    ));
+    for kid in ["k3", "k0"] {
+        assert!(
+            matches!(
+                store.revoke_signing_key("acme", kid).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{kid} is current or next"
+        );
+    }
+    assert_eq!(
+        store.signing_key("acme", "k1").await.expect("kept").state,
+        "revoked"
+    );
 
     // Another algorithm has a current key of its own, which RS256 rotations leave alone.
     store
