@@ -1106,6 +1106,24 @@ fn key_rotation_is_visible_in_jwks_and_old_tokens_keep_verifying() {
         (&key["revoked"], &key["current"]),
         (&json!(true), &json!(false))
     );
+    let (_, listed) = api(
+        reqwest::Method::GET,
+        format!("{t}/api/v2/keys/signing"),
+        &after,
+        None,
+    );
+    let revoked: Vec<&Value> = listed
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|k| k["revoked"] == true)
+        .collect();
+    assert_eq!(
+        revoked.len(),
+        1,
+        "the list keeps revoked keys, marked: {listed}"
+    );
+    assert_eq!(revoked[0]["kid"], old_kid.as_str());
     // The management API itself stops taking the revoked key's tokens.
     let (st, _) = api(
         reqwest::Method::GET,

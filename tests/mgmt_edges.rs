@@ -538,6 +538,15 @@ fn client_grants_change_what_new_tokens_may_do() {
         Some(json!({"scope": "read:clients"})),
     );
     assert_eq!(st, 400, "{err}");
+    // A body without `scope` keeps the scopes (the SDKs send other fields).
+    let (st, kept) = api(
+        reqwest::Method::PATCH,
+        url.clone(),
+        &token,
+        Some(json!({"allow_any_organization": false})),
+    );
+    assert_eq!(st, 200, "{kept}");
+    assert_eq!(kept["scope"], json!(all), "{kept}");
 
     // Narrowed: new tokens lose the scope; restored: they have it again.
     let narrowed: Vec<Value> = all

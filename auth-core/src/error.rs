@@ -144,6 +144,14 @@ impl ApiError {
     pub fn internal(m: impl Into<String>) -> Self {
         Self::mgmt(StatusCode::INTERNAL_SERVER_ERROR, m, None)
     }
+    /// A dependency (the sandbox pool) is down; the caller may retry.
+    pub fn unavailable(m: impl Into<String>) -> Self {
+        Self::mgmt(
+            StatusCode::SERVICE_UNAVAILABLE,
+            m,
+            Some("temporarily_unavailable"),
+        )
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -245,7 +245,7 @@ impl Proxy {
     }
 
     /// Loads `source` on the node its id ranks first: its id and what it handles.
-    async fn load(&self, source: Source) -> Result<Loaded, LoadError> {
+    async fn load(&self, source: Source, ask_handlers: bool) -> Result<Loaded, LoadError> {
         let id = source.id().map_err(|m| LoadError {
             kind: OutcomeKind::InvalidModule,
             message: m,
@@ -254,7 +254,11 @@ impl Proxy {
         })?;
         // Known code (content-addressed) needs no second trip: every login
         // loads its rules and scripts by source.
-        if let Some(held) = self.sources.get(&id) {
+        // An upload asks what the code handles: an answer cached from a node
+        // that could not tell is asked again (the pool may be upgraded since).
+        if let Some(held) = self.sources.get(&id)
+            && (held.handlers.is_some() || !ask_handlers)
+        {
             return Ok(Loaded {
                 id,
                 handlers: held.handlers.clone(),
@@ -455,15 +459,17 @@ impl Proxy {
 
 impl Sandbox for Proxy {
     fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
-        self.load_code(Code::Wasm(bytes)).map(|l| l.id)
+        self.block_on(self.load(Source::wasm(bytes), false))
+            .map(|l| l.id)
     }
 
     fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
-        self.load_code(Code::Js(kind, source)).map(|l| l.id)
+        self.block_on(self.load(Source::js(kind, source), false))
+            .map(|l| l.id)
     }
 
     fn load_code(&self, code: Code<'_>) -> Result<Loaded, LoadError> {
-        self.block_on(self.load(Source::of(code)))
+        self.block_on(self.load(Source::of(code), true))
     }
 
     fn is_loaded(&self, module: &ModuleId) -> bool {

@@ -175,11 +175,14 @@ impl RemoteSandbox {
         }
     }
 
-    fn load(&self, source: Source) -> Result<Loaded, LoadError> {
+    /// `ask_handlers`: an upload asks what the code handles, so an answer
+    /// cached from a node that could not tell is asked again.
+    fn load(&self, source: Source, ask_handlers: bool) -> Result<Loaded, LoadError> {
         // Content-addressed: code this client already loaded is not sent again
         // (a far end that lost it is re-fed on the next call).
         if let Ok(id) = source.id()
             && let Some(held) = self.sources.get(&id)
+            && (held.handlers.is_some() || !ask_handlers)
         {
             return Ok(Loaded {
                 id,
@@ -214,15 +217,15 @@ impl RemoteSandbox {
 
 impl Sandbox for RemoteSandbox {
     fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
-        self.load(Source::wasm(bytes)).map(|l| l.id)
+        self.load(Source::wasm(bytes), false).map(|l| l.id)
     }
 
     fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
-        self.load(Source::js(kind, source)).map(|l| l.id)
+        self.load(Source::js(kind, source), false).map(|l| l.id)
     }
 
     fn load_code(&self, code: Code<'_>) -> Result<Loaded, LoadError> {
-        self.load(Source::of(code))
+        self.load(Source::of(code), true)
     }
 
     fn is_loaded(&self, module: &ModuleId) -> bool {

@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::TriggerRef;
 use base64::Engine;
-use rulebox_runtime_api::{Code, JsKind, LoadError, Loaded, ModuleId, Trigger};
+use rulebox_runtime_api::{Code, JsKind, LoadError, Loaded, ModuleId, OutcomeKind, Trigger};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -86,8 +86,14 @@ pub(crate) async fn validate(
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    let Loaded { id, handlers } = loaded
-        .map_err(|e| ApiError::bad_request(format!("Action code is invalid: {}", describe(&e))))?;
+    let Loaded { id, handlers } = loaded.map_err(|e| {
+        // No runtime node to ask is not the code's fault: a retry may pass.
+        if e.kind == OutcomeKind::Unavailable {
+            ApiError::unavailable(format!("The code could not be checked now: {}", e.message))
+        } else {
+            ApiError::bad_request(format!("Action code is invalid: {}", describe(&e)))
+        }
+    })?;
     // A sandbox that cannot tell (an older runtime node) leaves the check to
     // the login, which fails closed.
     let Some(handlers) = handlers else {

@@ -431,6 +431,11 @@ async fn update_client_grant(
         .get_client_grant(t.id(), &id)
         .await
         .map_err(store_err)?;
+    // A body without `scope` (the SDKs send other optional fields) keeps the
+    // scopes: emptying a management client's grant would lock the tenant out.
+    if v.get("scope").is_none() {
+        return Ok(Json(grant_json(&t, current)));
+    }
     let scope = grant_scope(&v, &current.audience)?;
     let grant = app
         .store
@@ -1474,7 +1479,11 @@ async fn list_signing_keys(
     c: Caller,
 ) -> Res<Json<Value>> {
     c.require("read:signing_keys")?;
-    let keys = app.store.signing_keys(t.id()).await.map_err(store_err)?;
+    let keys = app
+        .store
+        .signing_keys_with_revoked(t.id())
+        .await
+        .map_err(store_err)?;
     Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
 }
 

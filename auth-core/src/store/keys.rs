@@ -122,15 +122,31 @@ impl Store {
 
     /// All non-revoked keys: the current key first, then next, then previous keys newest first.
     pub async fn signing_keys(&self, tenant: &str) -> StoreResult<Vec<SigningKey>> {
-        let rows: Vec<KeyRow> = sqlx::query_as(
+        self.list_keys(tenant, false).await
+    }
+
+    /// [`Store::signing_keys`] and then the revoked ones, for the record.
+    pub async fn signing_keys_with_revoked(&self, tenant: &str) -> StoreResult<Vec<SigningKey>> {
+        self.list_keys(tenant, true).await
+    }
+
+    async fn list_keys(&self, tenant: &str, with_revoked: bool) -> StoreResult<Vec<SigningKey>> {
+        let live = if with_revoked {
+            ""
+        } else {
+            "AND state <> 'revoked'"
+        };
+        let sql = format!(
             "SELECT kid, alg, private_pem, public_jwk, state, created_at FROM signing_keys
-             WHERE tenant_id = $1 AND state <> 'revoked'
-             ORDER BY CASE state WHEN 'current' THEN 0 WHEN 'next' THEN 1 ELSE 2 END,
-                      created_at DESC, kid",
-        )
-        .bind(tenant)
-        .fetch_all(&mut *self.conn().await?)
-        .await?;
+             WHERE tenant_id = $1 {live}
+             ORDER BY CASE state WHEN 'current' THEN 0 WHEN 'next' THEN 1
+                                 WHEN 'previous' THEN 2 ELSE 3 END,
+                      created_at DESC, kid"
+        );
+        let rows: Vec<KeyRow> = sqlx::query_as(&sql)
+            .bind(tenant)
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
         rows.into_iter().map(KeyRow::into_key).collect()
     }
 
@@ -167,26 +183,34 @@ impl Store {
     /// erased. The current and next keys cannot be revoked (rotate first),
     /// as at Auth0.
     pub async fn revoke_signing_key(&self, tenant: &str, kid: &str) -> StoreResult<SigningKey> {
-        let mut conn = self.conn().await?;
-        let done = sqlx::query(
+        // Under rotation's lock: a key is judged in the state it is revoked in.
+        let mut tx = self.write_tx().await?;
+        tx.lock(&format!("keys:{tenant}")).await?;
+        let key = fetch_key(tx.conn(), tenant, kid).await?;
+        match key.state.as_str() {
+            "previous" => {}
+            "revoked" => {
+                return Err(StoreError::Conflict(
+                    "The signing key is already revoked.".into(),
+                ));
+            }
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "The {other} signing key cannot be revoked: only a previously used key can (rotate first)."
+                )));
+            }
+        }
+        sqlx::query(
             "UPDATE signing_keys SET state = 'revoked', private_pem = ''
-             WHERE tenant_id = $1 AND kid = $2 AND state = 'previous'",
+             WHERE tenant_id = $1 AND kid = $2",
         )
         .bind(tenant)
         .bind(kid)
-        .execute(&mut *conn)
+        .execute(tx.conn())
         .await?;
-        let key = fetch_key(&mut conn, tenant, kid).await?;
-        match key.state.as_str() {
-            _ if done.rows_affected() == 1 => Ok(key),
-            "revoked" => Err(StoreError::Conflict(
-                "The signing key is already revoked.".into(),
-            )),
-            _ => Err(StoreError::Invalid(format!(
-                "The {} signing key cannot be revoked: only a previously used key can (rotate first).",
-                key.state
-            ))),
-        }
+        let key = fetch_key(tx.conn(), tenant, kid).await?;
+        tx.commit().await?;
+        Ok(key)
     }
 }
 
