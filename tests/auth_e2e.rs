@@ -1124,6 +1124,7 @@ fn key_rotation_is_visible_in_jwks_and_old_tokens_keep_verifying() {
         "the list keeps revoked keys, marked: {listed}"
     );
     assert_eq!(revoked[0]["kid"], old_kid.as_str());
+    assert!(revoked[0]["revoked_at"].is_string(), "{listed}");
     // The management API itself stops taking the revoked key's tokens.
     let (st, _) = api(
         reqwest::Method::GET,

@@ -1468,6 +1468,7 @@ fn key_json(k: &crate::store::SigningKey) -> Value {
         "next": k.state == "next",
         "previous": k.state == "previous",
         "revoked": k.state == "revoked",
+        "revoked_at": k.revoked_at,
         "jwk": k.public_jwk,
         "created_at": k.created_at,
     })

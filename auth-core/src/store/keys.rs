@@ -24,9 +24,12 @@ pub struct SigningKey {
     pub private_pem: String,
     /// The public JWK published at `/.well-known/jwks.json`.
     pub public_jwk: Value,
-    /// `current`, `next` or `previous`.
+    /// `current`, `next`, `previous` or `revoked`.
     pub state: String,
     pub created_at: String,
+    /// When it was revoked (keys revoked before this was recorded have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
 }
 
 /// A key to store, as produced by the crypto module (for [`Store::rotate_signing_keys`]).
@@ -46,6 +49,7 @@ struct KeyRow {
     public_jwk: String,
     state: String,
     created_at: i64,
+    revoked_at: Option<i64>,
 }
 
 impl KeyRow {
@@ -57,6 +61,7 @@ impl KeyRow {
             private_pem: self.private_pem,
             state: self.state,
             created_at: rfc3339_from_ms(self.created_at),
+            revoked_at: self.revoked_at.map(rfc3339_from_ms),
         })
     }
 }
@@ -137,7 +142,7 @@ impl Store {
             "AND state <> 'revoked'"
         };
         let sql = format!(
-            "SELECT kid, alg, private_pem, public_jwk, state, created_at FROM signing_keys
+            "SELECT kid, alg, private_pem, public_jwk, state, created_at, revoked_at FROM signing_keys
              WHERE tenant_id = $1 {live}
              ORDER BY CASE state WHEN 'current' THEN 0 WHEN 'next' THEN 1
                                  WHEN 'previous' THEN 2 ELSE 3 END,
@@ -201,11 +206,12 @@ impl Store {
             }
         }
         sqlx::query(
-            "UPDATE signing_keys SET state = 'revoked', private_pem = ''
+            "UPDATE signing_keys SET state = 'revoked', private_pem = '', revoked_at = $3
              WHERE tenant_id = $1 AND kid = $2",
         )
         .bind(tenant)
         .bind(kid)
+        .bind(now_ms())
         .execute(tx.conn())
         .await?;
         let key = fetch_key(tx.conn(), tenant, kid).await?;
@@ -216,7 +222,7 @@ impl Store {
 
 async fn fetch_key(conn: &mut AnyConnection, tenant: &str, kid: &str) -> StoreResult<SigningKey> {
     let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT kid, alg, private_pem, public_jwk, state, created_at FROM signing_keys
+        "SELECT kid, alg, private_pem, public_jwk, state, created_at, revoked_at FROM signing_keys
              WHERE tenant_id = $1 AND kid = $2",
     )
     .bind(tenant)

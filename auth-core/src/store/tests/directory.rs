@@ -187,10 +187,9 @@ async fn signing_keys_rotate_and_stay_published() {
             "{kid} is current or next"
         );
     }
-    assert_eq!(
-        store.signing_key("acme", "k1").await.expect("kept").state,
-        "revoked"
-    );
+    let kept = store.signing_key("acme", "k1").await.expect("kept");
+    assert_eq!(kept.state, "revoked");
+    assert!(kept.revoked_at.is_some(), "when it was revoked is recorded");
 
     // Another algorithm has a current key of its own, which RS256 rotations leave alone.
     store
