@@ -433,7 +433,7 @@ async fn update_client_grant(
         .map_err(store_err)?;
     // A body without `scope` (the SDKs send other optional fields) keeps the
     // scopes: emptying a management client's grant would lock the tenant out.
-    if v.get("scope").is_none() {
+    if v.get("scope").is_none_or(Value::is_null) {
         return Ok(Json(grant_json(&t, current)));
     }
     let scope = grant_scope(&v, &current.audience)?;
@@ -1461,17 +1461,20 @@ async fn upload_module(
 
 /// Auth0's signing-key shape: public parts only.
 fn key_json(k: &crate::store::SigningKey) -> Value {
-    json!({
+    let mut key = json!({
         "kid": k.kid,
         "alg": k.alg,
         "current": k.state == "current",
         "next": k.state == "next",
         "previous": k.state == "previous",
         "revoked": k.state == "revoked",
-        "revoked_at": k.revoked_at,
         "jwk": k.public_jwk,
         "created_at": k.created_at,
-    })
+    });
+    if let Some(at) = &k.revoked_at {
+        key["revoked_at"] = json!(at);
+    }
+    key
 }
 
 async fn list_signing_keys(

@@ -187,8 +187,18 @@ pub(crate) async fn lock_in(
     Ok(())
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The embedded migrations of `backend`. Migrations only add (columns,
+/// tables, indexes), so an older binary runs against a newer schema: one
+/// restarting or rolled back during a rolling upgrade must start, not stop at
+/// migrations it does not know.
+fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
+    let mut migrations = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrations.set_ignore_missing(true);
+    migrations
+}
 
 /// A file path as the path part of a `sqlite://` URL (sqlx percent-decodes it).
 fn sqlite_url(path: &Path) -> String {
@@ -325,11 +335,7 @@ impl Store {
         backend: Backend,
         sealer: sealer::SecretSealer,
     ) -> StoreResult<Store> {
-        let migrations = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrations.run(&pool).await?;
+        migrator(backend).run(&pool).await?;
         Ok(Store {
             pool,
             backend,

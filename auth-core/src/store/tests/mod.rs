@@ -345,8 +345,8 @@ fn both_backends_have_the_same_migrations() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        list(&super::SQLITE_MIGRATIONS),
-        list(&super::POSTGRES_MIGRATIONS),
+        list(&super::migrator(super::Backend::Sqlite)),
+        list(&super::migrator(super::Backend::Postgres)),
         "every migration needs a PostgreSQL twin in migrations/postgres/"
     );
 }

@@ -177,3 +177,23 @@ async fn metadata_merges_on_two_nodes_lose_nothing() {
     let keys = user.app_metadata.as_object().map_or(0, Map::len);
     assert_eq!(keys, 20, "{}", user.app_metadata);
 }
+
+#[tokio::test]
+async fn an_older_node_starts_on_a_database_a_newer_release_migrated() {
+    let (_dir, store, location) = temp_store_at().await;
+    // What a newer release leaves behind: a migration this binary does not know.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99999, 'from a newer release', TRUE, $1, 0)",
+    )
+    .bind(vec![0u8; 48])
+    .execute(&store.pool)
+    .await
+    .expect("a newer release's migration recorded");
+    // Restarted (or rolled back) during a rolling upgrade, this node must start.
+    let again = open_again(&location).await;
+    again
+        .create_tenant("later", None)
+        .await
+        .expect("and work on the migrated database");
+}
