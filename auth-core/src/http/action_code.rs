@@ -13,8 +13,8 @@ use std::sync::Arc;
 type Res<T> = Result<T, ApiError>;
 
 /// The triggers an Action may list in `supported_triggers`: the Auth0 ones
-/// this server runs.
-const RUNNABLE: [Trigger; 4] = [
+/// this server runs (and `GET /actions/triggers` lists).
+pub(crate) const RUNNABLE: [Trigger; 4] = [
     Trigger::PostLogin,
     Trigger::CredentialsExchange,
     Trigger::PreUserRegistration,

@@ -1589,9 +1589,8 @@ async fn rotate_client_secret(
 /// `GET /actions/triggers`: the triggers this platform runs Actions for.
 async fn list_triggers(c: Caller) -> Res<Json<Value>> {
     c.require("read:actions")?;
-    let triggers: Vec<Value> = rulebox_runtime_api::Trigger::ALL
+    let triggers: Vec<Value> = action_code::RUNNABLE
         .iter()
-        .filter(|t| !matches!(t, rulebox_runtime_api::Trigger::CustomDb | rulebox_runtime_api::Trigger::ContinuePostLogin))
         .map(|t| json!({"id": t.id(), "version": "v3", "status": "CURRENT", "runtimes": ["node18", "wasm"], "default_runtime": "node18"}))
         .collect();
     Ok(Json(json!({"triggers": triggers})))
