@@ -169,12 +169,15 @@ impl JsLoader {
     ) -> Result<Snapshot, ValidationError> {
         check_size(kind, source)?;
         let key = self.key(kind, source);
-        let known = self
-            .snapshots
-            .get(&key)
-            .or_else(|| self.indexed(&key))
-            .filter(|s| registry.get(&s.id).is_some());
-        if let Some(snap) = known {
+        // Logins load their rules and scripts by source: a memory hit does no more.
+        if let Some(snap) = self.snapshots.get(&key)
+            && registry.get(&snap.id).is_some()
+        {
+            return Ok(snap);
+        }
+        if let Some(snap) = self.indexed(&key)
+            && registry.get(&snap.id).is_some()
+        {
             self.snapshots.insert(key, snap.clone());
             return Ok(snap);
         }

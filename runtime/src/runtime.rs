@@ -152,7 +152,9 @@ impl Runtime {
     /// the returned id names the snapshot module, invoked like any module.
     /// Syntax errors come back with their line and column.
     pub fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, ValidationError> {
-        self.load_js_handlers(kind, source).map(|(id, _)| id)
+        self.js
+            .load(&self.engine, &self.registry, kind, source)
+            .map(|snap| snap.id)
     }
 
     /// [`Runtime::load_js`], with the triggers the script exports handlers for.

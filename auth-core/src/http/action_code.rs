@@ -4,7 +4,8 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::store::TriggerRef;
+use crate::http::mgmt::store_err;
+use crate::store::{Action, TriggerRef};
 use base64::Engine;
 use rulebox_runtime_api::{Code, JsKind, LoadError, Loaded, ModuleId, OutcomeKind, Trigger};
 use serde_json::Value;
@@ -115,6 +116,30 @@ pub(crate) async fn validate(
         )));
     }
     Ok(id)
+}
+
+/// The Action's draft, its module (a wasm draft's) and the id of its code
+/// once checked: what a deploy versions and a test runs.
+pub(crate) async fn checked_draft(
+    app: &Arc<AppState>,
+    tenant: &str,
+    id: &str,
+) -> Res<(Action, Option<Vec<u8>>, ModuleId)> {
+    let action = app.store.get_action(tenant, id).await.map_err(store_err)?;
+    let module = app
+        .store
+        .action_module(tenant, id)
+        .await
+        .map_err(store_err)?;
+    let checked = validate(
+        app,
+        &action.runtime,
+        &action.code,
+        module.as_deref(),
+        &action.supported_triggers,
+    )
+    .await?;
+    Ok((action, module, checked))
 }
 
 /// The triggers `refs` name, refusing ones this server never runs: an

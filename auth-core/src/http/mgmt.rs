@@ -1014,21 +1014,8 @@ async fn deploy_action(
 ) -> Res<(StatusCode, Json<Value>)> {
     c.require("update:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
-    let action = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
-    let module = app
-        .store
-        .action_module(t.id(), &id)
-        .await
-        .map_err(store_err)?;
     // A failed compile leaves the previous version serving.
-    let module_ref = action_code::validate(
-        &app,
-        &action.runtime,
-        &action.code,
-        module.as_deref(),
-        &action.supported_triggers,
-    )
-    .await?;
+    let (action, module, module_ref) = action_code::checked_draft(&app, t.id(), &id).await?;
     let checked = crate::store::CheckedDraft {
         code: &action.code,
         runtime: &action.runtime,
@@ -1125,20 +1112,7 @@ async fn test_action(
     // Running code is more than reading it (Auth0 asks for create:actions too).
     c.require("create:actions")?;
     let v = json_body(&body)?;
-    let action = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
-    let module = app
-        .store
-        .action_module(t.id(), &id)
-        .await
-        .map_err(store_err)?;
-    let module_ref = action_code::validate(
-        &app,
-        &action.runtime,
-        &action.code,
-        module.as_deref(),
-        &action.supported_triggers,
-    )
-    .await?;
+    let (action, _, module_ref) = action_code::checked_draft(&app, t.id(), &id).await?;
     let trigger = action
         .supported_triggers
         .first()
