@@ -269,8 +269,7 @@ impl AppState {
         key: &str,
         login: &PendingLogin,
     ) -> Result<(), ApiError> {
-        let value =
-            serde_json::to_value(login).map_err(|e| ApiError::server_error(e.to_string()))?;
+        let value = serde_json::to_value(login)?;
         self.store
             .park_login(
                 tenant,
@@ -373,7 +372,6 @@ impl AppState {
 /// milliseconds of CPU).
 pub async fn generate_key(alg: crate::crypto::keys::Alg) -> Result<KeyPair, ApiError> {
     tokio::task::spawn_blocking(move || KeyPair::generate(alg))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?
+        .await?
         .map_err(|e| ApiError::server_error(format!("signing key: {e}")))
 }

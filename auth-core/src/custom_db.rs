@@ -101,9 +101,7 @@ pub async fn run_script(
         name,
         secrets: configuration.as_object().unwrap_or(&empty),
     };
-    let loaded = tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let loaded = tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src)).await?;
     let module = match loaded {
         Ok(module) => module,
         Err(e) => {
@@ -116,8 +114,7 @@ pub async fn run_script(
             )));
         }
     };
-    let input = serde_json::to_vec(&json!({"args": args, "configuration": configuration}))
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let input = serde_json::to_vec(&json!({"args": args, "configuration": configuration}))?;
     let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
     let outcome =
         crate::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits).await?;

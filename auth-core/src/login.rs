@@ -5,7 +5,7 @@
 
 use crate::app::AppState;
 use crate::crypto::password::{hash_password, verify_password};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::store::{Connection, NewUser, StoreError, User};
 use crate::tenancy::TenantCtx;
 use serde_json::{Value, json};
@@ -94,7 +94,6 @@ pub async fn authenticate(
     if attempt.username.len() > MAX_USERNAME_BYTES {
         return Err(ApiError::invalid_request("username is too long"));
     }
-    let store_failed = |e: StoreError| ApiError::server_error(format!("login attempts: {e}"));
     let keys = AttemptKeys::new(conn, attempt.username, attempt.ip);
     let (pair_limit, ip_limit) = (
         app.settings.brute_force_threshold,
@@ -112,7 +111,7 @@ pub async fn authenticate(
         .unwrap_or(SystemTime::UNIX_EPOCH);
     // A caller already blocked is answered from a read: no rows, no log lines,
     // nothing an attacker can make the database write at will.
-    let (pairs, ips) = counts(since).await.map_err(store_failed)?;
+    let (pairs, ips) = counts(since).await?;
     if pairs >= pair_limit || ips >= ip_limit {
         tracing::debug!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, pairs, ips, "login throttled (brute-force protection)");
         return Err(ApiError::too_many_attempts(BLOCKED));
@@ -122,19 +121,17 @@ pub async fn authenticate(
     let pair_id = app
         .store
         .record_login_attempt(t.id(), &keys.user_ip, now)
-        .await
-        .map_err(store_failed)?;
+        .await?;
     let ip_id = app
         .store
         .record_login_attempt(t.id(), &keys.ip, now)
-        .await
-        .map_err(store_failed)?;
-    let (pairs, ips) = counts(since).await.map_err(store_failed)?;
+        .await?;
+    let (pairs, ips) = counts(since).await?;
     let withdraw = |id: String| async move { app.store.withdraw_login_attempt(t.id(), &id).await };
     if pairs > pair_limit || ips > ip_limit {
         // Lost the race to the guesses counted before it: not checked, not counted.
-        withdraw(pair_id).await.map_err(store_failed)?;
-        withdraw(ip_id).await.map_err(store_failed)?;
+        withdraw(pair_id).await?;
+        withdraw(ip_id).await?;
         return Err(ApiError::too_many_attempts(BLOCKED));
     }
     let result = check(app, t, conn, attempt.username, attempt.password).await;
@@ -152,30 +149,30 @@ pub async fn authenticate(
             if same {
                 app.store
                     .clear_login_attempts(t.id(), &keys.user_ip)
-                    .await
-                    .map_err(store_failed)?;
+                    .await?;
             } else {
-                withdraw(pair_id).await.map_err(store_failed)?;
+                withdraw(pair_id).await?;
             }
-            withdraw(ip_id).await.map_err(store_failed)?;
+            withdraw(ip_id).await?;
         }
         // Not a guess: the server or the sandbox could not answer, or the account
         // is blocked whatever the password.
-        Err(ApiError::Auth {
-            error: "server_error" | "too_many_requests" | "temporarily_unavailable" | "unauthorized",
-            ..
-        }) => {
-            withdraw(pair_id).await.map_err(store_failed)?;
-            withdraw(ip_id).await.map_err(store_failed)?;
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::ServerError
+                    | ErrorKind::TooManyRequests
+                    | ErrorKind::TemporarilyUnavailable
+                    | ErrorKind::Unauthorized
+            ) =>
+        {
+            withdraw(pair_id).await?;
+            withdraw(ip_id).await?;
         }
         // Anything else the credentials were refused for counts, whatever error a
         // custom database's script chose to report it with.
         Err(e) => {
-            let description = match e {
-                ApiError::Auth { description, .. } => description.as_str(),
-                ApiError::Mgmt { message, .. } => message.as_str(),
-                ApiError::MfaRequired { .. } => "Multifactor authentication required",
-            };
+            let description = e.message();
             tracing::info!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, "failed login");
             log_event(
                 app,
@@ -234,7 +231,7 @@ async fn check(
     let local = match app.store.user_by_email(t.id(), &conn.name, username).await {
         Ok(u) => Some(u),
         Err(StoreError::NotFound(_)) => None,
-        Err(e) => return Err(ApiError::server_error(e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     let script = custom_script(conn, "login");
     // A custom database without import mode is the source of truth: the
@@ -299,10 +296,7 @@ async fn check(
     let password_hash = if import_mode(conn) {
         let cost = bcrypt_cost(app, conn);
         let pw = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&pw, cost))
-            .await
-            .map_err(|e| ApiError::server_error(e.to_string()))?
-            .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let hash = tokio::task::spawn_blocking(move || hash_password(&pw, cost)).await??;
         Some(hash)
     } else {
         None
@@ -329,12 +323,8 @@ async fn check(
             u
         }
         // Seen before: the stored profile (with what Actions saved into it).
-        Err(StoreError::Conflict(_)) => app
-            .store
-            .get_user(t.id(), &user_id)
-            .await
-            .map_err(|e| ApiError::server_error(e.to_string()))?,
-        Err(e) => return Err(ApiError::server_error(e.to_string())),
+        Err(StoreError::Conflict(_)) => app.store.get_user(t.id(), &user_id).await?,
+        Err(e) => return Err(e.into()),
     };
     if user.blocked {
         return Err(ApiError::user_blocked());

@@ -50,7 +50,7 @@ pub async fn begin(
     tx: &MfaTransaction,
 ) -> Result<String, ApiError> {
     let token = random_token(32);
-    let value = serde_json::to_value(tx).map_err(|e| ApiError::server_error(e.to_string()))?;
+    let value = serde_json::to_value(tx)?;
     app.store
         .park_login(tenant, &key(&token), &value, SystemTime::now() + TTL)
         .await
@@ -60,21 +60,13 @@ pub async fn begin(
 
 /// The login an `mfa_token` continues, without using it up.
 pub async fn find(app: &AppState, tenant: &str, token: &str) -> Result<MfaTransaction, ApiError> {
-    let found = app
-        .store
-        .peek_parked_login(tenant, &key(token))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let found = app.store.peek_parked_login(tenant, &key(token)).await?;
     decode(found)
 }
 
 /// Ends the transaction: an `mfa_token` issues tokens once.
 pub async fn finish(app: &AppState, tenant: &str, token: &str) -> Result<MfaTransaction, ApiError> {
-    let found = app
-        .store
-        .take_parked_login(tenant, &key(token))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let found = app.store.take_parked_login(tenant, &key(token)).await?;
     decode(found)
 }
 

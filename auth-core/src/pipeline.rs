@@ -369,8 +369,7 @@ pub async fn run_from(
         };
         event["secrets"] = Value::Object(secrets.clone());
         event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, plan_trigger.id()));
-        let input =
-            serde_json::to_vec(&event).map_err(|e| ApiError::server_error(e.to_string()))?;
+        let input = serde_json::to_vec(&event)?;
         let outcome = call_sandbox(app, t, module, trigger, input, flow.step_limits()).await?;
         let outcome = record_outcome(
             app,
@@ -530,8 +529,7 @@ async fn run_flow(
     let input = serde_json::to_vec(&FlowInput {
         event: &event,
         steps: &steps,
-    })
-    .map_err(|e| ApiError::server_error(e.to_string()))?;
+    })?;
     let first = flow.trigger_at(flow.start_at);
     let budget = Some(flow.remaining_ms());
     let mut outcome =
@@ -751,9 +749,8 @@ pub async fn run_rules(
             name: &rule.name,
             secrets: configuration,
         };
-        let loaded = tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Rule, &script))
-            .await
-            .map_err(|e| ApiError::server_error(e.to_string()))?;
+        let loaded =
+            tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Rule, &script)).await?;
         let module = match loaded {
             Ok(module) => module,
             Err(e) => {
@@ -772,8 +769,7 @@ pub async fn run_rules(
             }
         };
         let input = serde_json::to_vec(&json!({"user": user, "context": context,
-            "configuration": configuration, "__rb_global": app.rules_global.get(tenant)}))
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+            "configuration": configuration, "__rb_global": app.rules_global.get(tenant)}))?;
         let step = limits_until(&limits, deadline);
         let outcome = call_sandbox(app, t, module, Trigger::PostLogin, input, step).await?;
         let outcome = record_outcome(

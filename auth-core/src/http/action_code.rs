@@ -4,7 +4,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::http::mgmt::store_err;
+
 use crate::store::{Action, TriggerRef};
 use base64::Engine;
 use rulebox_runtime_api::{Code, JsKind, LoadError, Loaded, ModuleId, OutcomeKind, Trigger};
@@ -125,12 +125,8 @@ pub(crate) async fn checked_draft(
     tenant: &str,
     id: &str,
 ) -> Res<(Action, Option<Vec<u8>>, ModuleId)> {
-    let action = app.store.get_action(tenant, id).await.map_err(store_err)?;
-    let module = app
-        .store
-        .action_module(tenant, id)
-        .await
-        .map_err(store_err)?;
+    let action = app.store.get_action(tenant, id).await?;
+    let module = app.store.action_module(tenant, id).await?;
     let checked = validate(
         app,
         &action.runtime,

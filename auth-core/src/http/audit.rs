@@ -4,7 +4,7 @@
 //! it and cannot be guessed from it.
 //! `GET /api/v2/audit` lists it (scope `read:logs`).
 
-use super::mgmt::{Caller, store_err};
+use super::mgmt::Caller;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::NewAuditEvent;
@@ -78,7 +78,8 @@ pub async fn record_changes(
         return next.run(Request::from_parts(parts, body)).await;
     };
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return ApiError::bad_request("request body too large").into_response();
+        return super::errors::MgmtError(ApiError::bad_request("request body too large"))
+            .into_response();
     };
     let method = parts.method.as_str().to_owned();
     let path = parts.uri.path().to_owned();
@@ -109,14 +110,13 @@ pub async fn list(
     Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, super::errors::MgmtError> {
     c.require("read:logs")?;
     let paging = super::paging::Paging::parse(&q, super::paging::CLASSIC_PER_PAGE)?;
     let events = app
         .store
         .list_audit_events(t.id(), paging.page, paging.per_page)
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok(Json(json!(events)))
 }
 

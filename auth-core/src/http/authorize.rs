@@ -240,13 +240,8 @@ pub async fn authorize_submit(
     };
     let user = match crate::login::authenticate(&app, &t, &conn, &attempt).await {
         Ok(u) => u,
-        Err(ApiError::Auth {
-            error: "invalid_grant",
-            description,
-            ..
-        }) => return login_page(&t, &p, &client, Some(&description)),
-        Err(ApiError::Auth { description, .. }) => {
-            return login_page(&t, &p, &client, Some(&description));
+        Err(e) if e.mfa_token().is_none() => {
+            return login_page(&t, &p, &client, Some(e.message()));
         }
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
@@ -291,14 +286,12 @@ async fn complete(
     let result = post_login_resume(app, t, &pending, &info).await;
     let decisions = match result {
         Ok(d) => d,
-        Err(ApiError::Auth {
-            error, description, ..
-        }) => {
+        Err(e) if e.mfa_token().is_none() => {
             return redirect_with(
                 &pending.redirect_uri,
                 &[
-                    ("error", Some(error)),
-                    ("error_description", Some(&description)),
+                    ("error", Some(e.kind().oauth_error())),
+                    ("error_description", Some(e.message())),
                     ("state", state.as_deref()),
                 ],
             );
@@ -463,8 +456,7 @@ pub async fn code_grant(
     let record = app
         .store
         .take_auth_code(t.id(), &sha256_hex(&code))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?
+        .await?
         .ok_or_else(|| ApiError::invalid_grant("Invalid authorization code"))?;
     if client.client_id != record.client_id {
         return Err(ApiError::invalid_grant("Invalid authorization code"));

@@ -46,12 +46,10 @@ async fn enrollment(
     t: &TenantCtx,
     pending: &mut PendingLogin,
 ) -> Result<Option<Enrollment>, ApiError> {
-    let store_failed = |e: crate::store::StoreError| ApiError::server_error(e.to_string());
     let factors = app
         .store
         .mfa_authenticators(t.id(), &pending.user_id)
-        .await
-        .map_err(store_failed)?;
+        .await?;
     let app_factor = factors.iter().find(|a| a.authenticator_type == OTP);
     if app_factor.is_some_and(|a| a.active) {
         return Ok(None);
@@ -240,8 +238,8 @@ pub async fn submit(
             };
             // Spent only once the code for the app exists: a failure before keeps it.
             match spend_recovery_code(&app, &t, &user_id, &used).await {
-                Err(ApiError::Auth { description, .. }) => {
-                    error_page(StatusCode::UNAUTHORIZED, &description)
+                Err(e) if e.mfa_token().is_none() => {
+                    error_page(StatusCode::UNAUTHORIZED, e.message())
                 }
                 Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
                 // The spent recovery code's successor is shown once, then on to the app.
@@ -255,11 +253,9 @@ pub async fn submit(
                 .into_response()),
             }
         }
-        Err(ApiError::Auth {
-            status,
-            description,
-            ..
-        }) if status.is_client_error() => ask(&app, &t, pending, Some(&description)).await,
+        Err(e) if (400..500).contains(&e.kind().status()) && e.mfa_token().is_none() => {
+            ask(&app, &t, pending, Some(e.message())).await
+        }
         Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

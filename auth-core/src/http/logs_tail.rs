@@ -9,7 +9,6 @@
 
 use super::mgmt::Caller;
 use crate::app::AppState;
-use crate::error::ApiError;
 use crate::store::ExecutionLog;
 use crate::tenancy::TenantCtx;
 use axum::Extension;
@@ -34,7 +33,7 @@ pub async fn tail(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, super::errors::MgmtError> {
     c.require("read:logs")?;
     let tenant = t.id().to_owned();
     let start = crate::store::time::now_ms();

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ use super::token::{
 };
 use crate::app::AppState;
 use crate::crypto::{constant_time_eq, otp, sha256_hex};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::mfa::MfaTransaction;
 use crate::store::mfa::{NewEnrollment, OTP, RECOVERY_CODE};
 use crate::store::{StoreError, ids};
@@ -42,21 +42,11 @@ async fn bearer_login(
     t: &TenantCtx,
     headers: &HeaderMap,
 ) -> Result<MfaTransaction, ApiError> {
-    // The scheme is case-insensitive (RFC 7235 §2.1).
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|v| !v.is_empty())
+    let token = super::errors::bearer(headers)
         .ok_or_else(|| ApiError::invalid_token("an mfa_token is required as the bearer token"))?;
-    let unknown = |e: ApiError| match e {
-        ApiError::Auth {
-            error: "invalid_grant",
-            ..
-        } => ApiError::invalid_token("Malformed or expired mfa_token"),
-        other => other,
+    let unknown = |e: ApiError| match e.kind() {
+        ErrorKind::InvalidGrant => ApiError::invalid_token("Malformed or expired mfa_token"),
+        _ => e,
     };
     let login = crate::mfa::find(app, t.id(), token)
         .await
@@ -65,10 +55,6 @@ async fn bearer_login(
         .await
         .map_err(unknown)?;
     Ok(login)
-}
-
-fn store_failed(e: StoreError) -> ApiError {
-    ApiError::server_error(e.to_string())
 }
 
 /// `GET /mfa/authenticators`: what the user has enrolled.
@@ -81,8 +67,7 @@ pub async fn authenticators(
     let list = app
         .store
         .mfa_authenticators(t.id(), &login.user.user_id)
-        .await
-        .map_err(store_failed)?;
+        .await?;
     Ok(Json(Value::Array(
         list.iter()
             .map(|a| json!({"id": a.id, "authenticator_type": a.authenticator_type, "active": a.active}))
@@ -176,16 +161,12 @@ pub(super) async fn enroll(
     match enrolled {
         Ok(()) => Ok(factor),
         Err(StoreError::Conflict(m)) => Err(EnrollError::AlreadyEnrolled(m)),
-        Err(e) => Err(EnrollError::Failed(store_failed(e))),
+        Err(e) => Err(EnrollError::Failed(e.into())),
     }
 }
 
 fn unsupported(d: &str) -> ApiError {
-    ApiError::Auth {
-        status: StatusCode::BAD_REQUEST,
-        error: "unsupported_challenge_type",
-        description: d.to_owned(),
-    }
+    ApiError::new(ErrorKind::UnsupportedChallengeType, d)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -227,8 +208,7 @@ pub async fn challenge(
     let list = app
         .store
         .mfa_authenticators(t.id(), &login.user.user_id)
-        .await
-        .map_err(store_failed)?;
+        .await?;
     if !list.iter().any(|a| a.authenticator_type == OTP) {
         return Err(unsupported(
             "the user has no authenticator app: enroll one with /mfa/associate",
@@ -319,27 +299,20 @@ pub(super) async fn under_guard<T>(
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let limit = app.settings.brute_force_threshold;
     let count = || app.store.login_attempts_since(t.id(), &key, since);
-    if count().await.map_err(store_failed)? >= limit {
+    if count().await? >= limit {
         return Err(ApiError::too_many_attempts(TOO_MANY));
     }
-    let id = app
-        .store
-        .record_login_attempt(t.id(), &key, now)
-        .await
-        .map_err(store_failed)?;
+    let id = app.store.record_login_attempt(t.id(), &key, now).await?;
     let withdraw = || app.store.withdraw_login_attempt(t.id(), &id);
-    if count().await.map_err(store_failed)? > limit {
-        withdraw().await.map_err(store_failed)?;
+    if count().await? > limit {
+        withdraw().await?;
         return Err(ApiError::too_many_attempts(TOO_MANY));
     }
     let result = check.await;
     match &result {
-        Err(ApiError::Auth {
-            error: "invalid_grant",
-            ..
-        }) => {}
+        Err(e) if e.kind() == ErrorKind::InvalidGrant => {}
         // A success, or a failure that was no guess (a missing field, the server).
-        _ => withdraw().await.map_err(store_failed)?,
+        _ => withdraw().await?,
     }
     result
 }
@@ -350,11 +323,7 @@ pub(super) async fn check_otp(
     user_id: &str,
     code: &str,
 ) -> Result<(), ApiError> {
-    let list = app
-        .store
-        .mfa_authenticators(t.id(), user_id)
-        .await
-        .map_err(store_failed)?;
+    let list = app.store.mfa_authenticators(t.id(), user_id).await?;
     let app_factor = list
         .iter()
         .find(|a| a.authenticator_type == OTP)
@@ -370,8 +339,7 @@ pub(super) async fn check_otp(
     let fresh = app
         .store
         .accept_otp_step(t.id(), user_id, &app_factor.id, step)
-        .await
-        .map_err(store_failed)?;
+        .await?;
     if fresh {
         Ok(())
     } else {
@@ -387,11 +355,7 @@ pub(super) async fn recovery_code_matches(
     code: &str,
 ) -> Result<(), ApiError> {
     let hash = recovery_hash(code);
-    let list = app
-        .store
-        .mfa_authenticators(t.id(), user_id)
-        .await
-        .map_err(store_failed)?;
+    let list = app.store.mfa_authenticators(t.id(), user_id).await?;
     let matches = list.iter().any(|a| {
         a.authenticator_type == RECOVERY_CODE
             && a.active
@@ -416,8 +380,7 @@ pub(super) async fn spend_recovery_code(
     let swapped = app
         .store
         .rotate_recovery_code(t.id(), user_id, &recovery_hash(code), &recovery_hash(&next))
-        .await
-        .map_err(store_failed)?;
+        .await?;
     if swapped {
         Ok(next)
     } else {

@@ -2,6 +2,7 @@
 //! authorized by tenant-signed access tokens carrying scopes.
 
 use super::action_code::{self, body_triggers, decode_module, describe};
+use super::errors::MgmtError;
 use super::paging::{ACTIONS_PER_PAGE, CLASSIC_PER_PAGE, Paging};
 use crate::app::AppState;
 use crate::crypto::random::{random_token, sha256_hex};
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-type Res<T> = Result<T, ApiError>;
+type Res<T> = Result<T, MgmtError>;
 
 /// A verified Management API caller and the scopes its token carries.
 pub struct Caller {
@@ -33,13 +34,13 @@ impl Caller {
         if self.scopes.iter().any(|s| s == scope) {
             Ok(())
         } else {
-            Err(ApiError::insufficient_scope(scope))
+            Err(ApiError::insufficient_scope(scope).into())
         }
     }
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = ApiError;
+    type Rejection = MgmtError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Res<Self> {
         let t = parts
@@ -47,11 +48,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .get::<TenantCtx>()
             .cloned()
             .ok_or_else(|| ApiError::unauthorized("unknown tenant"))?;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let token = super::errors::bearer(&parts.headers)
             .ok_or_else(|| ApiError::unauthorized("Missing authentication"))?;
         let keys = app.keys(&t.tenant).await?;
         // A token from another tenant fails here: other keys, other issuer.
@@ -84,15 +81,6 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
-pub(crate) fn store_err(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound(what) => ApiError::not_found(format!("The {what} does not exist.")),
-        StoreError::Conflict(m) => ApiError::conflict(m),
-        StoreError::Invalid(m) => ApiError::bad_request(m),
-        other => ApiError::internal(other.to_string()),
-    }
-}
-
 fn json_body(body: &Bytes) -> Res<Value> {
     if body.is_empty() {
         return Ok(json!({}));
@@ -101,9 +89,7 @@ fn json_body(body: &Bytes) -> Res<Value> {
         ApiError::bad_request(format!("Payload validation error: invalid JSON: {e}"))
     })?;
     if !v.is_object() {
-        return Err(ApiError::bad_request(
-            "Payload validation error: expected an object",
-        ));
+        return Err(ApiError::bad_request("Payload validation error: expected an object").into());
     }
     Ok(v)
 }
@@ -116,6 +102,7 @@ fn str_field<'a>(v: &'a Value, name: &str) -> Res<&'a str> {
             ApiError::bad_request(format!(
                 "Payload validation error: Missing required property: {name}"
             ))
+            .into()
         })
 }
 
@@ -232,7 +219,7 @@ async fn list_clients(
 ) -> Res<Json<Value>> {
     c.require("read:clients")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
-    let clients = app.store.list_clients(t.id()).await.map_err(store_err)?;
+    let clients = app.store.list_clients(t.id()).await?;
     let (clients, total) = paging.slice(clients);
     Ok(Json(paging.classic("clients", clients, total)))
 }
@@ -262,8 +249,7 @@ async fn create_client(
     let client = app
         .store
         .create_client(t.id(), new, &sha256_hex(&secret))
-        .await
-        .map_err(store_err)?;
+        .await?;
     let mut out = json!(client);
     out["client_secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(out)))
@@ -276,9 +262,7 @@ async fn get_client(
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
     c.require("read:clients")?;
-    Ok(Json(json!(
-        app.store.get_client(t.id(), &id).await.map_err(store_err)?
-    )))
+    Ok(Json(json!(app.store.get_client(t.id(), &id).await?)))
 }
 
 async fn update_client(
@@ -295,11 +279,7 @@ async fn update_client(
         .and_then(|j| j.get("alg"))
         .and_then(Value::as_str);
     publish_client_key(&app, &t, alg).await?;
-    let client = app
-        .store
-        .update_client(t.id(), &id, patch)
-        .await
-        .map_err(store_err)?;
+    let client = app.store.update_client(t.id(), &id, patch).await?;
     Ok(Json(json!(client)))
 }
 
@@ -325,10 +305,7 @@ async fn delete_client(
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
     c.require("delete:clients")?;
-    app.store
-        .delete_client(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    app.store.delete_client(t.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -347,8 +324,7 @@ async fn list_client_grants(
             q.get("client_id").map(String::as_str),
             q.get("audience").map(|a| stored_audience(&t, a)),
         )
-        .await
-        .map_err(store_err)?;
+        .await?;
     let grants: Vec<Value> = grants.into_iter().map(|g| grant_json(&t, g)).collect();
     let (grants, total) = paging.slice(grants);
     Ok(Json(paging.classic("client_grants", grants, total)))
@@ -386,7 +362,8 @@ fn grant_scope(v: &Value, audience: &str) -> Res<Vec<String>> {
     {
         return Err(ApiError::bad_request(format!(
             "Client grant scope '{unknown}' is not defined for the Management API"
-        )));
+        ))
+        .into());
     }
     Ok(scope)
 }
@@ -402,15 +379,11 @@ async fn create_client_grant(
     let client_id = str_field(&v, "client_id")?;
     let audience = stored_audience(&t, str_field(&v, "audience")?);
     let scope = grant_scope(&v, audience)?;
-    app.store
-        .get_client(t.id(), client_id)
-        .await
-        .map_err(store_err)?;
+    app.store.get_client(t.id(), client_id).await?;
     let grant = app
         .store
         .create_client_grant(t.id(), client_id, audience, scope)
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok((StatusCode::CREATED, Json(grant_json(&t, grant))))
 }
 
@@ -426,22 +399,14 @@ async fn update_client_grant(
 ) -> Res<Json<Value>> {
     c.require("update:client_grants")?;
     let v = json_body(&body)?;
-    let current = app
-        .store
-        .get_client_grant(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    let current = app.store.get_client_grant(t.id(), &id).await?;
     // A body without `scope` (the SDKs send other optional fields) keeps the
     // scopes: emptying a management client's grant would lock the tenant out.
     if v.get("scope").is_none_or(Value::is_null) {
         return Ok(Json(grant_json(&t, current)));
     }
     let scope = grant_scope(&v, &current.audience)?;
-    let grant = app
-        .store
-        .update_client_grant(t.id(), &id, scope)
-        .await
-        .map_err(store_err)?;
+    let grant = app.store.update_client_grant(t.id(), &id, scope).await?;
     Ok(Json(grant_json(&t, grant)))
 }
 
@@ -452,10 +417,7 @@ async fn delete_client_grant(
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
     c.require("delete:client_grants")?;
-    app.store
-        .delete_client_grant(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    app.store.delete_client_grant(t.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -469,11 +431,7 @@ async fn list_connections(
 ) -> Res<Json<Value>> {
     c.require("read:connections")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
-    let mut all = app
-        .store
-        .list_connections(t.id())
-        .await
-        .map_err(store_err)?;
+    let mut all = app.store.list_connections(t.id()).await?;
     if let Some(s) = q.get("strategy") {
         all.retain(|c| &c.strategy == s);
     }
@@ -499,7 +457,8 @@ fn validate_bcrypt_cost(options: &Value) -> Res<()> {
         }
         Some(v) => Err(ApiError::bad_request(format!(
             "options.bcrypt_cost must be an integer from 4 to {MAX_VERIFY_COST}, not {v}"
-        ))),
+        ))
+        .into()),
     }
 }
 
@@ -512,9 +471,9 @@ async fn validate_scripts(app: &Arc<AppState>, options: &Value) -> Res<()> {
     };
     for (name, source) in scripts {
         let Some(source) = source.as_str() else {
-            return Err(ApiError::bad_request(format!(
-                "customScripts.{name} must be a string"
-            )));
+            return Err(
+                ApiError::bad_request(format!("customScripts.{name} must be a string")).into(),
+            );
         };
         let kind = JsKind::CustomDb {
             script: if name == "get_user" {
@@ -548,7 +507,8 @@ async fn create_connection(
     if strategy != "auth0" {
         return Err(ApiError::bad_request(format!(
             "strategy '{strategy}' is not supported (only 'auth0' database connections)"
-        )));
+        ))
+        .into());
     }
     let options = v.get("options").cloned().unwrap_or(json!({}));
     validate_scripts(&app, &options).await?;
@@ -559,8 +519,7 @@ async fn create_connection(
     let conn = app
         .store
         .create_connection(t.id(), name, strategy, options, enabled)
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok((StatusCode::CREATED, Json(json!(conn))))
 }
 
@@ -573,9 +532,10 @@ async fn validate_enabled_clients(app: &AppState, t: &TenantCtx, ids: &[String])
             Err(StoreError::NotFound(_)) => {
                 return Err(ApiError::bad_request(format!(
                     "enabled_clients: no client with id {id}"
-                )));
+                ))
+                .into());
             }
-            Err(e) => return Err(store_err(e)),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
@@ -588,12 +548,7 @@ async fn get_connection(
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
     c.require("read:connections")?;
-    Ok(Json(json!(
-        app.store
-            .get_connection(t.id(), &id)
-            .await
-            .map_err(store_err)?
-    )))
+    Ok(Json(json!(app.store.get_connection(t.id(), &id).await?)))
 }
 
 async fn update_connection(
@@ -613,11 +568,7 @@ async fn update_connection(
             .map_err(|e| ApiError::bad_request(format!("enabled_clients: {e}")))?;
         validate_enabled_clients(&app, &t, &enabled).await?;
     }
-    let conn = app
-        .store
-        .update_connection(t.id(), &id, patch)
-        .await
-        .map_err(store_err)?;
+    let conn = app.store.update_connection(t.id(), &id, patch).await?;
     // New scripts or a new TTL: this node's remembered getUser answers may be wrong now.
     crate::custom_db::forget_connection(&app, t.id(), &conn.name);
     Ok(Json(json!(conn)))
@@ -630,10 +581,7 @@ async fn delete_connection(
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
     c.require("delete:connections")?;
-    app.store
-        .delete_connection(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    app.store.delete_connection(t.id(), &id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -655,8 +603,7 @@ async fn list_users(
             paging.per_page,
             q.get("q").map(String::as_str),
         )
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok(Json(paging.classic("users", users, total)))
 }
 
@@ -670,12 +617,7 @@ async fn users_by_email(
     let email = q.remove("email").ok_or_else(|| {
         ApiError::bad_request("Query validation error: Missing required property: email")
     })?;
-    Ok(Json(json!(
-        app.store
-            .users_by_email(t.id(), &email)
-            .await
-            .map_err(store_err)?
-    )))
+    Ok(Json(json!(app.store.users_by_email(t.id(), &email).await?)))
 }
 
 async fn create_user(
@@ -687,11 +629,7 @@ async fn create_user(
     c.require("create:users")?;
     let v = json_body(&body)?;
     let connection = str_field(&v, "connection")?.to_owned();
-    let conn = app
-        .store
-        .connection_by_name(t.id(), &connection)
-        .await
-        .map_err(store_err)?;
+    let conn = app.store.connection_by_name(t.id(), &connection).await?;
     let email = str_field(&v, "email")?.to_owned();
     let password = str_field(&v, "password")?.to_owned();
     let hash = hash_new_password(&app, &conn, password).await?;
@@ -718,11 +656,7 @@ async fn create_user(
         password_hash: Some(hash),
         ..NewUser::default()
     };
-    let user = app
-        .store
-        .create_user(t.id(), new)
-        .await
-        .map_err(store_err)?;
+    let user = app.store.create_user(t.id(), new).await?;
     Ok((StatusCode::CREATED, Json(json!(user))))
 }
 
@@ -733,9 +667,7 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
     c.require("read:users")?;
-    Ok(Json(json!(
-        app.store.get_user(t.id(), &id).await.map_err(store_err)?
-    )))
+    Ok(Json(json!(app.store.get_user(t.id(), &id).await?)))
 }
 
 /// 404 unless the tenant knows the user locally or holds second factors for them
@@ -744,7 +676,7 @@ async fn known_user(app: &AppState, t: &TenantCtx, id: &str, has_factors: bool) 
     match app.store.get_user(t.id(), id).await {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound(_)) if has_factors => Ok(()),
-        Err(e) => Err(store_err(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -756,11 +688,7 @@ async fn list_enrollments(
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
     c.require("read:users")?;
-    let factors = app
-        .store
-        .mfa_authenticators(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    let factors = app.store.mfa_authenticators(t.id(), &id).await?;
     known_user(&app, &t, &id, !factors.is_empty()).await?;
     Ok(Json(Value::Array(
         factors
@@ -784,11 +712,7 @@ async fn reset_authenticators(
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
     c.require("delete:guardian_enrollments")?;
-    let removed = app
-        .store
-        .delete_mfa_authenticators(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    let removed = app.store.delete_mfa_authenticators(t.id(), &id).await?;
     known_user(&app, &t, &id, removed > 0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -814,12 +738,11 @@ async fn update_user(
     // must not have changed the password already.
     let hash = match new_password {
         Some(pw) => {
-            let user = app.store.get_user(t.id(), &id).await.map_err(store_err)?;
+            let user = app.store.get_user(t.id(), &id).await?;
             let conn = app
                 .store
                 .connection_by_name(t.id(), &user.connection)
-                .await
-                .map_err(store_err)?;
+                .await?;
             Some(hash_new_password(&app, &conn, pw).await?)
         }
         None => None,
@@ -827,8 +750,7 @@ async fn update_user(
     let user = app
         .store
         .update_user_and_password(t.id(), &id, patch, hash.as_deref())
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok(Json(json!(user)))
 }
 
@@ -836,13 +758,13 @@ async fn update_user(
 /// connection's bcrypt cost.
 async fn hash_new_password(app: &AppState, conn: &Connection, password: String) -> Res<String> {
     if let Some(why) = crate::crypto::password::policy_violation(&password) {
-        return Err(ApiError::bad_request(why));
+        return Err(ApiError::bad_request(why).into());
     }
     let cost = crate::login::bcrypt_cost(app, conn);
     tokio::task::spawn_blocking(move || crate::crypto::password::hash_password(&password, cost))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(e.to_string()))
+        .map_err(|e| ApiError::internal(e.to_string()).into())
 }
 
 async fn delete_user(
@@ -852,10 +774,7 @@ async fn delete_user(
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
     c.require("delete:users")?;
-    app.store
-        .delete_user(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    app.store.delete_user(t.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -876,8 +795,7 @@ async fn list_actions(
             q.get("triggerId").map(String::as_str),
             q.get("actionName").map(String::as_str),
         )
-        .await
-        .map_err(store_err)?;
+        .await?;
     match q.get("deployed").map(String::as_str) {
         Some("true") => actions.retain(|a| a.deployed_version.is_some()),
         Some("false") => actions.retain(|a| a.deployed_version.is_none()),
@@ -915,11 +833,7 @@ async fn create_action(
         .to_owned();
     action_code::validate(&app, &runtime, &code, module.as_deref(), &triggers).await?;
     v["runtime"] = json!(runtime);
-    let action = app
-        .store
-        .create_action(t.id(), v, module)
-        .await
-        .map_err(store_err)?;
+    let action = app.store.create_action(t.id(), v, module).await?;
     Ok((StatusCode::CREATED, Json(json!(action))))
 }
 
@@ -930,9 +844,7 @@ async fn get_action(
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
     c.require("read:actions")?;
-    Ok(Json(json!(
-        app.store.get_action(t.id(), &id).await.map_err(store_err)?
-    )))
+    Ok(Json(json!(app.store.get_action(t.id(), &id).await?)))
 }
 
 async fn update_action(
@@ -946,7 +858,7 @@ async fn update_action(
     // The login path caches flow plans; this node sees its own change at once.
     let mut patch = json_body(&body)?;
     let module = decode_module(&patch)?;
-    let current = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
+    let current = app.store.get_action(t.id(), &id).await?;
     if module.is_some() {
         patch["runtime"] = json!("wasm");
     }
@@ -964,11 +876,7 @@ async fn update_action(
             .to_owned();
         // New triggers are checked against the code the draft keeps.
         let stored = match (&module, runtime.as_str()) {
-            (None, "wasm") => app
-                .store
-                .action_module(t.id(), &id)
-                .await
-                .map_err(store_err)?,
+            (None, "wasm") => app.store.action_module(t.id(), &id).await?,
             _ => None,
         };
         let triggers = triggers.unwrap_or(current.supported_triggers);
@@ -981,11 +889,7 @@ async fn update_action(
         )
         .await?;
     }
-    let action = app
-        .store
-        .update_action(t.id(), &id, patch, module)
-        .await
-        .map_err(store_err)?;
+    let action = app.store.update_action(t.id(), &id, patch, module).await?;
     Ok(Json(json!(action)))
 }
 
@@ -999,10 +903,7 @@ async fn delete_action(
     c.require("delete:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
     let force = q.get("force").is_some_and(|v| v == "true");
-    app.store
-        .delete_action(t.id(), &id, force)
-        .await
-        .map_err(store_err)?;
+    app.store.delete_action(t.id(), &id, force).await?;
     Ok(StatusCode::OK)
 }
 
@@ -1025,8 +926,7 @@ async fn deploy_action(
     let version = app
         .store
         .deploy_checked_action(t.id(), &id, Some(module_ref.to_string()), Some(checked))
-        .await
-        .map_err(store_err)?;
+        .await?;
     // Auth0 answers deploys with 202 (its builds are queued); SDKs check for it.
     Ok((StatusCode::ACCEPTED, Json(json!(version))))
 }
@@ -1040,11 +940,7 @@ async fn list_versions(
 ) -> Res<Json<Value>> {
     c.require("read:actions")?;
     let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
-    let versions = app
-        .store
-        .list_action_versions(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    let versions = app.store.list_action_versions(t.id(), &id).await?;
     let (versions, total) = paging.slice(versions);
     Ok(Json(paging.with_totals("versions", versions, total)))
 }
@@ -1057,10 +953,7 @@ async fn get_version(
 ) -> Res<Json<Value>> {
     c.require("read:actions")?;
     Ok(Json(json!(
-        app.store
-            .get_action_version(t.id(), &id, &version)
-            .await
-            .map_err(store_err)?
+        app.store.get_action_version(t.id(), &id, &version).await?
     )))
 }
 
@@ -1073,16 +966,11 @@ async fn rollback(
     c.require("update:actions")?;
     // A version deployed before its triggers were checked is held to the
     // same rule as a new deploy before it serves again.
-    let old = app
-        .store
-        .get_action_version(t.id(), &id, &version)
-        .await
-        .map_err(store_err)?;
+    let old = app.store.get_action_version(t.id(), &id, &version).await?;
     let module = app
         .store
         .action_version_module(t.id(), &id, &version)
-        .await
-        .map_err(store_err)?;
+        .await?;
     action_code::validate(
         &app,
         &old.runtime,
@@ -1092,11 +980,7 @@ async fn rollback(
     )
     .await?;
     // The login path caches flow plans; this node sees its own change at once.
-    let version = app
-        .store
-        .rollback_action(t.id(), &id, &version)
-        .await
-        .map_err(store_err)?;
+    let version = app.store.rollback_action(t.id(), &id, &version).await?;
     Ok((StatusCode::ACCEPTED, Json(json!(version))))
 }
 
@@ -1155,11 +1039,7 @@ async fn get_bindings(
 ) -> Res<Json<Value>> {
     c.require("read:actions")?;
     let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
-    let b = app
-        .store
-        .bindings(t.id(), &trigger)
-        .await
-        .map_err(store_err)?;
+    let b = app.store.bindings(t.id(), &trigger).await?;
     let (b, total) = paging.slice(b);
     Ok(Json(paging.with_totals("bindings", b, total)))
 }
@@ -1185,21 +1065,18 @@ async fn set_bindings(
                 let found = app
                     .store
                     .list_actions(t.id(), None, Some(&b.reference.value))
-                    .await
-                    .map_err(store_err)?;
+                    .await?;
                 found.into_iter().next().map(|a| a.id).ok_or_else(|| {
                     ApiError::bad_request(format!("no action named '{}'", b.reference.value))
                 })?
             }
-            other => return Err(ApiError::bad_request(format!("unknown ref type '{other}'"))),
+            other => {
+                return Err(ApiError::bad_request(format!("unknown ref type '{other}'")).into());
+            }
         };
         ids.push(id);
     }
-    let b = app
-        .store
-        .set_bindings(t.id(), &trigger, ids)
-        .await
-        .map_err(store_err)?;
+    let b = app.store.set_bindings(t.id(), &trigger, ids).await?;
     Ok(Json(json!({"bindings": b})))
 }
 
@@ -1238,14 +1115,10 @@ async fn list_logs(
     let logs = app
         .store
         .list_execution_logs(t.id(), paging.page, paging.per_page, action)
-        .await
-        .map_err(store_err)?;
+        .await?;
     // Counting costs a query; only a caller that asked for totals pays it.
     let total = if paging.wants_totals() {
-        app.store
-            .count_execution_logs(t.id(), action)
-            .await
-            .map_err(store_err)?
+        app.store.count_execution_logs(t.id(), action).await?
     } else {
         0
     };
@@ -1272,7 +1145,7 @@ async fn list_rules(
 ) -> Res<Json<Value>> {
     c.require("read:rules")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
-    let mut rules = app.store.list_rules(t.id()).await.map_err(store_err)?;
+    let mut rules = app.store.list_rules(t.id()).await?;
     // The SDKs send `enabled=true` unless told otherwise, as Auth0 filters on it.
     match q.get("enabled").map(String::as_str) {
         Some("true") => rules.retain(|r| r.enabled),
@@ -1302,12 +1175,7 @@ async fn create_rule(
     };
     Ok((
         StatusCode::CREATED,
-        Json(json!(
-            app.store
-                .create_rule(t.id(), new)
-                .await
-                .map_err(store_err)?
-        )),
+        Json(json!(app.store.create_rule(t.id(), new).await?)),
     ))
 }
 
@@ -1318,9 +1186,7 @@ async fn get_rule(
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
     c.require("read:rules")?;
-    Ok(Json(json!(
-        app.store.get_rule(t.id(), &id).await.map_err(store_err)?
-    )))
+    Ok(Json(json!(app.store.get_rule(t.id(), &id).await?)))
 }
 
 async fn update_rule(
@@ -1336,10 +1202,7 @@ async fn update_rule(
         validate_rule(&app, script).await?;
     }
     Ok(Json(json!(
-        app.store
-            .update_rule(t.id(), &id, patch)
-            .await
-            .map_err(store_err)?
+        app.store.update_rule(t.id(), &id, patch).await?
     )))
 }
 
@@ -1350,10 +1213,7 @@ async fn delete_rule(
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
     c.require("delete:rules")?;
-    app.store
-        .delete_rule(t.id(), &id)
-        .await
-        .map_err(store_err)?;
+    app.store.delete_rule(t.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1363,9 +1223,7 @@ async fn list_rules_configs(
     c: Caller,
 ) -> Res<Json<Value>> {
     c.require("read:rules_configs")?;
-    Ok(Json(json!(
-        app.store.rules_configs(t.id()).await.map_err(store_err)?
-    )))
+    Ok(Json(json!(app.store.rules_configs(t.id()).await?)))
 }
 
 async fn set_rules_config(
@@ -1378,10 +1236,7 @@ async fn set_rules_config(
     c.require("update:rules_configs")?;
     let v = json_body(&body)?;
     let value = str_field(&v, "value")?;
-    app.store
-        .set_rules_config(t.id(), &key, value)
-        .await
-        .map_err(store_err)?;
+    app.store.set_rules_config(t.id(), &key, value).await?;
     // The value is write-only: echo the key, never the secret.
     Ok(Json(json!({"key": key})))
 }
@@ -1393,10 +1248,7 @@ async fn delete_rules_config(
     Path(key): Path<String>,
 ) -> Res<StatusCode> {
     c.require("delete:rules_configs")?;
-    app.store
-        .delete_rules_config(t.id(), &key)
-        .await
-        .map_err(store_err)?;
+    app.store.delete_rules_config(t.id(), &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1417,17 +1269,14 @@ async fn upload_module(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/wasm"));
     if !is_wasm {
-        return Err(ApiError::bad_request(
-            "send the module as an application/wasm body",
-        ));
+        return Err(ApiError::bad_request("send the module as an application/wasm body").into());
     }
-    let current = app.store.get_action(t.id(), &id).await.map_err(store_err)?;
+    let current = app.store.get_action(t.id(), &id).await?;
     action_code::validate(&app, "wasm", "", Some(&body), &current.supported_triggers).await?;
     let action = app
         .store
         .update_action(t.id(), &id, json!({"runtime": "wasm"}), Some(body.to_vec()))
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok((StatusCode::CREATED, Json(json!(action))))
 }
 
@@ -1457,11 +1306,7 @@ async fn list_signing_keys(
     c: Caller,
 ) -> Res<Json<Value>> {
     c.require("read:signing_keys")?;
-    let keys = app
-        .store
-        .signing_keys_with_revoked(t.id())
-        .await
-        .map_err(store_err)?;
+    let keys = app.store.signing_keys_with_revoked(t.id()).await?;
     Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
 }
 
@@ -1472,11 +1317,7 @@ async fn get_signing_key(
     Path(kid): Path<String>,
 ) -> Res<Json<Value>> {
     c.require("read:signing_keys")?;
-    let key = app
-        .store
-        .signing_key(t.id(), &kid)
-        .await
-        .map_err(store_err)?;
+    let key = app.store.signing_key(t.id(), &kid).await?;
     Ok(Json(key_json(&key)))
 }
 
@@ -1489,11 +1330,7 @@ async fn revoke_signing_key(
     Path(kid): Path<String>,
 ) -> Res<Json<Value>> {
     c.require("update:signing_keys")?;
-    let key = app
-        .store
-        .revoke_signing_key(t.id(), &kid)
-        .await
-        .map_err(store_err)?;
+    let key = app.store.revoke_signing_key(t.id(), &kid).await?;
     Ok(Json(json!({"cert": null, "kid": key.kid})))
 }
 
@@ -1508,7 +1345,7 @@ async fn rotate_signing_key(
     use crate::crypto::keys::Alg;
     c.require("create:signing_keys")?;
     let tenant_alg: Alg = t.tenant.signing_alg.parse().unwrap_or(Alg::RS256);
-    let current = app.store.signing_keys(t.id()).await.map_err(store_err)?;
+    let current = app.store.signing_keys(t.id()).await?;
     let mut algs: Vec<Alg> = current
         .iter()
         .filter(|k| k.state == "current")
@@ -1526,11 +1363,7 @@ async fn rotate_signing_key(
             private_pem: pair.private_pem.clone(),
             public_jwk: pair.public_jwk.clone(),
         };
-        let key = app
-            .store
-            .rotate_signing_keys(t.id(), &new)
-            .await
-            .map_err(store_err)?;
+        let key = app.store.rotate_signing_keys(t.id(), &new).await?;
         if alg == tenant_alg {
             primary_kid = Some(key.kid);
         }
@@ -1553,9 +1386,8 @@ async fn rotate_client_secret(
     let secret = random_token(48);
     app.store
         .set_client_secret_hash(t.id(), &id, &sha256_hex(&secret))
-        .await
-        .map_err(store_err)?;
-    let mut out = json!(app.store.get_client(t.id(), &id).await.map_err(store_err)?);
+        .await?;
+    let mut out = json!(app.store.get_client(t.id(), &id).await?);
     out["client_secret"] = json!(secret);
     Ok(Json(out))
 }

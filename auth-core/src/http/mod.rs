@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod authorize_mfa;
 pub mod client_ip;
 pub mod dashboard;
+pub mod errors;
 pub mod logs_tail;
 pub mod mfa;
 pub mod mgmt;
@@ -57,7 +58,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/metrics", get(render_metrics))
         .merge(tenant_routes)
         // SDKs parse every error body; an unknown route answers in Auth0's shape too.
-        .fallback(|| async { crate::error::ApiError::not_found("Not Found") })
+        .fallback(|| async { errors::MgmtError(crate::error::ApiError::not_found("Not Found")) })
         .layer(axum::middleware::from_fn(count_statuses))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
@@ -118,7 +119,8 @@ async fn render_metrics(
             render(),
         )
             .into_response(),
-        None => crate::error::ApiError::not_found("metrics are not enabled").into_response(),
+        None => errors::MgmtError(crate::error::ApiError::not_found("metrics are not enabled"))
+            .into_response(),
     }
 }
 

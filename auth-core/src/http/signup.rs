@@ -7,7 +7,7 @@ use crate::store::{NewUser, StoreError};
 use crate::tenancy::TenantCtx;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::{Extension, Json};
 use rulebox_runtime_api::Trigger;
 use serde::Deserialize;
@@ -153,15 +153,12 @@ pub async fn signup(
         ));
     }
     let cost = crate::login::bcrypt_cost(&app, &conn);
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password, cost))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password, cost)).await??;
     new.password_hash = Some(hash);
     let user = match app.store.create_user(t.id(), new).await {
         Ok(u) => u,
         Err(StoreError::Conflict(_)) => return Err(ApiError::user_exists()),
-        Err(e) => return Err(ApiError::server_error(e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     // post-user-registration: notifications only; a failure is logged, the
     // user already exists.
@@ -192,10 +189,7 @@ pub async fn userinfo(
     Extension(t): Extension<TenantCtx>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let token = super::errors::bearer(&headers)
         .ok_or_else(|| ApiError::invalid_token("Missing access token"))?;
     let keys = app.keys(&t.tenant).await?;
     let claims = crate::crypto::jwt::verify(

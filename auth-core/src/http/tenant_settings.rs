@@ -10,7 +10,8 @@
 //! belong to the platform operator (`rulebox tenants limits set`), or a
 //! tenant could lift its own fence.
 
-use super::mgmt::{Caller, store_err};
+use super::errors::MgmtError;
+use super::mgmt::Caller;
 use crate::app::AppState;
 use crate::crypto::keys::Alg;
 use crate::error::ApiError;
@@ -32,7 +33,7 @@ fn settings_json(tenant: &crate::store::Tenant) -> Value {
 pub async fn get_settings(
     Extension(t): Extension<TenantCtx>,
     c: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, MgmtError> {
     c.require("read:tenant_settings")?;
     Ok(Json(settings_json(&t.tenant)))
 }
@@ -65,9 +66,13 @@ pub async fn patch_settings(
     Extension(t): Extension<TenantCtx>,
     c: Caller,
     Json(body): Json<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, MgmtError> {
     c.require("update:tenant_settings")?;
-    let invalid = |m: String| ApiError::bad_request(format!("Payload validation error: {m}"));
+    let invalid = |m: String| {
+        MgmtError::from(ApiError::bad_request(format!(
+            "Payload validation error: {m}"
+        )))
+    };
     let Some(body) = body.as_object() else {
         return Err(invalid("expected an object".into()));
     };
@@ -103,8 +108,7 @@ pub async fn patch_settings(
     let tenant = app
         .store
         .update_tenant_settings(t.id(), alg.map(|a| a.as_str()), limits)
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok(Json(settings_json(&tenant)))
 }
 

@@ -6,7 +6,7 @@ use super::client_ip::ClientIp;
 use crate::app::AppState;
 use crate::bootstrap::MANAGEMENT_AUDIENCE;
 use crate::crypto::random::{constant_time_eq, random_token, sha256_hex};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::pipeline::{self, RequestInfo};
 use crate::store::{Client, Connection, NewRefreshToken, StoreError, User};
 use crate::tenancy::TenantCtx;
@@ -209,9 +209,7 @@ pub async fn token(
     // failure reasons: access_denied, invalid_grant, mfa_required, ...).
     let outcome = match &result {
         Ok(_) => "success",
-        Err(ApiError::Auth { error, .. }) => error,
-        Err(ApiError::MfaRequired { .. }) => "mfa_required",
-        Err(ApiError::Mgmt { .. }) => "server_error",
+        Err(e) => e.kind().oauth_error(),
     };
     let grant_label = match grant.as_str() {
         "password"
@@ -247,11 +245,7 @@ pub(crate) async fn login_connection(
     client: &Client,
     realm: Option<&str>,
 ) -> Result<Connection, ApiError> {
-    let all = app
-        .store
-        .list_connections(t.id())
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let all = app.store.list_connections(t.id()).await?;
     let enabled = |c: &Connection| {
         c.enabled_clients.is_empty() || c.enabled_clients.iter().any(|id| id == &client.client_id)
     };
@@ -364,8 +358,7 @@ pub async fn finish_login(
     let user = if count_login {
         app.store
             .record_login(t.id(), &user.user_id, &info.ip)
-            .await
-            .map_err(|e| ApiError::server_error(e.to_string()))?;
+            .await?;
         app.store
             .get_user(t.id(), &user.user_id)
             .await
@@ -381,7 +374,7 @@ pub async fn finish_login(
         let local = match app.store.get_user(t.id(), &user.user_id).await {
             Ok(_) => true,
             Err(StoreError::NotFound(_)) => false,
-            Err(e) => return Err(ApiError::server_error(e.to_string())),
+            Err(e) => return Err(e.into()),
         };
         let tx = crate::mfa::MfaTransaction {
             local,
@@ -394,7 +387,7 @@ pub async fn finish_login(
             user,
         };
         let mfa_token = crate::mfa::begin(app, t.id(), &tx).await?;
-        return Err(ApiError::MfaRequired { mfa_token });
+        return Err(ApiError::mfa_required_with(mfa_token));
     }
     token_endpoint_outcome(&decisions)?;
     let user = fresh_user(app, t, user, &decisions).await;
@@ -450,17 +443,9 @@ pub async fn post_login_resume(
     pending: &crate::app::PendingLogin,
     info: &RequestInfo,
 ) -> Result<pipeline::Decisions, ApiError> {
-    let client = app
-        .store
-        .get_client(t.id(), &pending.client_id)
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let client = app.store.get_client(t.id(), &pending.client_id).await?;
     let conn = login_connection(app, t, &client, Some(&pending.connection)).await?;
-    let user = app
-        .store
-        .get_user(t.id(), &pending.user_id)
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let user = app.store.get_user(t.id(), &pending.user_id).await?;
     let (start, resume) = match pending.resume_at {
         _ if pending.rules_only => (usize::MAX, false),
         Some(at) => (at, true),
@@ -622,10 +607,7 @@ pub async fn issue_user_tokens(
     if let Some(map) = access.as_object_mut() {
         crate::custom_claims::merge(map, access_claims);
     }
-    let access_token = keys
-        .signer
-        .sign(&access)
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let access_token = keys.signer.sign(&access)?;
     let mut out = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -665,11 +647,7 @@ pub async fn issue_user_tokens(
             }
             crate::custom_claims::merge(map, id_claims);
         }
-        out["id_token"] = json!(
-            id_signer
-                .sign(&id)
-                .map_err(|e| ApiError::server_error(e.to_string()))?
-        );
+        out["id_token"] = json!(id_signer.sign(&id)?);
     }
     if allow_refresh
         && scope.iter().any(|s| s == "offline_access")
@@ -694,8 +672,7 @@ pub async fn issue_user_tokens(
                     family_id: None,
                 },
             )
-            .await
-            .map_err(|e| ApiError::server_error(e.to_string()))?;
+            .await?;
         out["refresh_token"] = json!(token);
     }
     Ok(Json(out))
@@ -709,18 +686,13 @@ fn idle_deadline(app: &AppState) -> SystemTime {
 /// A credentials-exchange Action's `api.access.deny(code, reason)`: Auth0 answers
 /// with the code it chose (`invalid_scope`, `invalid_request`, `server_error`).
 fn exchange_denied(code: Option<&str>, reason: String) -> ApiError {
-    use axum::http::StatusCode;
-    let (status, error) = match code {
-        Some("invalid_scope") => (StatusCode::BAD_REQUEST, "invalid_scope"),
-        Some("invalid_request") => (StatusCode::BAD_REQUEST, "invalid_request"),
-        Some("server_error") => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
-        _ => (StatusCode::FORBIDDEN, "access_denied"),
+    let kind = match code {
+        Some("invalid_scope") => ErrorKind::InvalidScope,
+        Some("invalid_request") => ErrorKind::InvalidRequest,
+        Some("server_error") => ErrorKind::ServerError,
+        _ => ErrorKind::AccessDenied,
     };
-    ApiError::Auth {
-        status,
-        error,
-        description: reason,
-    }
+    ApiError::new(kind, reason)
 }
 
 async fn client_credentials(
@@ -789,10 +761,7 @@ async fn client_credentials(
     if let Some(map) = claims.as_object_mut() {
         crate::custom_claims::merge(map, decisions.access_claims);
     }
-    let token = keys
-        .signer
-        .sign(&claims)
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let token = keys.signer.sign(&claims)?;
     Ok(Json(json!({
         "access_token": token, "token_type": "Bearer",
         "expires_in": app.settings.access_token_ttl_secs, "scope": granted.join(" "),
@@ -824,7 +793,7 @@ async fn refresh_grant(
             let _ = app.store.take_refresh_token(t.id(), &presented_hash).await;
             return Err(invalid());
         }
-        Err(e) => return Err(ApiError::server_error(e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     if record.client_id != client.client_id {
         return Err(invalid());
@@ -833,10 +802,7 @@ async fn refresh_grant(
     if user.blocked {
         return Err(ApiError::user_blocked());
     }
-    let conn = app
-        .connection(t.id(), &user.connection)
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let conn = app.connection(t.id(), &user.connection).await?;
     let mut info = request_info(headers, ip, "oauth2-refresh-token");
     info.requested_scopes = scopes(Some(&record.scope));
     info.audience = record.audience.clone();
@@ -880,7 +846,7 @@ async fn refresh_grant(
         Ok(None) | Err(StoreError::NotFound(_)) | Err(StoreError::Conflict(_)) => {
             return Err(invalid());
         }
-        Err(e) => return Err(ApiError::server_error(e.to_string())),
+        Err(e) => return Err(e.into()),
     }
     out.0["refresh_token"] = json!(next);
     Ok(out)
@@ -913,11 +879,7 @@ pub async fn revoke(
     };
     let client = authenticate_client(&app, &t, &headers, &as_token_request, false).await?;
     let hash = sha256_hex(&token);
-    let owner = app
-        .store
-        .refresh_token_client(t.id(), &hash)
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    let owner = app.store.refresh_token_client(t.id(), &hash).await?;
     match owner {
         // RFC 7009: an unknown token is no error, there is just nothing to do.
         None => return Ok(Json(json!({}))),
@@ -929,10 +891,7 @@ pub async fn revoke(
         }
         Some(_) => {}
     }
-    app.store
-        .revoke_refresh_token(t.id(), &hash)
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))?;
+    app.store.revoke_refresh_token(t.id(), &hash).await?;
     Ok(Json(json!({})))
 }
 
