@@ -1,12 +1,11 @@
 //! Shared state of the auth-core service.
 
-use crate::config_cache::{ClientEntry, ConfigCache, RuleSet};
 use crate::crypto::jwt::Signer;
 use crate::crypto::keys::KeyPair;
-use crate::crypto::random::sha256_hex;
 use crate::error::ApiError;
 use crate::log_writer::LogWriter;
-use crate::store::{Action, ActionVersion, Connection, Store, StoreError, StoreResult, Tenant};
+use crate::store::{Connection, Store, StoreError, StoreResult, Tenant};
+use crate::tenant::{ClientEntry, ConfigCache, FlowPlan, RuleSet, TenantKeys, generate_key};
 use rulebox_runtime_api::Sandbox;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,71 +63,6 @@ impl Default for Settings {
     }
 }
 
-/// A tenant's parsed signing keys: parsing PEM per token would dominate
-/// the refresh path.
-pub struct TenantKeys {
-    /// The current key of the tenant's algorithm: access tokens, and ID tokens of
-    /// clients that name no algorithm.
-    pub signer: Signer,
-    /// Current keys of the tenant's other algorithms, for clients whose
-    /// `jwt_configuration.alg` asks for one.
-    pub others: Vec<Signer>,
-    pub jwks: serde_json::Value,
-}
-
-impl TenantKeys {
-    /// The signer of `alg`, if the tenant has a current key of it.
-    pub fn signer_for(&self, alg: crate::crypto::keys::Alg) -> Option<&Signer> {
-        std::iter::once(&self.signer)
-            .chain(&self.others)
-            .find(|s| s.alg() == alg)
-    }
-}
-
-/// A login paused by an Action's redirect, waiting for `/continue`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct PendingLogin {
-    /// The original `/authorize` parameters.
-    pub params: serde_json::Value,
-    pub client_id: String,
-    pub user_id: String,
-    pub connection: String,
-    pub redirect_uri: String,
-    /// Binding position of the Action that redirected.
-    pub resume_at: Option<usize>,
-    /// A legacy Rule redirected: on return the Actions (all done) are not run
-    /// again, and the Rules run anew with protocol `redirect-callback`, as at Auth0.
-    #[serde(default)]
-    pub rules_only: bool,
-    /// Claims decided before the pause.
-    pub id_claims: serde_json::Map<String, serde_json::Value>,
-    pub access_claims: serde_json::Map<String, serde_json::Value>,
-    /// Scope changes and an MFA requirement decided before the pause: they
-    /// hold for the tokens issued after it.
-    #[serde(default)]
-    pub add_scopes: Vec<String>,
-    #[serde(default)]
-    pub remove_scopes: Vec<String>,
-    #[serde(default)]
-    pub mfa: Option<String>,
-    /// The unconfirmed authenticator the hosted MFA page enrolled for this
-    /// login: only this login's page may show its secret again.
-    #[serde(default)]
-    pub mfa_enrollment: Option<String>,
-}
-
-/// How long a paused login waits for its `/continue`.
-const PARK_TTL: Duration = Duration::from_secs(600);
-
-/// One trigger's bound, deployed Actions with their secrets, in order.
-pub type FlowPlan = Arc<
-    Vec<(
-        Action,
-        ActionVersion,
-        serde_json::Map<String, serde_json::Value>,
-    )>,
->;
-
 pub struct AppState {
     pub store: Store,
     pub sandbox: Arc<dyn Sandbox>,
@@ -138,13 +72,13 @@ pub struct AppState {
     /// Execution logs on their way to the store.
     pub logs: LogWriter,
     /// `api.cache` of Actions (per node, best effort).
-    pub action_cache: crate::action_cache::ActionCache,
+    pub action_cache: crate::caches::action_cache::ActionCache,
     /// Legacy Rules' `global` (per node, best effort).
-    pub rules_global: crate::action_cache::RulesGlobal,
+    pub rules_global: crate::caches::action_cache::RulesGlobal,
     /// `getUser` answers of custom-database connections that opted in.
-    pub get_user_cache: crate::custom_db::GetUserCache,
+    pub get_user_cache: crate::caches::get_user::GetUserCache,
     /// Compiled flows: a trigger's JavaScript Actions in one snapshot.
-    pub flow_modules: crate::flow_modules::FlowModules,
+    pub flow_modules: crate::caches::flow_modules::FlowModules,
     /// `GET /metrics`, when the binary installed a recorder.
     pub metrics: Option<rulebox_runtime_api::MetricsRender>,
     /// Whether a load balancer should send this node new work (`/readyz`); false once
@@ -159,10 +93,10 @@ impl AppState {
     pub fn new(store: Store, sandbox: Arc<dyn Sandbox>, settings: Settings) -> Self {
         Self {
             logs: LogWriter::new(store.clone()),
-            action_cache: crate::action_cache::ActionCache::new(),
-            rules_global: crate::action_cache::RulesGlobal::new(),
-            get_user_cache: crate::custom_db::GetUserCache::default(),
-            flow_modules: crate::flow_modules::FlowModules::default(),
+            action_cache: crate::caches::action_cache::ActionCache::new(),
+            rules_global: crate::caches::action_cache::RulesGlobal::new(),
+            get_user_cache: crate::caches::get_user::GetUserCache::default(),
+            flow_modules: crate::caches::flow_modules::FlowModules::default(),
             metrics: None,
             ready: std::sync::atomic::AtomicBool::new(true),
             draining: tokio::sync::watch::Sender::new(false),
@@ -262,37 +196,6 @@ impl AppState {
             .await
     }
 
-    /// Stores a paused login in the database (any node may see the `/continue`).
-    pub async fn park(
-        &self,
-        tenant: &str,
-        key: &str,
-        login: &PendingLogin,
-    ) -> Result<(), ApiError> {
-        let value = serde_json::to_value(login)?;
-        self.store
-            .park_login(
-                tenant,
-                &sha256_hex(key),
-                &value,
-                std::time::SystemTime::now() + PARK_TTL,
-            )
-            .await
-            .map_err(|e| ApiError::server_error(format!("pausing the login: {e}")))
-    }
-
-    /// Takes a paused login (once).
-    pub async fn unpark(&self, tenant: &str, key: &str) -> Option<PendingLogin> {
-        match self.store.take_parked_login(tenant, &sha256_hex(key)).await {
-            Ok(Some(v)) => serde_json::from_value(v).ok(),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read a paused login");
-                None
-            }
-        }
-    }
-
     /// The tenant's current signer and JWKS, cached like the rest of its configuration
     /// (parsing a key per token would dominate the refresh path; a rotation on another
     /// node is picked up within `CONFIG_TTL`).
@@ -366,12 +269,4 @@ impl AppState {
         self.config.forget_tenant(&tenant.id);
         self.keys(tenant).await
     }
-}
-
-/// A new signing key, made off the async workers (an RSA key takes tens of
-/// milliseconds of CPU).
-pub async fn generate_key(alg: crate::crypto::keys::Alg) -> Result<KeyPair, ApiError> {
-    tokio::task::spawn_blocking(move || KeyPair::generate(alg))
-        .await?
-        .map_err(|e| ApiError::server_error(format!("signing key: {e}")))
 }

@@ -5,22 +5,17 @@
 //! [`rulebox_runtime_api::Sandbox`] trait, which the proxy (or, in
 //! `rulebox serve`, an in-process runtime) implements.
 
-pub mod action_cache;
 pub mod app;
+pub mod authn;
 pub mod bootstrap;
-pub mod config_cache;
+pub mod caches;
+pub mod code;
 pub mod crypto;
-pub mod custom_claims;
-pub mod custom_db;
 pub mod error;
-pub mod flow_modules;
 pub mod housekeeping;
 pub mod http;
 pub mod log_writer;
-pub mod login;
-pub mod mfa;
-pub mod pipeline;
 pub mod store;
-pub mod tenancy;
+pub mod tenant;
 
 pub use app::{AppState, Settings};

@@ -8,7 +8,7 @@ use super::mgmt::Caller;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::NewAuditEvent;
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::middleware::Next;

@@ -6,12 +6,13 @@ use super::client_ip::ClientIp;
 use super::token::{
     TokenRequest, finish_tokens, login_connection, post_login_resume, request_info,
 };
-use crate::app::{AppState, PendingLogin};
+use crate::app::AppState;
+use crate::authn::parked::{self, PendingLogin};
 use crate::crypto::pkce::verify_pkce;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
 use crate::store::{Client, NewAuthCode};
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -232,13 +233,13 @@ pub async fn authorize_submit(
     info.redirect_uri = Some(redirect.clone());
     let params = serde_json::to_value(&p).unwrap_or(Value::Null);
     info.query = params.as_object().cloned().unwrap_or_default();
-    let attempt = crate::login::Attempt {
+    let attempt = crate::authn::login::Attempt {
         username: &username,
         password: &password,
         ip: &info.ip,
         client_id: &client.client_id,
     };
-    let user = match crate::login::authenticate(&app, &t, &conn, &attempt).await {
+    let user = match crate::authn::login::authenticate(&app, &t, &conn, &attempt).await {
         Ok(u) => u,
         Err(e) if e.mfa_token().is_none() => {
             return login_page(&t, &p, &client, Some(e.message()));
@@ -276,7 +277,7 @@ async fn complete(
     app: &Arc<AppState>,
     t: &TenantCtx,
     mut pending: PendingLogin,
-    info: crate::pipeline::RequestInfo,
+    info: crate::code::pipeline::RequestInfo,
 ) -> Response {
     let state = pending
         .params
@@ -333,7 +334,7 @@ async fn complete(
         pending.resume_at = decisions.redirect_at;
         pending.rules_only = decisions.redirect_at.is_none();
         let key = random_token(24);
-        if let Err(e) = app.park(t.id(), &key, &pending).await {
+        if let Err(e) = parked::park(app, t.id(), &key, &pending).await {
             return e.into_response();
         }
         return redirect_with(url, &[("state", Some(&key))]);
@@ -365,7 +366,7 @@ pub(super) async fn issue_code(
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    let all = crate::pipeline::Decisions {
+    let all = crate::code::pipeline::Decisions {
         add_scopes: pending.add_scopes.clone(),
         remove_scopes: pending.remove_scopes.clone(),
         ..Default::default()
@@ -419,7 +420,7 @@ pub async fn continue_login(
     // A `/continue` state is a random token (base64url): with a ':' it would name
     // another kind of parked login (an MFA page's, an mfa_token's) and take it.
     let pending = match query.get("state").and_then(Value::as_str) {
-        Some(state) if !state.contains(':') => app.unpark(t.id(), state).await,
+        Some(state) if !state.contains(':') => parked::unpark(&app, t.id(), state).await,
         _ => None,
     };
     let Some(pending) = pending else {

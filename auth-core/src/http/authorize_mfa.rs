@@ -17,11 +17,12 @@ use super::authorize::{error_page, escape, issue_code};
 use super::mfa::{
     EnrollError, check_otp, enroll, recovery_code_matches, spend_recovery_code, under_guard,
 };
-use crate::app::{AppState, PendingLogin};
+use crate::app::AppState;
+use crate::authn::parked::{self, PendingLogin};
 use crate::crypto::{otp, random_token};
 use crate::error::ApiError;
 use crate::store::mfa::OTP;
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 
 /// Parked page states live apart from `/continue` states: a state of this
 /// page given to `/continue` would otherwise resume the login past its MFA.
@@ -100,7 +101,7 @@ pub(super) async fn ask(
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let state = random_token(24);
-    if let Err(e) = app.park(t.id(), &page_key(&state), &pending).await {
+    if let Err(e) = parked::park(app, t.id(), &page_key(&state), &pending).await {
         return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
     }
     let err = error
@@ -202,7 +203,7 @@ pub async fn submit(
 ) -> Response {
     let form: CodeForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let pending = match form.state.as_deref() {
-        Some(state) => app.unpark(t.id(), &page_key(state)).await,
+        Some(state) => parked::unpark(&app, t.id(), &page_key(state)).await,
         None => None,
     };
     let Some(pending) = pending else {

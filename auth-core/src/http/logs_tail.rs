@@ -10,7 +10,7 @@
 use super::mgmt::Caller;
 use crate::app::AppState;
 use crate::store::ExecutionLog;
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};

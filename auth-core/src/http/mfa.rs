@@ -21,12 +21,12 @@ use super::token::{
     parse_body,
 };
 use crate::app::AppState;
+use crate::authn::mfa::MfaTransaction;
 use crate::crypto::{constant_time_eq, otp, sha256_hex};
 use crate::error::{ApiError, ErrorKind};
-use crate::mfa::MfaTransaction;
 use crate::store::mfa::{NewEnrollment, OTP, RECOVERY_CODE};
 use crate::store::{StoreError, ids};
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 
 pub const OTP_GRANT: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 pub const RECOVERY_CODE_GRANT: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
@@ -48,10 +48,10 @@ async fn bearer_login(
         ErrorKind::InvalidGrant => ApiError::invalid_token("Malformed or expired mfa_token"),
         _ => e,
     };
-    let login = crate::mfa::find(app, t.id(), token)
+    let login = crate::authn::mfa::find(app, t.id(), token)
         .await
         .map_err(unknown)?;
-    crate::mfa::current_user(app, t.id(), &login)
+    crate::authn::mfa::current_user(app, t.id(), &login)
         .await
         .map_err(unknown)?;
     Ok(login)
@@ -195,11 +195,11 @@ pub async fn challenge(
     let token = req
         .mfa_token
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: mfa_token"))?;
-    let login = crate::mfa::find(&app, t.id(), &token).await?;
+    let login = crate::authn::mfa::find(&app, t.id(), &token).await?;
     if login.client_id != client.client_id {
         return Err(ApiError::invalid_grant("Malformed or expired mfa_token"));
     }
-    crate::mfa::current_user(&app, t.id(), &login).await?;
+    crate::authn::mfa::current_user(&app, t.id(), &login).await?;
     if let Some(kinds) = &req.challenge_type
         && !kinds.split_whitespace().any(|k| k == OTP)
     {
@@ -231,12 +231,12 @@ pub async fn grant(
         .mfa_token
         .as_deref()
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: mfa_token"))?;
-    let login = crate::mfa::find(app, t.id(), token).await?;
+    let login = crate::authn::mfa::find(app, t.id(), token).await?;
     if login.client_id != client.client_id {
         return Err(ApiError::invalid_grant("Malformed or expired mfa_token"));
     }
     // Refused before any code is looked at: a user deleted or blocked since.
-    crate::mfa::current_user(app, t.id(), &login).await?;
+    crate::authn::mfa::current_user(app, t.id(), &login).await?;
     let user_id = login.user.user_id.clone();
     let recovery_code = under_guard(app, t, &user_id, async {
         if grant == OTP_GRANT {
@@ -256,8 +256,8 @@ pub async fn grant(
     })
     .await?;
     // Proven: the token is spent (a concurrent proof with the same token loses here).
-    let login = crate::mfa::finish(app, t.id(), token).await?;
-    let user = crate::mfa::current_user(app, t.id(), &login).await?;
+    let login = crate::authn::mfa::finish(app, t.id(), token).await?;
+    let user = crate::authn::mfa::current_user(app, t.id(), &login).await?;
     let mut out = issue_user_tokens(
         app,
         t,

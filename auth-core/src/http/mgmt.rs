@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
 use crate::store::{Connection, NewClient, NewRule, NewUser, StoreError};
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -570,7 +570,7 @@ async fn update_connection(
     }
     let conn = app.store.update_connection(t.id(), &id, patch).await?;
     // New scripts or a new TTL: this node's remembered getUser answers may be wrong now.
-    crate::custom_db::forget_connection(&app, t.id(), &conn.name);
+    crate::code::custom_db::forget_connection(&app, t.id(), &conn.name);
     Ok(Json(json!(conn)))
 }
 
@@ -760,7 +760,7 @@ async fn hash_new_password(app: &AppState, conn: &Connection, password: String) 
     if let Some(why) = crate::crypto::password::policy_violation(&password) {
         return Err(ApiError::bad_request(why).into());
     }
-    let cost = crate::login::bcrypt_cost(app, conn);
+    let cost = crate::authn::login::bcrypt_cost(app, conn);
     tokio::task::spawn_blocking(move || crate::crypto::password::hash_password(&password, cost))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
@@ -1004,9 +1004,9 @@ async fn test_action(
         .unwrap_or(rulebox_runtime_api::Trigger::PostLogin);
     let payload = v.get("payload").cloned().unwrap_or(json!({}));
     let input = serde_json::to_vec(&payload).map_err(|e| ApiError::internal(e.to_string()))?;
-    let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
+    let limits = crate::code::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
     let outcome =
-        crate::pipeline::call_sandbox(&app, &t, module_ref, trigger, input, limits).await?;
+        crate::code::pipeline::call_sandbox(&app, &t, module_ref, trigger, input, limits).await?;
     Ok(Json(json!({"payload": outcome})))
 }
 
@@ -1356,7 +1356,7 @@ async fn rotate_signing_key(
     }
     let mut primary_kid = None;
     for alg in algs {
-        let pair = crate::app::generate_key(alg).await?;
+        let pair = crate::tenant::generate_key(alg).await?;
         let new = crate::store::NewSigningKey {
             kid: pair.kid.clone(),
             alg: pair.alg.to_string(),

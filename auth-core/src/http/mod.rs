@@ -14,11 +14,11 @@ pub mod mgmt;
 pub mod oidc;
 pub mod paging;
 pub mod signup;
+pub mod tenancy;
 pub mod tenant_settings;
 pub mod token;
 
 use crate::app::AppState;
-use crate::tenancy;
 use axum::Router;
 use axum::extract::Request;
 use axum::routing::{get, post};

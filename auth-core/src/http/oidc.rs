@@ -2,7 +2,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use axum::extract::State;
 use axum::{Extension, Json};
 use serde_json::{Value, json};

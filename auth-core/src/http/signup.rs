@@ -4,7 +4,7 @@ use crate::app::AppState;
 use crate::crypto::password::{hash_password, policy_violation};
 use crate::error::ApiError;
 use crate::store::{NewUser, StoreError};
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -65,7 +65,7 @@ pub async fn signup(
     }
     // A custom database knows users we have not imported yet: one of them signing up again
     // would split the account in two.
-    if crate::custom_db::get_user(&app, &t, &conn, &email)
+    if crate::code::custom_db::get_user(&app, &t, &conn, &email)
         .await?
         .is_some()
     {
@@ -93,7 +93,7 @@ pub async fn signup(
         "tenant": {"id": t.id()},
         "transaction": {"protocol": "oauth2-resource-owner"},
     });
-    let pre = crate::pipeline::run(
+    let pre = crate::code::pipeline::run(
         &app,
         &t,
         Trigger::PreUserRegistration,
@@ -120,8 +120,8 @@ pub async fn signup(
     }
     // A custom database without import mode keeps its users itself: its `create`
     // script stores the user there, and later logins go through its `login` script.
-    if let Some(source) = crate::custom_db::script(&conn, "create")
-        && !crate::login::import_mode(&conn)
+    if let Some(source) = crate::code::custom_db::script(&conn, "create")
+        && !crate::authn::login::import_mode(&conn)
     {
         let user = json!({
             "email": new.email, "password": password, "username": new.username,
@@ -130,7 +130,8 @@ pub async fn signup(
             "tenant": t.id(), "client_id": client.client_id, "connection": conn.name,
         });
         let result =
-            crate::custom_db::run_script(&app, &t, &conn, "create", source, json!([user])).await?;
+            crate::code::custom_db::run_script(&app, &t, &conn, "create", source, json!([user]))
+                .await?;
         if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
             let message = err
                 .get("message")
@@ -147,12 +148,14 @@ pub async fn signup(
             "user_metadata": new.user_metadata.unwrap_or(json!({})),
         })));
     }
-    if crate::custom_db::script(&conn, "login").is_some() && !crate::login::import_mode(&conn) {
+    if crate::code::custom_db::script(&conn, "login").is_some()
+        && !crate::authn::login::import_mode(&conn)
+    {
         return Err(ApiError::invalid_request(
             "the connection's custom database has no create script",
         ));
     }
-    let cost = crate::login::bcrypt_cost(&app, &conn);
+    let cost = crate::authn::login::bcrypt_cost(&app, &conn);
     let hash = tokio::task::spawn_blocking(move || hash_password(&password, cost)).await??;
     new.password_hash = Some(hash);
     let user = match app.store.create_user(t.id(), new).await {
@@ -164,7 +167,7 @@ pub async fn signup(
     // user already exists.
     let mut post_event = pre_event;
     post_event["user"] = serde_json::to_value(&user).unwrap_or(Value::Null);
-    if let Err(e) = crate::pipeline::run(
+    if let Err(e) = crate::code::pipeline::run(
         &app,
         &t,
         Trigger::PostUserRegistration,

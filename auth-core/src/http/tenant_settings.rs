@@ -15,7 +15,7 @@ use super::mgmt::Caller;
 use crate::app::AppState;
 use crate::crypto::keys::Alg;
 use crate::error::ApiError;
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use axum::extract::State;
 use axum::{Extension, Json};
 use rulebox_runtime_api::TenantPolicy;

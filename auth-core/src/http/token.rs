@@ -5,11 +5,11 @@
 use super::client_ip::ClientIp;
 use crate::app::AppState;
 use crate::bootstrap::MANAGEMENT_AUDIENCE;
+use crate::code::pipeline::{self, RequestInfo};
 use crate::crypto::random::{constant_time_eq, random_token, sha256_hex};
 use crate::error::{ApiError, ErrorKind};
-use crate::pipeline::{self, RequestInfo};
 use crate::store::{Client, Connection, NewRefreshToken, StoreError, User};
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -298,13 +298,13 @@ async fn password_grant(
     info.audience = req.audience.clone();
     info.body = req.event_body.clone();
 
-    let attempt = crate::login::Attempt {
+    let attempt = crate::authn::login::Attempt {
         username: &username,
         password: &password,
         ip: &info.ip,
         client_id: &client.client_id,
     };
-    let user = crate::login::authenticate(app, t, &conn, &attempt).await?;
+    let user = crate::authn::login::authenticate(app, t, &conn, &attempt).await?;
     finish_login(app, t, &client, &conn, user, info, true).await
 }
 
@@ -376,7 +376,7 @@ pub async fn finish_login(
             Err(StoreError::NotFound(_)) => false,
             Err(e) => return Err(e.into()),
         };
-        let tx = crate::mfa::MfaTransaction {
+        let tx = crate::authn::mfa::MfaTransaction {
             local,
             client_id: client.client_id.clone(),
             connection: conn.name.clone(),
@@ -386,7 +386,7 @@ pub async fn finish_login(
             access_claims: decisions.access_claims,
             user,
         };
-        let mfa_token = crate::mfa::begin(app, t.id(), &tx).await?;
+        let mfa_token = crate::authn::mfa::begin(app, t.id(), &tx).await?;
         return Err(ApiError::mfa_required_with(mfa_token));
     }
     token_endpoint_outcome(&decisions)?;
@@ -440,7 +440,7 @@ pub async fn finish_tokens(
 pub async fn post_login_resume(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    pending: &crate::app::PendingLogin,
+    pending: &crate::authn::parked::PendingLogin,
     info: &RequestInfo,
 ) -> Result<pipeline::Decisions, ApiError> {
     let client = app.store.get_client(t.id(), &pending.client_id).await?;
@@ -605,7 +605,7 @@ pub async fn issue_user_tokens(
         "scope": scope.join(" "), "azp": client.client_id,
     });
     if let Some(map) = access.as_object_mut() {
-        crate::custom_claims::merge(map, access_claims);
+        crate::authn::custom_claims::merge(map, access_claims);
     }
     let access_token = keys.signer.sign(&access)?;
     let mut out = json!({
@@ -645,7 +645,7 @@ pub async fn issue_user_tokens(
             if facts.mfa {
                 map.insert("amr".into(), json!(["mfa"]));
             }
-            crate::custom_claims::merge(map, id_claims);
+            crate::authn::custom_claims::merge(map, id_claims);
         }
         out["id_token"] = json!(id_signer.sign(&id)?);
     }
@@ -759,7 +759,7 @@ async fn client_credentials(
         "scope": granted.join(" "), "gty": "client-credentials", "azp": client.client_id,
     });
     if let Some(map) = claims.as_object_mut() {
-        crate::custom_claims::merge(map, decisions.access_claims);
+        crate::authn::custom_claims::merge(map, decisions.access_claims);
     }
     let token = keys.signer.sign(&claims)?;
     Ok(Json(json!({

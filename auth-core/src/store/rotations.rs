@@ -18,8 +18,55 @@ use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::time::{now_ms, system_time_ms};
-use super::tokens::{REFRESH_COLUMNS, RefreshRow, RefreshTokenRecord, redeem_in};
+use super::tokens::{REFRESH_COLUMNS, RefreshRow, RefreshTokenRecord, finish_redeem, redeem_in};
 use super::{Backend, Store, StoreError, StoreResult};
+
+impl Store {
+    /// [`Store::take_refresh_token`] and, in the same transaction, stores its successor
+    /// (`next_hash`, same family, client, user, scope and audience), so the family never has
+    /// a window without a live token.
+    ///
+    /// Concurrent rotations are group-committed: they queue for one writer task that applies
+    /// everything queued in one transaction and answers each caller after the commit. On the
+    /// refresh path SQLite's single writer was the bottleneck (one BEGIN/COMMIT and four
+    /// worker-thread round trips per login); a batch pays for those once.
+    pub async fn rotate_refresh_token(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        next_hash: &str,
+        next_expires_at: SystemTime,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
+        if self.backend == Backend::Postgres {
+            // PostgreSQL has concurrent writers and groups WAL flushes itself; one
+            // transaction per rotation keeps one failure from touching the others.
+            let mut tx = self.write_tx().await?;
+            let successor = Some((next_hash, next_expires_at));
+            let result =
+                redeem_in(tx.conn(), Backend::Postgres, tenant, token_hash, successor).await;
+            return finish_redeem(tx, result).await;
+        }
+        let (done, answer) = oneshot::channel();
+        let job = Rotation {
+            tenant: tenant.to_owned(),
+            token_hash: token_hash.to_owned(),
+            next_hash: next_hash.to_owned(),
+            next_expires_at,
+            done,
+        };
+        let queue = self.rotations.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(ROTATION_QUEUE_DEPTH);
+            tokio::spawn(commit_rotations(self.clone(), rx));
+            tx
+        });
+        if queue.send(job).await.is_err() {
+            return Err(StoreError::Database(sqlx::Error::PoolClosed));
+        }
+        answer
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::PoolClosed)))
+    }
+}
 
 /// A rotation queued for the next group commit.
 pub(crate) struct Rotation {
@@ -33,12 +80,12 @@ pub(crate) struct Rotation {
 /// Rotations one transaction applies at most.
 const MAX_ROTATIONS_PER_COMMIT: usize = 256;
 /// Rotations waiting before callers are slowed down.
-pub(super) const ROTATION_QUEUE_DEPTH: usize = 4096;
+const ROTATION_QUEUE_DEPTH: usize = 4096;
 /// Tokens one UPDATE redeems (and whose successors one INSERT stores): each
 /// statement is a round trip to sqlx's worker thread.
 const TOKENS_PER_UPDATE: usize = 32;
 
-pub(super) async fn commit_rotations(store: Store, mut rx: mpsc::Receiver<Rotation>) {
+async fn commit_rotations(store: Store, mut rx: mpsc::Receiver<Rotation>) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_ROTATIONS_PER_COMMIT {

@@ -5,7 +5,6 @@
 use std::time::SystemTime;
 
 use sqlx::AnyConnection;
-use tokio::sync::{mpsc, oneshot};
 
 use super::time::{now_ms, rfc3339_from_ms, system_time_ms};
 use super::{Backend, Store, StoreError, StoreResult, WriteTx, ids, lock_in};
@@ -282,7 +281,7 @@ fn family_key(tenant: &str, family_id: &str) -> String {
 /// Commits a redemption's transaction when it wrote something that must stay: the rotation,
 /// or the revocation of a reused token's family. Anything else rolls back — on PostgreSQL a
 /// failed statement has aborted the transaction, and a COMMIT would silently roll back.
-async fn finish_redeem(
+pub(super) async fn finish_redeem(
     tx: WriteTx,
     result: StoreResult<Option<RefreshTokenRecord>>,
 ) -> StoreResult<Option<RefreshTokenRecord>> {
@@ -375,51 +374,6 @@ impl Store {
             family_expires_at: row.family_expires_at,
         };
         Ok(Some((token.into(), row.user.into_user()?)))
-    }
-
-    /// [`Store::take_refresh_token`] and, in the same transaction, stores its successor
-    /// (`next_hash`, same family, client, user, scope and audience), so the family never has
-    /// a window without a live token.
-    ///
-    /// Concurrent rotations are group-committed: they queue for one writer task that applies
-    /// everything queued in one transaction and answers each caller after the commit. On the
-    /// refresh path SQLite's single writer was the bottleneck (one BEGIN/COMMIT and four
-    /// worker-thread round trips per login); a batch pays for those once.
-    pub async fn rotate_refresh_token(
-        &self,
-        tenant: &str,
-        token_hash: &str,
-        next_hash: &str,
-        next_expires_at: SystemTime,
-    ) -> StoreResult<Option<RefreshTokenRecord>> {
-        if self.backend == Backend::Postgres {
-            // PostgreSQL has concurrent writers and groups WAL flushes itself; one
-            // transaction per rotation keeps one failure from touching the others.
-            let mut tx = self.write_tx().await?;
-            let successor = Some((next_hash, next_expires_at));
-            let result =
-                redeem_in(tx.conn(), Backend::Postgres, tenant, token_hash, successor).await;
-            return finish_redeem(tx, result).await;
-        }
-        let (done, answer) = oneshot::channel();
-        let job = super::rotations::Rotation {
-            tenant: tenant.to_owned(),
-            token_hash: token_hash.to_owned(),
-            next_hash: next_hash.to_owned(),
-            next_expires_at,
-            done,
-        };
-        let queue = self.rotations.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(super::rotations::ROTATION_QUEUE_DEPTH);
-            tokio::spawn(super::rotations::commit_rotations(self.clone(), rx));
-            tx
-        });
-        if queue.send(job).await.is_err() {
-            return Err(StoreError::Database(sqlx::Error::PoolClosed));
-        }
-        answer
-            .await
-            .unwrap_or(Err(StoreError::Database(sqlx::Error::PoolClosed)))
     }
 
     /// The client a refresh token (live or not) was issued to; `None` if it is unknown.

@@ -4,10 +4,11 @@
 //! one call each until then. Their commands are collected and applied as
 //! Auth0 applies them.
 
-use crate::app::{AppState, FlowPlan, Settings};
+use crate::app::{AppState, Settings};
 use crate::error::ApiError;
 use crate::store::{Action, ActionVersion, Client, Connection, ExecutionLogInput, User};
-use crate::tenancy::TenantCtx;
+use crate::tenant::FlowPlan;
+use crate::tenant::TenantCtx;
 use rulebox_abi::Command;
 use rulebox_runtime_api::{
     InvokeRequest, JsKind, Limits, ModuleId, OutcomeKind, Quota, TenantPolicy, Trigger,

@@ -4,7 +4,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::store::Tenant;
+use crate::tenant::TenantCtx;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
@@ -18,30 +18,6 @@ enum TenantHint {
     /// Addressed by domain: which header names it depends on whether proxies are
     /// trusted, which [`resolve`] knows.
     Host,
-}
-
-/// The resolved tenant of a request, with the issuer URL its tokens carry.
-#[derive(Debug, Clone)]
-pub struct TenantCtx {
-    pub tenant: Arc<Tenant>,
-    /// `http://localhost:8080/t/acme/` or `https://login.example.com/`; always ends in `/`.
-    pub issuer: String,
-}
-
-impl TenantCtx {
-    pub fn id(&self) -> &str {
-        &self.tenant.id
-    }
-
-    /// The issuer without its trailing slash, for building endpoint URLs.
-    pub fn base(&self) -> &str {
-        self.issuer.trim_end_matches('/')
-    }
-
-    /// The Management API audience of this tenant.
-    pub fn management_audience(&self) -> String {
-        format!("{}api/v2/", self.issuer)
-    }
 }
 
 /// The domain a request was sent to. `X-Forwarded-Host` counts only behind declared

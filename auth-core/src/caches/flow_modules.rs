@@ -7,7 +7,7 @@
 //! and later logins use it. A flow is named by its deployed versions (whose
 //! code never changes), so a deploy or a rebinding simply asks for a new one.
 
-use crate::app::FlowPlan;
+use crate::tenant::FlowPlan;
 use rulebox_runtime_api::{JsKind, ModuleId, Sandbox};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;

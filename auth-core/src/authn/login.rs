@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::crypto::password::{hash_password, verify_password};
 use crate::error::{ApiError, ErrorKind};
 use crate::store::{Connection, NewUser, StoreError, User};
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -56,7 +56,7 @@ fn network(ip: &str) -> String {
 /// no account's, and would only bloat the attempt keys and logs it is written into.
 const MAX_USERNAME_BYTES: usize = 512;
 
-pub use crate::custom_db::script as custom_script;
+pub use crate::code::custom_db::script as custom_script;
 
 pub(crate) fn import_mode(conn: &Connection) -> bool {
     conn.options
@@ -341,9 +341,15 @@ async fn run_login_script(
     username: &str,
     password: &str,
 ) -> Result<Value, ApiError> {
-    let result =
-        crate::custom_db::run_script(app, t, conn, "login", source, json!([username, password]))
-            .await?;
+    let result = crate::code::custom_db::run_script(
+        app,
+        t,
+        conn,
+        "login",
+        source,
+        json!([username, password]),
+    )
+    .await?;
     if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
         let kind = err.get("type").and_then(Value::as_str).unwrap_or("Error");
         let message = err.get("message").and_then(Value::as_str).unwrap_or(WRONG);

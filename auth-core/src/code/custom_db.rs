@@ -1,4 +1,5 @@
-//! Custom-database scripts run in the sandbox, and the opt-in cache of `getUser` answers.
+//! Custom-database scripts run in the sandbox (the opt-in cache of `getUser`
+//! answers they fill is `caches::get_user`).
 //!
 //! `getUser` asks a tenant's legacy store whether a user exists (Auth0 calls it before a
 //! signup or a password change). Every call is a round trip to that store through the
@@ -8,39 +9,15 @@
 //! how stale an answer may be.
 
 use crate::app::AppState;
+use crate::caches::get_user::MAX_GET_USER_TTL;
+use crate::code::pipeline::{Subject, record_load_failure, record_outcome};
 use crate::error::ApiError;
-use crate::pipeline::{Subject, record_load_failure, record_outcome};
 use crate::store::Connection;
-use crate::tenancy::TenantCtx;
+use crate::tenant::TenantCtx;
 use rulebox_runtime_api::{JsKind, Trigger};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// The longest a connection may ask answers to be kept.
-pub const MAX_GET_USER_TTL: Duration = Duration::from_secs(3600);
-/// Answers kept per node.
-const CACHE_ENTRIES: u64 = 100_000;
-
-/// `(tenant, connection, lower-cased email)` → when the answer expires, and the profile
-/// (`None`: the store has no such user).
-type Key = (String, String, String);
-
-pub struct GetUserCache {
-    entries: moka::sync::Cache<Key, (Instant, Option<Value>)>,
-}
-
-impl Default for GetUserCache {
-    fn default() -> Self {
-        Self {
-            entries: moka::sync::Cache::builder()
-                .max_capacity(CACHE_ENTRIES)
-                // Per-entry expiry is checked on read; this bounds what an idle entry costs.
-                .time_to_live(MAX_GET_USER_TTL)
-                .build(),
-        }
-    }
-}
+use std::time::Duration;
 
 /// `options.customScripts.<name>` when the connection uses a custom database.
 pub fn script<'a>(conn: &'a Connection, name: &str) -> Option<&'a str> {
@@ -115,9 +92,10 @@ pub async fn run_script(
         }
     };
     let input = serde_json::to_vec(&json!({"args": args, "configuration": configuration}))?;
-    let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
+    let limits = crate::code::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
     let outcome =
-        crate::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits).await?;
+        crate::code::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits)
+            .await?;
     let outcome = record_outcome(app, t, outcome, Trigger::CustomDb, who, None, None).await?;
     Ok(outcome.output.and_then(|o| o.result).unwrap_or(Value::Null))
 }
@@ -140,13 +118,10 @@ pub async fn get_user(
         email.to_ascii_lowercase(),
     );
     if !ttl.is_zero()
-        && let Some((expires, answer)) = app.get_user_cache.entries.get(&key)
+        && let Some(answer) = app.get_user_cache.lookup(&key)
     {
-        if Instant::now() < expires {
-            metrics::counter!("rulebox_get_user_cache_total", "result" => "hit").increment(1);
-            return Ok(answer);
-        }
-        app.get_user_cache.entries.invalidate(&key);
+        metrics::counter!("rulebox_get_user_cache_total", "result" => "hit").increment(1);
+        return Ok(answer);
     }
     let result = run_script(app, t, conn, "get_user", source, json!([email])).await?;
     if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
@@ -159,22 +134,14 @@ pub async fn get_user(
     let answer = result.get("profile").filter(|p| p.is_object()).cloned();
     if !ttl.is_zero() {
         metrics::counter!("rulebox_get_user_cache_total", "result" => "miss").increment(1);
-        app.get_user_cache
-            .entries
-            .insert(key, (Instant::now() + ttl, answer.clone()));
+        app.get_user_cache.remember(key, ttl, answer.clone());
     }
     Ok(answer)
 }
 
 /// Drops what this node remembers of a connection's users (its scripts or options changed).
 pub fn forget_connection(app: &AppState, tenant: &str, connection: &str) {
-    let (tenant, connection) = (tenant.to_owned(), connection.to_owned());
-    // A full scan, but only on a management write of a custom-database connection.
-    for (key, _) in app.get_user_cache.entries.iter() {
-        if key.0 == tenant && key.1 == connection {
-            app.get_user_cache.entries.invalidate(&*key);
-        }
-    }
+    app.get_user_cache.forget_connection(tenant, connection);
 }
 
 #[cfg(test)]

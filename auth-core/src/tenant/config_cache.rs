@@ -10,7 +10,7 @@
 //! snapshot at once ([`ConfigCache::forget_tenant`]). Users, tokens and
 //! everything a login writes are never cached.
 
-use crate::app::{FlowPlan, TenantKeys};
+use super::{FlowPlan, TenantKeys};
 use crate::store::{Client, Connection, Rule, StoreResult, Tenant};
 use serde_json::{Map, Value};
 use std::collections::HashMap;

@@ -1,0 +1,9 @@
+//! Login transactions: checking credentials (with brute-force protection),
+//! second factors, paused logins, and which custom claims tokens may carry.
+//! Framework-free: HTTP (`http/`) parses requests and spells errors; this
+//! layer decides, running tenant code through `code/`.
+
+pub mod custom_claims;
+pub mod login;
+pub mod mfa;
+pub mod parked;

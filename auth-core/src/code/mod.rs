@@ -1,0 +1,6 @@
+//! Running tenant code: the Actions pipeline and legacy Rules of a login,
+//! and custom-database scripts. Reaches the sandbox only through
+//! `rulebox_runtime_api::Sandbox`; knows nothing of HTTP.
+
+pub mod custom_db;
+pub mod pipeline;
