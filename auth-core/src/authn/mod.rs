@@ -3,7 +3,12 @@
 //! Framework-free: HTTP (`http/`) parses requests and spells errors; this
 //! layer decides, running tenant code through `code/`.
 
+pub mod client_auth;
 pub mod custom_claims;
+pub mod finish;
+pub mod grants;
 pub mod login;
 pub mod mfa;
+pub mod mfa_factors;
 pub mod parked;
+pub mod tokens;

@@ -4,3 +4,4 @@
 
 pub mod custom_db;
 pub mod pipeline;
+pub mod post_login;

@@ -1,31 +1,26 @@
-//! The authorization-code flow: `GET /authorize` (hosted login page),
-//! `POST /authorize` (the form), `GET /continue` (the return from an
-//! Action's redirect) and the `authorization_code` grant with PKCE.
+//! The hosted login of the authorization-code flow: `GET /authorize` (the
+//! login page), `POST /authorize` (the form) and `GET /continue` (the return
+//! from an Action's redirect). The code itself is issued and redeemed by
+//! `authn::grants::authorization_code`.
 
 use super::client_ip::ClientIp;
-use super::token::{
-    TokenRequest, finish_tokens, login_connection, post_login_resume, request_info,
-};
+use super::pages::{code_redirect, error_page, escape, url_with};
+use super::request::request_info;
 use crate::app::AppState;
+use crate::authn::finish::{login_connection, post_login_resume};
 use crate::authn::parked::{self, PendingLogin};
-use crate::crypto::pkce::verify_pkce;
-use crate::crypto::random::{random_token, sha256_hex};
-use crate::error::ApiError;
-use crate::store::{Client, NewAuthCode};
+use crate::crypto::random::random_token;
+use crate::store::Client;
 use crate::tenant::TenantCtx;
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-/// How long an authorization code stays redeemable.
-const CODE_TTL: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct AuthorizeParams {
@@ -44,22 +39,6 @@ pub struct AuthorizeParams {
     pub username: Option<String>,
     #[serde(skip_serializing)]
     pub password: Option<String>,
-}
-
-pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<!doctype html><title>Error</title><h1>Login error</h1><p id=\"error\">{}</p>",
-        escape(message)
-    );
-    (status, Html(body)).into_response()
 }
 
 fn login_page(
@@ -161,17 +140,6 @@ async fn client_and_redirect(
         ));
     }
     Ok((client, redirect))
-}
-
-/// `uri` with `params` added to its query (`None` values left out).
-fn url_with(uri: &str, params: &[(&str, Option<&str>)]) -> String {
-    let pairs: Vec<(&str, &str)> = params
-        .iter()
-        .filter_map(|(k, v)| v.map(|v| (*k, v)))
-        .collect();
-    let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
-    let sep = if uri.contains('?') { '&' } else { '?' };
-    format!("{uri}{sep}{q}")
 }
 
 fn redirect_with(uri: &str, params: &[(&str, Option<&str>)]) -> Response {
@@ -343,68 +311,10 @@ async fn complete(
         // The hosted page asks for the second factor before any code is issued.
         return super::authorize_mfa::ask(app, t, pending, None).await;
     }
-    match issue_code(app, t, &pending, false).await {
+    match code_redirect(app, t, &pending, false).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(page) => page,
     }
-}
-
-/// Stores an authorization code for the finished login; the callback URL that
-/// carries it (with the request's `state`). `mfa`: a second factor was proven.
-pub(super) async fn issue_code(
-    app: &AppState,
-    t: &TenantCtx,
-    pending: &PendingLogin,
-    mfa: bool,
-) -> Result<String, Response> {
-    let code = random_token(32);
-    let hash = sha256_hex(&code);
-    let p = &pending.params;
-    let get = |k: &str| p.get(k).and_then(Value::as_str);
-    let requested: Vec<String> = get("scope")
-        .unwrap_or("openid")
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
-    let all = crate::code::pipeline::Decisions {
-        add_scopes: pending.add_scopes.clone(),
-        remove_scopes: pending.remove_scopes.clone(),
-        ..Default::default()
-    };
-    let scope = all.scopes(&requested).join(" ");
-    // A code from an /authorize that named its redirect_uri is redeemed only with it.
-    let claims = json!({"id": pending.id_claims, "access": pending.access_claims,
-        "redirect_uri_required": get("redirect_uri").is_some(), "mfa": mfa})
-    .to_string();
-    let stored = app
-        .store
-        .insert_auth_code(
-            t.id(),
-            NewAuthCode {
-                code_hash: &hash,
-                client_id: &pending.client_id,
-                user_id: &pending.user_id,
-                redirect_uri: &pending.redirect_uri,
-                scope: &scope,
-                audience: get("audience"),
-                nonce: get("nonce"),
-                code_challenge: get("code_challenge"),
-                code_challenge_method: get("code_challenge_method"),
-                expires_at: SystemTime::now() + CODE_TTL,
-                claims: Some(&claims),
-            },
-        )
-        .await;
-    if let Err(e) = stored {
-        return Err(error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &e.to_string(),
-        ));
-    }
-    Ok(url_with(
-        &pending.redirect_uri,
-        &[("code", Some(&code)), ("state", get("state"))],
-    ))
 }
 
 pub async fn continue_login(
@@ -438,83 +348,4 @@ pub async fn continue_login(
     info.redirect_uri = Some(pending.redirect_uri.clone());
     info.query = query;
     complete(&app, &t, pending, info).await
-}
-
-/// `grant_type=authorization_code` (with PKCE when the code was bound to a challenge).
-pub async fn code_grant(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
-    headers: &HeaderMap,
-    req: TokenRequest,
-) -> Result<Json<Value>, ApiError> {
-    let code = req
-        .code
-        .clone()
-        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: code"))?;
-    // The client proves itself before the code is spent: a caller who cannot
-    // authenticate must not be able to burn another's code.
-    let client = super::token::authenticate_client(app, t, headers, &req, false).await?;
-    let record = app
-        .store
-        .take_auth_code(t.id(), &sha256_hex(&code))
-        .await?
-        .ok_or_else(|| ApiError::invalid_grant("Invalid authorization code"))?;
-    if client.client_id != record.client_id {
-        return Err(ApiError::invalid_grant("Invalid authorization code"));
-    }
-    super::token::grant_allowed(&client, "authorization_code")?;
-    let claims: Value = record
-        .claims
-        .as_deref()
-        .and_then(|c| serde_json::from_str(c).ok())
-        .unwrap_or_else(|| json!({}));
-    let redirect_required = claims["redirect_uri_required"].as_bool().unwrap_or(false);
-    match req.redirect_uri.as_deref() {
-        Some(r) if r != record.redirect_uri => {
-            return Err(ApiError::invalid_grant(
-                "redirect_uri does not match the authorization request",
-            ));
-        }
-        None if redirect_required => {
-            return Err(ApiError::invalid_grant(
-                "redirect_uri is required: the authorization request named one",
-            ));
-        }
-        _ => {}
-    }
-    if let Some(challenge) = &record.code_challenge {
-        let verifier = req
-            .code_verifier
-            .as_deref()
-            .ok_or_else(|| ApiError::invalid_grant("Missing code_verifier"))?;
-        let method = record.code_challenge_method.as_deref().unwrap_or("S256");
-        if !verify_pkce(verifier, challenge, method) {
-            return Err(ApiError::invalid_grant("Failed to verify code verifier"));
-        }
-    }
-    let user = app
-        .store
-        .get_user(t.id(), &record.user_id)
-        .await
-        .map_err(|_| ApiError::invalid_grant("Invalid authorization code"))?;
-    if user.blocked {
-        return Err(ApiError::user_blocked());
-    }
-    let as_map = |v: &Value| v.as_object().cloned().unwrap_or_default();
-    let scope: Vec<String> = record.scope.split_whitespace().map(str::to_owned).collect();
-    finish_tokens(
-        app,
-        t,
-        &client,
-        &user,
-        &scope,
-        record.audience.as_deref(),
-        as_map(&claims["id"]),
-        as_map(&claims["access"]),
-        super::token::LoginFacts {
-            nonce: record.nonce.as_deref(),
-            mfa: claims["mfa"].as_bool().unwrap_or(false),
-        },
-    )
-    .await
 }

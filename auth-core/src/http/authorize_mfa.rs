@@ -13,11 +13,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::authorize::{error_page, escape, issue_code};
-use super::mfa::{
+use super::pages::{code_redirect, error_page, escape};
+use crate::app::AppState;
+use crate::authn::mfa_factors::{
     EnrollError, check_otp, enroll, recovery_code_matches, spend_recovery_code, under_guard,
 };
-use crate::app::AppState;
 use crate::authn::parked::{self, PendingLogin};
 use crate::crypto::{otp, random_token};
 use crate::error::ApiError;
@@ -230,7 +230,7 @@ pub async fn submit(
     .await;
     match checked {
         Ok(used_recovery) => {
-            let url = match issue_code(&app, &t, &pending, true).await {
+            let url = match code_redirect(&app, &t, &pending, true).await {
                 Ok(url) => url,
                 Err(page) => return page,
             };

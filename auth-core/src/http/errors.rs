@@ -62,22 +62,9 @@ impl IntoResponse for MgmtError {
     }
 }
 
-/// The `Authorization: Bearer` token of a request. The scheme is
-/// case-insensitive (RFC 7235 §2.1); an empty token is none.
-pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|v| !v.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::{HeaderMap, HeaderValue, header};
 
     async fn body(r: Response) -> serde_json::Value {
         let bytes = axum::body::to_bytes(r.into_body(), 1 << 16)
@@ -109,21 +96,5 @@ mod tests {
         let mfa = ApiError::mfa_required_with("tok".into()).into_response();
         assert_eq!(mfa.status(), StatusCode::FORBIDDEN);
         assert_eq!(body(mfa).await["mfa_token"], "tok");
-    }
-
-    #[test]
-    fn the_bearer_scheme_is_case_insensitive() {
-        let mut h = HeaderMap::new();
-        for (value, token) in [
-            ("Bearer abc", Some("abc")),
-            ("bearer abc", Some("abc")),
-            ("BEARER  abc ", Some("abc")),
-            ("Basic abc", None),
-            ("Bearer ", None),
-            ("Bearerabc", None),
-        ] {
-            h.insert(header::AUTHORIZATION, HeaderValue::from_static(value));
-            assert_eq!(bearer(&h), token, "{value:?}");
-        }
     }
 }

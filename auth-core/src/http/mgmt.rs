@@ -48,7 +48,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .get::<TenantCtx>()
             .cloned()
             .ok_or_else(|| ApiError::unauthorized("unknown tenant"))?;
-        let token = super::errors::bearer(&parts.headers)
+        let token = super::request::bearer(&parts.headers)
             .ok_or_else(|| ApiError::unauthorized("Missing authentication"))?;
         let keys = app.keys(&t.tenant).await?;
         // A token from another tenant fails here: other keys, other issuer.

@@ -24,7 +24,7 @@ pub async fn openid_configuration(Extension(t): Extension<TenantCtx>) -> Json<Va
         "grant_types_supported": [
             "authorization_code", "client_credentials", "password",
             "http://auth0.com/oauth/grant-type/password-realm", "refresh_token",
-            super::mfa::OTP_GRANT, super::mfa::RECOVERY_CODE_GRANT
+            crate::authn::grants::OTP_GRANT, crate::authn::grants::RECOVERY_CODE_GRANT
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],

@@ -35,7 +35,7 @@ pub async fn signup(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let req: SignupRequest = super::token::parse_body(&headers, &body)?;
+    let req: SignupRequest = super::request::parse_body(&headers, &body)?;
     let client_id = req
         .client_id
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: client_id"))?;
@@ -54,7 +54,7 @@ pub async fn signup(
         .connection
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: connection"))?;
     // Only database connections take signups, and only from clients they are enabled for.
-    let conn = super::token::login_connection(&app, &t, &client, Some(&connection)).await?;
+    let conn = crate::authn::finish::login_connection(&app, &t, &client, Some(&connection)).await?;
     if conn.strategy != "auth0" {
         return Err(ApiError::invalid_request(
             "signup is only possible on database connections",
@@ -84,7 +84,7 @@ pub async fn signup(
     };
     // pre-user-registration Actions may refuse the signup or add metadata
     // before anything is stored.
-    let info = super::token::request_info(&headers, ip, "oauth2-resource-owner");
+    let info = super::request::request_info(&headers, ip, "oauth2-resource-owner");
     let pre_event = json!({
         "user": {"email": new.email, "username": new.username, "name": new.name, "user_metadata": new.user_metadata.clone().unwrap_or(json!({})), "app_metadata": {}},
         "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},
@@ -192,7 +192,7 @@ pub async fn userinfo(
     Extension(t): Extension<TenantCtx>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let token = super::errors::bearer(&headers)
+    let token = super::request::bearer(&headers)
         .ok_or_else(|| ApiError::invalid_token("Missing access token"))?;
     let keys = app.keys(&t.tenant).await?;
     let claims = crate::crypto::jwt::verify(

@@ -1,0 +1,187 @@
+//! Issuing a user's tokens, the last step of every user grant: the access
+//! token, the ID token (with `openid`) and a rotating refresh token (with
+//! `offline_access`), signed with the tenant's keys, with the custom claims
+//! the flow decided.
+
+use crate::app::AppState;
+use crate::crypto::random::{random_token, sha256_hex};
+use crate::error::ApiError;
+use crate::store::{Client, NewRefreshToken, User};
+use crate::tenant::TenantCtx;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What a user's login may be granted. For the Management API that is the
+/// OpenID scopes and the `current_user` ones, as at Auth0: the management
+/// scopes proper belong to machine clients' client grants.
+fn user_scopes<'a>(
+    t: &TenantCtx,
+    requested: &'a [String],
+    audience: Option<&str>,
+) -> std::borrow::Cow<'a, [String]> {
+    // Most logins name no audience: no allocation for them.
+    if audience.is_none_or(|a| a != t.management_audience()) {
+        return std::borrow::Cow::Borrowed(requested);
+    }
+    const OPENID: [&str; 6] = [
+        "openid",
+        "profile",
+        "email",
+        "address",
+        "phone",
+        "offline_access",
+    ];
+    requested
+        .iter()
+        .filter(|s| {
+            OPENID.contains(&s.as_str())
+                || s.ends_with(":current_user")
+                || s.contains(":current_user_")
+        })
+        .cloned()
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// The algorithm a client's ID tokens are signed with, when it chose one other than
+/// the tenant's default. Validated when the client was stored.
+fn client_alg(client: &Client) -> Option<crate::crypto::keys::Alg> {
+    client
+        .jwt_configuration
+        .alg
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+}
+
+/// ID-token claims that come from how the user logged in, not from the flow.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoginFacts<'a> {
+    /// The `/authorize` request's nonce.
+    pub nonce: Option<&'a str>,
+    /// Proven with a second factor: `amr: ["mfa"]`, as Auth0 marks it.
+    pub mfa: bool,
+}
+
+/// Signs the access token (and, with `openid`, the ID token; with
+/// `offline_access`, a rotating refresh token).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_user_tokens(
+    app: &Arc<AppState>,
+    t: &TenantCtx,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+    audience: Option<&str>,
+    id_claims: Map<String, Value>,
+    access_claims: Map<String, Value>,
+    allow_refresh: bool,
+    facts: LoginFacts<'_>,
+) -> Result<Value, ApiError> {
+    // Auth0's jwt_configuration.alg picks the ID token's algorithm; access tokens
+    // keep the tenant's.
+    let id_alg = client_alg(client);
+    let keys = match id_alg {
+        Some(alg) => app.keys_with(&t.tenant, alg).await?,
+        None => app.keys(&t.tenant).await?,
+    };
+    let id_signer = id_alg
+        .and_then(|alg| keys.signer_for(alg))
+        .unwrap_or(&keys.signer);
+    let now = now_secs();
+    let scope = &*user_scopes(t, scope, audience);
+    // An API audience plus userinfo, or userinfo alone (never twice).
+    let userinfo = format!("{}userinfo", t.issuer);
+    let aud = match audience {
+        Some(api) if api != userinfo => json!([api, userinfo]),
+        _ => json!(userinfo),
+    };
+    let mut access = json!({
+        "iss": t.issuer, "sub": user.user_id, "aud": aud,
+        "iat": now, "exp": now + app.settings.access_token_ttl_secs,
+        "scope": scope.join(" "), "azp": client.client_id,
+    });
+    if let Some(map) = access.as_object_mut() {
+        crate::authn::custom_claims::merge(map, access_claims);
+    }
+    let access_token = keys.signer.sign(&access)?;
+    let mut out = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": app.settings.access_token_ttl_secs,
+        "scope": scope.join(" "),
+    });
+    if scope.iter().any(|s| s == "openid") {
+        // The client's choice, up to the platform's ceiling.
+        let id_lifetime = client
+            .jwt_configuration
+            .lifetime_in_seconds
+            .min(app.settings.id_token_ttl_secs);
+        let mut id = json!({
+            "iss": t.issuer, "sub": user.user_id, "aud": client.client_id,
+            "iat": now, "exp": now + id_lifetime, "auth_time": now,
+            "email": user.email, "email_verified": user.email_verified,
+            "name": user.name, "nickname": user.nickname, "picture": user.picture,
+            "updated_at": user.updated_at,
+        });
+        if let Some(map) = id.as_object_mut() {
+            // Profile and email claims only for the scopes that ask for them (OIDC Core 5.4).
+            let has = |s: &str| scope.iter().any(|g| g == s);
+            let (profile, email) = (has("profile"), has("email"));
+            map.retain(|k, v| {
+                !v.is_null()
+                    && match k.as_str() {
+                        "name" | "nickname" | "picture" | "updated_at" => profile,
+                        "email" | "email_verified" => email,
+                        _ => true,
+                    }
+            });
+            if let Some(n) = facts.nonce {
+                map.insert("nonce".into(), json!(n));
+            }
+            if facts.mfa {
+                map.insert("amr".into(), json!(["mfa"]));
+            }
+            crate::authn::custom_claims::merge(map, id_claims);
+        }
+        out["id_token"] = json!(id_signer.sign(&id)?);
+    }
+    if allow_refresh
+        && scope.iter().any(|s| s == "offline_access")
+        && client.grant_types.iter().any(|g| g == "refresh_token")
+    {
+        let token = random_token(48);
+        let hash = sha256_hex(&token);
+        let scope_text = scope.join(" ");
+        let family_end =
+            SystemTime::now() + Duration::from_secs(app.settings.refresh_token_ttl_secs);
+        app.store
+            .insert_refresh_token(
+                t.id(),
+                NewRefreshToken {
+                    token_hash: &hash,
+                    client_id: &client.client_id,
+                    user_id: &user.user_id,
+                    scope: &scope_text,
+                    audience,
+                    expires_at: idle_deadline(app).min(family_end),
+                    family_expires_at: family_end,
+                    family_id: None,
+                },
+            )
+            .await?;
+        out["refresh_token"] = json!(token);
+    }
+    Ok(out)
+}
+
+/// When a refresh token issued now expires if it is not used.
+pub(crate) fn idle_deadline(app: &AppState) -> SystemTime {
+    SystemTime::now() + Duration::from_secs(app.settings.refresh_token_idle_ttl_secs)
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
