@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::authn::tokens::{LoginFacts, issue_user_tokens};
 use crate::code::pipeline::{self, RequestInfo};
 use crate::code::post_login;
+use crate::code::triggers::post_login::token_endpoint_outcome;
 use crate::error::ApiError;
 use crate::store::{Client, Connection, StoreError, User};
 use crate::tenant::TenantCtx;
@@ -37,26 +38,6 @@ pub async fn login_connection(
         ));
     }
     Ok(conn)
-}
-
-/// What a token-endpoint login (no browser to send anywhere) makes of the flow's
-/// decisions: a deny, an MFA requirement or a redirect all end it without tokens.
-pub fn token_endpoint_outcome(decisions: &pipeline::Decisions) -> Result<(), ApiError> {
-    if let Some(reason) = &decisions.denied {
-        return Err(ApiError::access_denied(reason.clone()));
-    }
-    // A redirect first: a second factor proven later must not skip it.
-    if decisions.redirect.is_some() {
-        return Err(ApiError::access_denied(
-            "The login was redirected, which this grant cannot follow; use /authorize",
-        ));
-    }
-    if decisions.mfa.is_some() {
-        return Err(ApiError::mfa_required(
-            "Multifactor authentication required",
-        ));
-    }
-    Ok(())
 }
 
 /// The user as the tokens describe them: re-read when the flow changed metadata.

@@ -4,13 +4,13 @@
 //! throttled and logged.
 
 use crate::app::AppState;
+use crate::authn::attempts;
 use crate::crypto::password::{hash_password, verify_password};
 use crate::error::{ApiError, ErrorKind};
 use crate::store::{Connection, NewUser, StoreError, User};
 use crate::tenant::TenantCtx;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 const WRONG: &str = "Wrong email or password.";
 const BLOCKED: &str = "Your account has been blocked after multiple consecutive login attempts.";
@@ -95,45 +95,24 @@ pub async fn authenticate(
         return Err(ApiError::invalid_request("username is too long"));
     }
     let keys = AttemptKeys::new(conn, attempt.username, attempt.ip);
-    let (pair_limit, ip_limit) = (
-        app.settings.brute_force_threshold,
-        app.settings.brute_force_ip_threshold,
-    );
-    let counts = |since: SystemTime| {
-        futures_util::future::try_join(
-            app.store.login_attempts_since(t.id(), &keys.user_ip, since),
-            app.store.login_attempts_since(t.id(), &keys.ip, since),
-        )
-    };
-    let now = SystemTime::now();
-    let since = now
-        .checked_sub(Duration::from_secs(app.settings.brute_force_window_secs))
-        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let limits = [
+        attempts::Limit {
+            key: &keys.user_ip,
+            max: app.settings.brute_force_threshold,
+        },
+        attempts::Limit {
+            key: &keys.ip,
+            max: app.settings.brute_force_ip_threshold,
+        },
+    ];
     // A caller already blocked is answered from a read: no rows, no log lines,
     // nothing an attacker can make the database write at will.
-    let (pairs, ips) = counts(since).await?;
-    if pairs >= pair_limit || ips >= ip_limit {
-        tracing::debug!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, pairs, ips, "login throttled (brute-force protection)");
+    let Some(recorded) = attempts::record(app, t.id(), &limits).await? else {
+        tracing::debug!(tenant = t.id(), connection = %conn.name, ip = attempt.ip, "login throttled (brute-force protection)");
         return Err(ApiError::too_many_attempts(BLOCKED));
-    }
-    // Recorded before the password is checked, then counted again: of concurrent
-    // guesses, only those within the threshold are checked.
-    let pair_id = app
-        .store
-        .record_login_attempt(t.id(), &keys.user_ip, now)
-        .await?;
-    let ip_id = app
-        .store
-        .record_login_attempt(t.id(), &keys.ip, now)
-        .await?;
-    let (pairs, ips) = counts(since).await?;
-    let withdraw = |id: String| async move { app.store.withdraw_login_attempt(t.id(), &id).await };
-    if pairs > pair_limit || ips > ip_limit {
-        // Lost the race to the guesses counted before it: not checked, not counted.
-        withdraw(pair_id).await?;
-        withdraw(ip_id).await?;
-        return Err(ApiError::too_many_attempts(BLOCKED));
-    }
+    };
+    let (pair_id, ip_id) = (recorded.ids[0].as_str(), recorded.ids[1].as_str());
+    let (pairs, ips) = (recorded.counts[0], recorded.counts[1]);
     let result = check(app, t, conn, attempt.username, attempt.password).await;
     match &result {
         Ok(user) => {
@@ -151,9 +130,9 @@ pub async fn authenticate(
                     .clear_login_attempts(t.id(), &keys.user_ip)
                     .await?;
             } else {
-                withdraw(pair_id).await?;
+                attempts::withdraw(app, t.id(), pair_id).await?;
             }
-            withdraw(ip_id).await?;
+            attempts::withdraw(app, t.id(), ip_id).await?;
         }
         // Not a guess: the server or the sandbox could not answer, or the account
         // is blocked whatever the password.
@@ -166,8 +145,7 @@ pub async fn authenticate(
                     | ErrorKind::Unauthorized
             ) =>
         {
-            withdraw(pair_id).await?;
-            withdraw(ip_id).await?;
+            attempts::withdraw_all(app, t.id(), &recorded).await?;
         }
         // Anything else the credentials were refused for counts, whatever error a
         // custom database's script chose to report it with.
@@ -184,10 +162,10 @@ pub async fn authenticate(
                 description,
             )
             .await;
-            if pairs == pair_limit {
+            if pairs == limits[0].max {
                 log_event(app, t, conn, attempt, "limit_wc", "blocked", BLOCKED).await;
             }
-            if ips == ip_limit {
+            if ips == limits[1].max {
                 let why = "Too many failed logins from this IP address: it is blocked.";
                 log_event(app, t, conn, attempt, "limit_mu", "blocked", why).await;
             }
@@ -350,18 +328,14 @@ async fn run_login_script(
         json!([username, password]),
     )
     .await?;
-    if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
-        let kind = err.get("type").and_then(Value::as_str).unwrap_or("Error");
-        let message = err.get("message").and_then(Value::as_str).unwrap_or(WRONG);
-        return Err(match kind {
-            "WrongUsernameOrPasswordError" => ApiError::invalid_grant(message.to_owned()),
-            _ => ApiError::access_denied(message.to_owned()),
+    if let Some(err) = result.error {
+        let message = err.message.as_deref().unwrap_or(WRONG);
+        return Err(match err.kind.as_deref() {
+            Some("WrongUsernameOrPasswordError") => ApiError::invalid_grant(message),
+            _ => ApiError::access_denied(message),
         });
     }
-    match result.get("profile") {
-        Some(p) if p.is_object() => Ok(p.clone()),
-        _ => Err(ApiError::invalid_grant(WRONG)),
-    }
+    result.profile.ok_or_else(|| ApiError::invalid_grant(WRONG))
 }
 
 #[cfg(test)]

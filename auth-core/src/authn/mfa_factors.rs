@@ -4,13 +4,13 @@
 //! the hosted MFA page.
 
 use crate::app::AppState;
+use crate::authn::attempts;
 use crate::authn::tokens::now_secs;
 use crate::crypto::{constant_time_eq, otp, sha256_hex};
 use crate::error::{ApiError, ErrorKind};
 use crate::store::mfa::{NewEnrollment, OTP, RECOVERY_CODE};
 use crate::store::{StoreError, ids};
 use crate::tenant::TenantCtx;
-use std::time::{Duration, SystemTime};
 
 const WRONG_OTP: &str = "Invalid otp_code.";
 const WRONG_RECOVERY_CODE: &str = "Invalid recovery_code.";
@@ -80,26 +80,18 @@ pub async fn under_guard<T>(
     check: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
     let key = format!("mfa:{user_id}");
-    let now = SystemTime::now();
-    let since = now
-        .checked_sub(Duration::from_secs(app.settings.brute_force_window_secs))
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let limit = app.settings.brute_force_threshold;
-    let count = || app.store.login_attempts_since(t.id(), &key, since);
-    if count().await? >= limit {
+    let limits = [attempts::Limit {
+        key: &key,
+        max: app.settings.brute_force_threshold,
+    }];
+    let Some(recorded) = attempts::record(app, t.id(), &limits).await? else {
         return Err(ApiError::too_many_attempts(TOO_MANY));
-    }
-    let id = app.store.record_login_attempt(t.id(), &key, now).await?;
-    let withdraw = || app.store.withdraw_login_attempt(t.id(), &id);
-    if count().await? > limit {
-        withdraw().await?;
-        return Err(ApiError::too_many_attempts(TOO_MANY));
-    }
+    };
     let result = check.await;
     match &result {
         Err(e) if e.kind() == ErrorKind::InvalidGrant => {}
         // A success, or a failure that was no guess (a missing field, the server).
-        _ => withdraw().await?,
+        _ => attempts::withdraw_all(app, t.id(), &recorded).await?,
     }
     result
 }

@@ -3,6 +3,7 @@
 //! Framework-free: HTTP (`http/`) parses requests and spells errors; this
 //! layer decides, running tenant code through `code/`.
 
+pub mod attempts;
 pub mod client_auth;
 pub mod custom_claims;
 pub mod finish;
@@ -11,4 +12,5 @@ pub mod login;
 pub mod mfa;
 pub mod mfa_factors;
 pub mod parked;
+pub mod signup;
 pub mod tokens;

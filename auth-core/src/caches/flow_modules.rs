@@ -49,7 +49,9 @@ impl Default for FlowModules {
 pub fn flow_source(plan: &FlowPlan) -> Option<String> {
     let sources: Option<Vec<&str>> = plan
         .iter()
-        .map(|(_, version, _)| (version.runtime != "wasm").then_some(version.code.as_str()))
+        .map(|(_, version, _)| {
+            (!crate::store::is_wasm(&version.runtime)).then_some(version.code.as_str())
+        })
         .collect();
     serde_json::to_string(&sources?).ok()
 }

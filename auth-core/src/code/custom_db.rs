@@ -45,9 +45,46 @@ pub fn get_user_ttl(conn: &Connection) -> Duration {
         })
 }
 
+/// What a custom-database script answered: `callback(error)` or
+/// `callback(null, profile)`, read once here for every script.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScriptAnswer {
+    pub error: Option<ScriptError>,
+    /// The profile, when the script gave an object.
+    pub profile: Option<Value>,
+}
+
+/// The error a script called back with (`new WrongUsernameOrPasswordError(...)`,
+/// `new ValidationError('user_exists', ...)`, or any `Error`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScriptError {
+    /// Its `type` (`WrongUsernameOrPasswordError`, ...).
+    pub kind: Option<String>,
+    /// Its `code` (`user_exists`, ...).
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl ScriptAnswer {
+    pub fn parse(result: &Value) -> Self {
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            error: result
+                .get("error")
+                .filter(|e| !e.is_null())
+                .map(|e| ScriptError {
+                    kind: text(e, "type"),
+                    code: text(e, "code"),
+                    message: text(e, "message"),
+                }),
+            profile: result.get("profile").filter(|p| p.is_object()).cloned(),
+        }
+    }
+}
+
 /// Runs the connection's script `name` (`login`, `get_user`, ...) with `args` and the
-/// connection's `configuration`; the script's `{error, profile}` result. A sandbox failure
-/// is the login's error, with the configuration's secret values redacted.
+/// connection's `configuration`; the script's answer. A sandbox failure is the login's
+/// error, with the configuration's secret values redacted.
 pub async fn run_script(
     app: &Arc<AppState>,
     t: &TenantCtx,
@@ -55,9 +92,7 @@ pub async fn run_script(
     name: &str,
     source: &str,
     args: Value,
-) -> Result<Value, ApiError> {
-    let sandbox = app.sandbox.clone();
-    let src = source.to_owned();
+) -> Result<ScriptAnswer, ApiError> {
     let kind = JsKind::CustomDb {
         script: if name == "get_user" {
             "getUser".into()
@@ -78,7 +113,7 @@ pub async fn run_script(
         name,
         secrets: configuration.as_object().unwrap_or(&empty),
     };
-    let loaded = tokio::task::spawn_blocking(move || sandbox.load_js(&kind, &src)).await?;
+    let loaded = crate::code::loader::load_js(&app.sandbox, kind, source.to_owned()).await?;
     let module = match loaded {
         Ok(module) => module,
         Err(e) => {
@@ -97,7 +132,8 @@ pub async fn run_script(
         crate::code::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits)
             .await?;
     let outcome = record_outcome(app, t, outcome, Trigger::CustomDb, who, None, None).await?;
-    Ok(outcome.output.and_then(|o| o.result).unwrap_or(Value::Null))
+    let result = outcome.output.and_then(|o| o.result).unwrap_or(Value::Null);
+    Ok(ScriptAnswer::parse(&result))
 }
 
 /// The legacy store's profile of `email`, `None` if it has no such user (or the connection
@@ -124,14 +160,14 @@ pub async fn get_user(
         return Ok(answer);
     }
     let result = run_script(app, t, conn, "get_user", source, json!([email])).await?;
-    if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
+    if let Some(err) = result.error {
         let message = err
-            .get("message")
-            .and_then(Value::as_str)
+            .message
+            .as_deref()
             .unwrap_or("the getUser script failed");
-        return Err(ApiError::access_denied(message.to_owned()));
+        return Err(ApiError::access_denied(message));
     }
-    let answer = result.get("profile").filter(|p| p.is_object()).cloned();
+    let answer = result.profile;
     if !ttl.is_zero() {
         metrics::counter!("rulebox_get_user_cache_total", "result" => "miss").increment(1);
         app.get_user_cache.remember(key, ttl, answer.clone());

@@ -5,8 +5,9 @@
 //! Auth0 applies them.
 
 use crate::app::{AppState, Settings};
+use crate::code::loader;
 use crate::error::ApiError;
-use crate::store::{Action, ActionVersion, Client, Connection, ExecutionLogInput, User};
+use crate::store::{Action, ActionVersion, ExecutionLogInput};
 use crate::tenant::FlowPlan;
 use crate::tenant::TenantCtx;
 use rulebox_abi::Command;
@@ -218,44 +219,6 @@ impl Call {
     }
 }
 
-/// Auth0's post-login `event`.
-pub fn post_login_event(
-    t: &TenantCtx,
-    client: &Client,
-    connection: &Connection,
-    user: &User,
-    req: &RequestInfo,
-    secrets: Map<String, Value>,
-) -> Value {
-    let user_json = serde_json::to_value(user).unwrap_or(Value::Null);
-    let roles = user
-        .app_metadata
-        .get("roles")
-        .cloned()
-        .unwrap_or_else(|| json!([]));
-    json!({
-        "user": user_json,
-        "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},
-        "connection": {"id": connection.id, "name": connection.name, "strategy": connection.strategy, "metadata": {}},
-        "request": {
-            "ip": req.ip, "hostname": req.hostname, "method": req.method,
-            "user_agent": req.user_agent, "query": req.query, "body": req.body, "language": "en",
-        },
-        "transaction": {
-            "protocol": req.protocol,
-            "requested_scopes": req.requested_scopes,
-            "redirect_uri": req.redirect_uri,
-            "metadata": {},
-        },
-        "authentication": {"methods": [{"name": "pwd", "timestamp": crate::store::now_rfc3339()}]},
-        "authorization": {"roles": roles},
-        "stats": {"logins_count": user.logins_count},
-        "tenant": {"id": t.id()},
-        "resource_server": req.audience.as_ref().map(|a| json!({"identifier": a})),
-        "secrets": secrets,
-    })
-}
-
 /// Makes sure the sandbox has the deployed version's code compiled.
 pub async fn ensure_loaded(
     app: &Arc<AppState>,
@@ -271,25 +234,20 @@ pub async fn ensure_loaded(
     {
         return Ok(id);
     }
-    let sandbox = app.sandbox.clone();
-    if version.runtime == "wasm" {
+    let loaded = if crate::store::is_wasm(&version.runtime) {
         let bytes = app
             .store
             .action_version_module(tenant, &action.id, &version.id)
             .await
             .map_err(|e| e.to_string())?
             .ok_or("the deployed version has no module")?;
-        tokio::task::spawn_blocking(move || sandbox.load_module(&bytes))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+        loader::load_module(&app.sandbox, bytes).await
     } else {
-        let code = version.code.clone();
-        tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Action, &code))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
-    }
+        loader::load_js(&app.sandbox, JsKind::Action, version.code.clone()).await
+    };
+    loaded
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 /// Runs the bound Actions of `trigger`. A sandbox failure fails the login
@@ -690,32 +648,6 @@ pub(crate) async fn record_outcome(
     Ok(outcome)
 }
 
-/// The Rules `context` Auth0 builds for a login.
-pub fn rule_context(
-    t: &TenantCtx,
-    client: &Client,
-    connection: &Connection,
-    user: &User,
-    req: &RequestInfo,
-) -> Value {
-    json!({
-        "tenant": t.id(),
-        "clientID": client.client_id,
-        "clientName": client.name,
-        "clientMetadata": client.client_metadata,
-        "connection": connection.name,
-        "connectionID": connection.id,
-        "connectionStrategy": connection.strategy,
-        "protocol": req.protocol,
-        "stats": {"loginsCount": user.logins_count},
-        "request": {"ip": req.ip, "hostname": req.hostname, "userAgent": req.user_agent, "query": req.query, "body": req.body},
-        "authentication": {"methods": [{"name": "pwd"}]},
-        "idToken": {},
-        "accessToken": {},
-        "sessionID": crate::crypto::random::random_id(24),
-    })
-}
-
 /// Legacy Rules, after the Actions, in `order`: each gets the `user` and the
 /// `context` the previous one left. Same fail-closed rule as Actions.
 pub async fn run_rules(
@@ -742,16 +674,13 @@ pub async fn run_rules(
         Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms)
     });
     for rule in &set.rules {
-        let sandbox = app.sandbox.clone();
-        let script = rule.script.clone();
         let who = Subject {
             kind: "rule",
             id: &rule.id,
             name: &rule.name,
             secrets: configuration,
         };
-        let loaded =
-            tokio::task::spawn_blocking(move || sandbox.load_js(&JsKind::Rule, &script)).await?;
+        let loaded = loader::load_js(&app.sandbox, JsKind::Rule, rule.script.clone()).await?;
         let module = match loaded {
             Ok(module) => module,
             Err(e) => {

@@ -3,6 +3,7 @@
 
 use crate::app::AppState;
 use crate::code::pipeline::{self, RequestInfo};
+use crate::code::triggers;
 use crate::error::ApiError;
 use crate::store::{Client, Connection, User};
 use crate::tenant::TenantCtx;
@@ -36,7 +37,7 @@ pub async fn run_from(
     start_at: usize,
     resume: bool,
 ) -> Result<pipeline::Decisions, ApiError> {
-    let event = pipeline::post_login_event(t, client, conn, user, info, Map::new());
+    let event = triggers::post_login::event(t, client, conn, user, info, Map::new());
     let mut decisions = pipeline::run_from(
         app,
         t,
@@ -58,7 +59,7 @@ pub async fn run_from(
                 let user_json = serde_json::to_value(user).unwrap_or(Value::Null);
                 (
                     user_json,
-                    pipeline::rule_context(t, client, conn, user, info),
+                    triggers::post_login::rule_context(t, client, conn, user, info),
                 )
             },
             &client.client_id,

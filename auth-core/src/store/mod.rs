@@ -56,7 +56,7 @@ use write_tx::{WriteGate, Writer};
 
 pub use actions::{
     Action, ActionVersion, Binding, BindingAction, CheckedDraft, SecretInput, SecretMeta,
-    TriggerRef,
+    TriggerRef, WASM_RUNTIME, is_wasm,
 };
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use clients::{Client, JwtConfiguration, NewClient};

@@ -101,74 +101,119 @@ pub mod handler_codes {
     pub const OUT_OF_MEMORY: i32 = 5;
 }
 
-/// Handler exports: `() -> i32`, returning 0 when the output has been written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Trigger {
-    PostLogin,
-    /// The return from an `api.redirect.sendUserTo` round trip (`onContinuePostLogin`).
-    ContinuePostLogin,
-    CredentialsExchange,
-    PreUserRegistration,
-    PostUserRegistration,
-    /// One script of a custom-database connection (`login`, `getUser`, ...);
-    /// the script name and arguments travel in the input.
-    CustomDb,
+/// Every trigger, declared once: its Auth0 id, the wasm handler export, the
+/// export of a JavaScript Action (`None`: custom-database scripts have their
+/// own names), and whether tenants bind Actions to it (the upload check and
+/// `GET /api/v2/actions/triggers` list exactly these). The host's [`Trigger`]
+/// is generated from this list, and so are guests' handler exports (the
+/// JavaScript engine's: `for_each_trigger!(your_macro)` calls `your_macro!`
+/// with every row), so no trigger can exist on one side only.
+///
+/// Adding a trigger: a row here, its event builder and its decisions in
+/// auth-core (`code::triggers`), and its tests (`docs/architecture.md`).
+#[macro_export]
+macro_rules! for_each_trigger {
+    ($callback:ident) => {
+        $callback! {
+            (PostLogin, "post-login", on_post_login, Some("onExecutePostLogin"), true,
+                "After a user's credentials (or refresh token) are accepted, before tokens are issued."),
+            (ContinuePostLogin, "continue-post-login", on_continue_post_login, Some("onContinuePostLogin"), false,
+                "The return from an `api.redirect.sendUserTo` round trip (`onContinuePostLogin`)."),
+            (CredentialsExchange, "credentials-exchange", on_credentials_exchange, Some("onExecuteCredentialsExchange"), true,
+                "A machine client's client-credentials grant, before its access token is issued."),
+            (PreUserRegistration, "pre-user-registration", on_pre_user_registration, Some("onExecutePreUserRegistration"), true,
+                "A database signup, before the user is created."),
+            (PostUserRegistration, "post-user-registration", on_post_user_registration, Some("onExecutePostUserRegistration"), true,
+                "A database signup, after the user was created."),
+            (CustomDb, "custom-db", on_custom_db, None, false,
+                "One script of a custom-database connection (`login`, `getUser`, ...); the script name and arguments travel in the input."),
+        }
+    };
 }
 
+/// What [`for_each_trigger!`] declares about one trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriggerInfo {
+    pub trigger: Trigger,
+    /// The Auth0 trigger id (`post-login`, ...), as used on the command line and the API.
+    pub id: &'static str,
+    /// The export name a guest provides for this trigger.
+    pub export: &'static str,
+    /// The function an Auth0 JavaScript Action exports for it (`exports.onExecutePostLogin`).
+    pub js_export: Option<&'static str>,
+    /// Tenants bind Actions to it.
+    pub bindable: bool,
+}
+
+macro_rules! declare_triggers {
+    ($( ($variant:ident, $id:literal, $export:ident, $js:expr, $bindable:literal, $doc:literal) ),+ $(,)?) => {
+        /// Handler exports: `() -> i32`, returning 0 when the output has been written.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Trigger {
+            $( #[doc = $doc] $variant, )+
+        }
+
+        /// Every trigger's declaration, in [`Trigger`] order.
+        pub const TRIGGERS: &[TriggerInfo] = &[
+            $( TriggerInfo {
+                trigger: Trigger::$variant,
+                id: $id,
+                export: stringify!($export),
+                js_export: $js,
+                bindable: $bindable,
+            }, )+
+        ];
+    };
+}
+for_each_trigger!(declare_triggers);
+
 impl Trigger {
-    pub const ALL: [Trigger; 6] = [
-        Trigger::PostLogin,
-        Trigger::ContinuePostLogin,
-        Trigger::CredentialsExchange,
-        Trigger::PreUserRegistration,
-        Trigger::PostUserRegistration,
-        Trigger::CustomDb,
-    ];
+    pub const ALL: [Trigger; TRIGGERS.len()] = {
+        let mut all = [Trigger::PostLogin; TRIGGERS.len()];
+        let mut i = 0;
+        while i < TRIGGERS.len() {
+            all[i] = TRIGGERS[i].trigger;
+            i += 1;
+        }
+        all
+    };
+
+    /// This trigger's declaration.
+    pub fn info(self) -> &'static TriggerInfo {
+        &TRIGGERS[self as usize]
+    }
+
+    /// The triggers tenants bind Actions to.
+    pub fn bindable() -> impl Iterator<Item = Trigger> {
+        TRIGGERS.iter().filter(|t| t.bindable).map(|t| t.trigger)
+    }
 
     /// The export name a guest provides for this trigger.
     pub fn export_name(self) -> &'static str {
-        match self {
-            Trigger::PostLogin => "on_post_login",
-            Trigger::ContinuePostLogin => "on_continue_post_login",
-            Trigger::CredentialsExchange => "on_credentials_exchange",
-            Trigger::PreUserRegistration => "on_pre_user_registration",
-            Trigger::PostUserRegistration => "on_post_user_registration",
-            Trigger::CustomDb => "on_custom_db",
-        }
+        self.info().export
     }
 
     /// The Auth0 trigger id (`post-login`, ...), as used on the command line and the API.
     pub fn id(self) -> &'static str {
-        match self {
-            Trigger::PostLogin => "post-login",
-            Trigger::ContinuePostLogin => "continue-post-login",
-            Trigger::CredentialsExchange => "credentials-exchange",
-            Trigger::PreUserRegistration => "pre-user-registration",
-            Trigger::PostUserRegistration => "post-user-registration",
-            Trigger::CustomDb => "custom-db",
-        }
+        self.info().id
     }
 
     pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.id() == id)
+        TRIGGERS.iter().find(|t| t.id == id).map(|t| t.trigger)
     }
 
     /// The function an Auth0 JavaScript Action exports for this trigger
     /// (`exports.onExecutePostLogin`); custom-database scripts have none.
     pub fn js_export_name(self) -> Option<&'static str> {
-        match self {
-            Trigger::PostLogin => Some("onExecutePostLogin"),
-            Trigger::ContinuePostLogin => Some("onContinuePostLogin"),
-            Trigger::CredentialsExchange => Some("onExecuteCredentialsExchange"),
-            Trigger::PreUserRegistration => Some("onExecutePreUserRegistration"),
-            Trigger::PostUserRegistration => Some("onExecutePostUserRegistration"),
-            Trigger::CustomDb => None,
-        }
+        self.info().js_export
     }
 
     pub fn from_export_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.export_name() == name)
+        TRIGGERS
+            .iter()
+            .find(|t| t.export == name)
+            .map(|t| t.trigger)
     }
 }
 
@@ -269,6 +314,24 @@ mod tests {
         assert!(
             serde_json::from_str::<Output>(r#"{"commands":[{"op":"deny","reason":"x","y":2}]}"#)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn the_declaration_is_in_enum_order() {
+        for (i, info) in TRIGGERS.iter().enumerate() {
+            assert_eq!(info.trigger as usize, i, "{}", info.id);
+            assert_eq!(info.trigger.info(), info);
+        }
+        let bindable: Vec<&str> = Trigger::bindable().map(Trigger::id).collect();
+        assert_eq!(
+            bindable,
+            [
+                "post-login",
+                "credentials-exchange",
+                "pre-user-registration",
+                "post-user-registration"
+            ]
         );
     }
 

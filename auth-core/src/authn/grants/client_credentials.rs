@@ -7,23 +7,12 @@ use crate::authn::client_auth::{authenticate_client, grant_allowed};
 use crate::authn::tokens::now_secs;
 use crate::bootstrap::MANAGEMENT_AUDIENCE;
 use crate::code::pipeline;
-use crate::error::{ApiError, ErrorKind};
+use crate::code::triggers::credentials_exchange;
+use crate::error::ApiError;
 use crate::tenant::TenantCtx;
 use rulebox_runtime_api::Trigger;
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-/// A credentials-exchange Action's `api.access.deny(code, reason)`: Auth0 answers
-/// with the code it chose (`invalid_scope`, `invalid_request`, `server_error`).
-fn exchange_denied(code: Option<&str>, reason: String) -> ApiError {
-    let kind = match code {
-        Some("invalid_scope") => ErrorKind::InvalidScope,
-        Some("invalid_request") => ErrorKind::InvalidRequest,
-        Some("server_error") => ErrorKind::ServerError,
-        _ => ErrorKind::AccessDenied,
-    };
-    ApiError::new(kind, reason)
-}
 
 pub async fn grant(
     app: &Arc<AppState>,
@@ -59,15 +48,8 @@ pub async fn grant(
             .collect()
     };
     // Credentials-exchange Actions see the client and may deny or add claims.
-    let event = json!({
-        "client": {"client_id": client.client_id, "name": client.name, "metadata": client.client_metadata},
-        "request": {"ip": from.info("oauth2-client-credentials").ip, "hostname": t.base(),
-            "body": req.event_body},
-        "resource_server": {"identifier": audience},
-        "accessToken": {"scope": granted},
-        "tenant": {"id": t.id()},
-        "transaction": {"requested_scopes": granted},
-    });
+    let info = from.info("oauth2-client-credentials");
+    let event = credentials_exchange::event(t, &client, &audience, &granted, &info, req.event_body);
     let decisions = pipeline::run(
         app,
         t,
@@ -78,7 +60,10 @@ pub async fn grant(
     )
     .await?;
     if let Some(reason) = decisions.denied {
-        return Err(exchange_denied(decisions.denied_code.as_deref(), reason));
+        return Err(credentials_exchange::denied(
+            decisions.denied_code.as_deref(),
+            reason,
+        ));
     }
     let keys = app.keys(&t.tenant).await?;
     let now = now_secs();

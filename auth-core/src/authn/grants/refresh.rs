@@ -5,9 +5,9 @@
 use super::{Requester, TokenRequest, scopes};
 use crate::app::AppState;
 use crate::authn::client_auth::{authenticate_client, grant_allowed};
-use crate::authn::finish::token_endpoint_outcome;
 use crate::authn::tokens::{LoginFacts, idle_deadline, issue_user_tokens};
 use crate::code::post_login;
+use crate::code::triggers::post_login::token_endpoint_outcome;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
 use crate::store::StoreError;

@@ -62,6 +62,14 @@ pub struct SecretInput {
     pub value: Option<String>,
 }
 
+/// The `runtime` of an Action whose code is a wasm module (any other is JavaScript).
+pub const WASM_RUNTIME: &str = "wasm";
+
+/// Whether a stored `runtime` names a wasm module.
+pub fn is_wasm(runtime: &str) -> bool {
+    runtime == WASM_RUNTIME
+}
+
 /// An Action, in the shape of Auth0's `GET /api/v2/actions/actions/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
@@ -420,7 +428,7 @@ impl Store {
         .execute(tx.conn())
         .await
         .map_err(|e| StoreError::from_write(e, |_| name_conflict(&name)))?;
-        if runtime != "wasm" {
+        if !is_wasm(&runtime) {
             sqlx::query("UPDATE actions SET module = NULL, module_sha256 = NULL WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant)
                 .bind(id)
