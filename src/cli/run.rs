@@ -140,9 +140,8 @@ fn js_call(args: &RunArgs, source: &str) -> anyhow::Result<(JsKind, Trigger, Vec
 
 fn parse_trigger(id: &str) -> anyhow::Result<Trigger> {
     Trigger::from_id(id).with_context(|| {
-        format!(
-            "unknown trigger `{id}` (post-login, credentials-exchange, pre-user-registration, post-user-registration)"
-        )
+        let known: Vec<&str> = Trigger::bindable().map(Trigger::id).collect();
+        format!("unknown trigger `{id}` ({})", known.join(", "))
     })
 }
 

@@ -105,3 +105,6 @@ pub(crate) fn scopes(s: Option<&str>) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
