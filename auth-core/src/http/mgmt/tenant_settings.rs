@@ -10,11 +10,11 @@
 //! belong to the platform operator (`rulebox tenants limits set`), or a
 //! tenant could lift its own fence.
 
-use super::errors::MgmtError;
-use super::mgmt::Caller;
+use super::caller::Caller;
 use crate::app::AppState;
 use crate::crypto::keys::Alg;
 use crate::error::ApiError;
+use crate::http::errors::MgmtError;
 use crate::tenancy::TenantCtx;
 use axum::extract::State;
 use axum::{Extension, Json};

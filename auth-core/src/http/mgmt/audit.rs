@@ -4,9 +4,12 @@
 //! it and cannot be guessed from it.
 //! `GET /api/v2/audit` lists it (scope `read:logs`).
 
-use super::mgmt::Caller;
+use super::body::MAX_BODY;
+use super::caller::Caller;
+use super::paging::{CLASSIC_PER_PAGE, Paging};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::http::errors::MgmtError;
 use crate::store::NewAuditEvent;
 use crate::tenancy::TenantCtx;
 use axum::body::Body;
@@ -18,11 +21,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Largest body the recorder reads (uploads of wasm modules included).
-/// Largest Management API body: a 16 MiB wasm module (the runtime's limit) sent as
-/// base64 in a JSON `module` field, with room to spare.
-pub const MAX_BODY: usize = 24 << 20;
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -78,8 +76,7 @@ pub async fn record_changes(
         return next.run(Request::from_parts(parts, body)).await;
     };
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return super::errors::MgmtError(ApiError::bad_request("request body too large"))
-            .into_response();
+        return MgmtError(ApiError::bad_request("request body too large")).into_response();
     };
     let method = parts.method.as_str().to_owned();
     let path = parts.uri.path().to_owned();
@@ -110,9 +107,9 @@ pub async fn list(
     Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, super::errors::MgmtError> {
+) -> Result<Json<Value>, MgmtError> {
     c.require("read:logs")?;
-    let paging = super::paging::Paging::parse(&q, super::paging::CLASSIC_PER_PAGE)?;
+    let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let events = app
         .store
         .list_audit_events(t.id(), paging.page, paging.per_page)

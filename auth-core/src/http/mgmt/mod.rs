@@ -1,110 +1,33 @@
 //! Management API v2 (the subset tenants and the Auth0 SDKs use):
 //! authorized by tenant-signed access tokens carrying scopes.
 
-use super::action_code::{self, body_triggers, decode_module, describe};
-use super::errors::MgmtError;
-use super::paging::{ACTIONS_PER_PAGE, CLASSIC_PER_PAGE, Paging};
+mod action_code;
+mod audit;
+mod body;
+mod caller;
+mod logs_tail;
+mod paging;
+mod tenant_settings;
+
 use crate::app::AppState;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
 use crate::store::{Connection, NewClient, NewRule, NewUser, StoreError};
 use crate::tenancy::TenantCtx;
+use action_code::{body_triggers, decode_module, describe};
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use body::{json_body, str_field};
+use caller::{Caller, Res};
+use paging::{ACTIONS_PER_PAGE, CLASSIC_PER_PAGE, Paging};
 use rulebox_runtime_api::JsKind;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-type Res<T> = Result<T, MgmtError>;
-
-/// A verified Management API caller and the scopes its token carries.
-pub struct Caller {
-    scopes: Vec<String>,
-    pub subject: String,
-}
-
-impl Caller {
-    pub(crate) fn require(&self, scope: &str) -> Res<()> {
-        if self.scopes.iter().any(|s| s == scope) {
-            Ok(())
-        } else {
-            Err(ApiError::insufficient_scope(scope).into())
-        }
-    }
-}
-
-impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = MgmtError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Res<Self> {
-        let t = parts
-            .extensions
-            .get::<TenantCtx>()
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("unknown tenant"))?;
-        let token = super::errors::bearer(&parts.headers)
-            .ok_or_else(|| ApiError::unauthorized("Missing authentication"))?;
-        let keys = app.keys(&t.tenant).await?;
-        // A token from another tenant fails here: other keys, other issuer.
-        let claims =
-            crate::crypto::jwt::verify(token, &keys.jwks, &t.issuer, &t.management_audience())
-                .map_err(|e| ApiError::unauthorized(format!("Invalid token: {e}")))?;
-        let subject = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        // Management scopes are only ever granted to a machine client through
-        // its client grant. A user's token may name this audience (a login can
-        // ask for any audience) but holds no management scope, whatever its
-        // `scope` claim says: it gets 403s, as at Auth0.
-        let machine = claims.get("gty").and_then(Value::as_str) == Some("client-credentials")
-            && subject.ends_with("@clients");
-        let scopes = if machine {
-            claims
-                .get("scope")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(Self { scopes, subject })
-    }
-}
-
-fn json_body(body: &Bytes) -> Res<Value> {
-    if body.is_empty() {
-        return Ok(json!({}));
-    }
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("Payload validation error: invalid JSON: {e}"))
-    })?;
-    if !v.is_object() {
-        return Err(ApiError::bad_request("Payload validation error: expected an object").into());
-    }
-    Ok(v)
-}
-
-fn str_field<'a>(v: &'a Value, name: &str) -> Res<&'a str> {
-    v.get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Payload validation error: Missing required property: {name}"
-            ))
-            .into()
-        })
-}
 
 pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
@@ -184,7 +107,7 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
             axum::routing::put(set_rules_config).delete(delete_rules_config),
         )
         .route("/api/v2/logs", get(list_logs))
-        .route("/api/v2/logs/tail", get(super::logs_tail::tail))
+        .route("/api/v2/logs/tail", get(logs_tail::tail))
         .route("/api/v2/keys/signing", get(list_signing_keys))
         .route("/api/v2/keys/signing/rotate", post(rotate_signing_key))
         .route("/api/v2/keys/signing/{kid}", get(get_signing_key))
@@ -194,18 +117,18 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route(
             "/api/v2/tenants/settings",
-            get(super::tenant_settings::get_settings).patch(super::tenant_settings::patch_settings),
+            get(tenant_settings::get_settings).patch(tenant_settings::patch_settings),
         )
-        .route("/api/v2/audit", get(super::audit::list))
+        .route("/api/v2/audit", get(audit::list))
         // axum's default 2 MiB would refuse modules the runtime accepts (16 MiB).
-        .layer(axum::extract::DefaultBodyLimit::max(super::audit::MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             forget_config_after_writes,
         ))
         .layer(axum::middleware::from_fn_with_state(
             app,
-            super::audit::record_changes,
+            audit::record_changes,
         ))
 }
 

@@ -7,8 +7,9 @@
 //! auth-core node, and the shared database is the one place that sees them
 //! all.
 
-use super::mgmt::Caller;
+use super::caller::Caller;
 use crate::app::AppState;
+use crate::http::errors::MgmtError;
 use crate::store::ExecutionLog;
 use crate::tenancy::TenantCtx;
 use axum::Extension;
@@ -33,7 +34,7 @@ pub async fn tail(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, super::errors::MgmtError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, MgmtError> {
     c.require("read:logs")?;
     let tenant = t.id().to_owned();
     let start = crate::store::time::now_ms();
