@@ -2,6 +2,8 @@
 //! authorized by tenant-signed access tokens carrying scopes.
 
 mod action_code;
+mod action_versions;
+mod actions;
 mod audit;
 mod body;
 mod caller;
@@ -11,23 +13,23 @@ mod connections;
 mod logs_tail;
 mod paging;
 mod tenant_settings;
+mod triggers;
 mod users;
 
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::NewRule;
 use crate::tenancy::TenantCtx;
-use action_code::{body_triggers, decode_module, describe};
+use action_code::describe;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use body::{json_body, str_field};
 use caller::{Caller, Res};
-use paging::{ACTIONS_PER_PAGE, CLASSIC_PER_PAGE, Paging};
+use paging::{CLASSIC_PER_PAGE, Paging};
 use rulebox_runtime_api::JsKind;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,33 +40,9 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
         .merge(client_grants::router())
         .merge(connections::router())
         .merge(users::router())
-        .route("/api/v2/actions/triggers", get(list_triggers))
-        .route(
-            "/api/v2/actions/actions",
-            get(list_actions).post(create_action),
-        )
-        .route(
-            "/api/v2/actions/actions/{id}",
-            get(get_action).patch(update_action).delete(delete_action),
-        )
-        .route("/api/v2/actions/actions/{id}/deploy", post(deploy_action))
-        .route("/api/v2/actions/actions/{id}/test", post(test_action))
-        .route(
-            "/api/v2/actions/actions/{id}/versions",
-            get(list_versions).post(upload_module),
-        )
-        .route(
-            "/api/v2/actions/actions/{id}/versions/{version}",
-            get(get_version),
-        )
-        .route(
-            "/api/v2/actions/actions/{id}/versions/{version}/deploy",
-            post(rollback),
-        )
-        .route(
-            "/api/v2/actions/triggers/{trigger}/bindings",
-            get(get_bindings).patch(set_bindings),
-        )
+        .merge(actions::router())
+        .merge(action_versions::router())
+        .merge(triggers::router())
         .route("/api/v2/rules", get(list_rules).post(create_rule))
         .route(
             "/api/v2/rules/{id}",
@@ -99,308 +77,6 @@ pub fn routes(app: Arc<AppState>) -> Router<Arc<AppState>> {
             app,
             audit::record_changes,
         ))
-}
-
-// ---------------------------------------------------------------- actions
-
-async fn list_actions(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res<Json<Value>> {
-    c.require("read:actions")?;
-    let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
-    let mut actions = app
-        .store
-        .list_actions(
-            t.id(),
-            q.get("triggerId").map(String::as_str),
-            q.get("actionName").map(String::as_str),
-        )
-        .await?;
-    match q.get("deployed").map(String::as_str) {
-        Some("true") => actions.retain(|a| a.deployed_version.is_some()),
-        Some("false") => actions.retain(|a| a.deployed_version.is_none()),
-        _ => {}
-    }
-    // Every Action here is the tenant's own: none is installed from a marketplace.
-    if q.get("installed").is_some_and(|v| v == "true") {
-        actions.clear();
-    }
-    let (actions, total) = paging.slice(actions);
-    Ok(Json(paging.with_totals("actions", actions, total)))
-}
-
-async fn create_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    body: Bytes,
-) -> Res<(StatusCode, Json<Value>)> {
-    c.require("create:actions")?;
-    let mut v = json_body(&body)?;
-    str_field(&v, "name")?;
-    let module = decode_module(&v)?;
-    let triggers = body_triggers(&v)?.unwrap_or_default();
-    let runtime = if module.is_some() {
-        "wasm"
-    } else {
-        v.get("runtime").and_then(Value::as_str).unwrap_or("node18")
-    }
-    .to_owned();
-    let code = v
-        .get("code")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    action_code::validate(&app, &runtime, &code, module.as_deref(), &triggers).await?;
-    v["runtime"] = json!(runtime);
-    let action = app.store.create_action(t.id(), v, module).await?;
-    Ok((StatusCode::CREATED, Json(json!(action))))
-}
-
-async fn get_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(id): Path<String>,
-) -> Res<Json<Value>> {
-    c.require("read:actions")?;
-    Ok(Json(json!(app.store.get_action(t.id(), &id).await?)))
-}
-
-async fn update_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Res<Json<Value>> {
-    c.require("update:actions")?;
-    // The login path caches flow plans; this node sees its own change at once.
-    let mut patch = json_body(&body)?;
-    let module = decode_module(&patch)?;
-    let current = app.store.get_action(t.id(), &id).await?;
-    if module.is_some() {
-        patch["runtime"] = json!("wasm");
-    }
-    let triggers = body_triggers(&patch)?;
-    if patch.get("code").is_some() || module.is_some() || triggers.is_some() {
-        let runtime = patch
-            .get("runtime")
-            .and_then(Value::as_str)
-            .unwrap_or(&current.runtime)
-            .to_owned();
-        let code = patch
-            .get("code")
-            .and_then(Value::as_str)
-            .unwrap_or(&current.code)
-            .to_owned();
-        // New triggers are checked against the code the draft keeps.
-        let stored = match (&module, runtime.as_str()) {
-            (None, "wasm") => app.store.action_module(t.id(), &id).await?,
-            _ => None,
-        };
-        let triggers = triggers.unwrap_or(current.supported_triggers);
-        action_code::validate(
-            &app,
-            &runtime,
-            &code,
-            module.as_deref().or(stored.as_deref()),
-            &triggers,
-        )
-        .await?;
-    }
-    let action = app.store.update_action(t.id(), &id, patch, module).await?;
-    Ok(Json(json!(action)))
-}
-
-async fn delete_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res<StatusCode> {
-    c.require("delete:actions")?;
-    // The login path caches flow plans; this node sees its own change at once.
-    let force = q.get("force").is_some_and(|v| v == "true");
-    app.store.delete_action(t.id(), &id, force).await?;
-    Ok(StatusCode::OK)
-}
-
-async fn deploy_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(id): Path<String>,
-) -> Res<(StatusCode, Json<Value>)> {
-    c.require("update:actions")?;
-    // The login path caches flow plans; this node sees its own change at once.
-    // A failed compile leaves the previous version serving.
-    let (action, module, module_ref) = action_code::checked_draft(&app, t.id(), &id).await?;
-    let checked = crate::store::CheckedDraft {
-        code: &action.code,
-        runtime: &action.runtime,
-        supported_triggers: &action.supported_triggers,
-        module: module.as_deref(),
-    };
-    let version = app
-        .store
-        .deploy_checked_action(t.id(), &id, Some(module_ref.to_string()), Some(checked))
-        .await?;
-    // Auth0 answers deploys with 202 (its builds are queued); SDKs check for it.
-    Ok((StatusCode::ACCEPTED, Json(json!(version))))
-}
-
-async fn list_versions(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res<Json<Value>> {
-    c.require("read:actions")?;
-    let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
-    let versions = app.store.list_action_versions(t.id(), &id).await?;
-    let (versions, total) = paging.slice(versions);
-    Ok(Json(paging.with_totals("versions", versions, total)))
-}
-
-async fn get_version(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path((id, version)): Path<(String, String)>,
-) -> Res<Json<Value>> {
-    c.require("read:actions")?;
-    Ok(Json(json!(
-        app.store.get_action_version(t.id(), &id, &version).await?
-    )))
-}
-
-async fn rollback(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path((id, version)): Path<(String, String)>,
-) -> Res<(StatusCode, Json<Value>)> {
-    c.require("update:actions")?;
-    // A version deployed before its triggers were checked is held to the
-    // same rule as a new deploy before it serves again.
-    let old = app.store.get_action_version(t.id(), &id, &version).await?;
-    let module = app
-        .store
-        .action_version_module(t.id(), &id, &version)
-        .await?;
-    action_code::validate(
-        &app,
-        &old.runtime,
-        &old.code,
-        module.as_deref(),
-        &old.supported_triggers,
-    )
-    .await?;
-    // The login path caches flow plans; this node sees its own change at once.
-    let version = app.store.rollback_action(t.id(), &id, &version).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!(version))))
-}
-
-/// `POST /actions/actions/{id}/test`: runs the draft against a payload and
-/// returns what it decided, its logs and its cost.
-async fn test_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Res<Json<Value>> {
-    // Running code is more than reading it (Auth0 asks for create:actions too).
-    c.require("create:actions")?;
-    let v = json_body(&body)?;
-    let (action, _, module_ref) = action_code::checked_draft(&app, t.id(), &id).await?;
-    let trigger = action
-        .supported_triggers
-        .first()
-        .and_then(|tr| rulebox_runtime_api::Trigger::from_id(&tr.id))
-        .unwrap_or(rulebox_runtime_api::Trigger::PostLogin);
-    let payload = v.get("payload").cloned().unwrap_or(json!({}));
-    let input = serde_json::to_vec(&payload).map_err(|e| ApiError::internal(e.to_string()))?;
-    let limits = crate::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
-    let outcome =
-        crate::pipeline::call_sandbox(&app, &t, module_ref, trigger, input, limits).await?;
-    Ok(Json(json!({"payload": outcome})))
-}
-
-#[derive(Deserialize)]
-struct BindingsBody {
-    bindings: Vec<BindingRef>,
-}
-
-#[derive(Deserialize)]
-struct BindingRef {
-    #[serde(rename = "ref")]
-    reference: RefValue,
-    #[allow(dead_code)]
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RefValue {
-    #[serde(rename = "type")]
-    kind: String,
-    value: String,
-}
-
-async fn get_bindings(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(trigger): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Res<Json<Value>> {
-    c.require("read:actions")?;
-    let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
-    let b = app.store.bindings(t.id(), &trigger).await?;
-    let (b, total) = paging.slice(b);
-    Ok(Json(paging.with_totals("bindings", b, total)))
-}
-
-async fn set_bindings(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(trigger): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Res<Json<Value>> {
-    c.require("update:actions")?;
-    // The login path caches flow plans; this node sees its own change at once.
-    let _ = headers;
-    let body: BindingsBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("Payload validation error: {e}")))?;
-    let mut ids = Vec::new();
-    for b in body.bindings {
-        let id = match b.reference.kind.as_str() {
-            "action_id" => b.reference.value,
-            "action_name" => {
-                let found = app
-                    .store
-                    .list_actions(t.id(), None, Some(&b.reference.value))
-                    .await?;
-                found.into_iter().next().map(|a| a.id).ok_or_else(|| {
-                    ApiError::bad_request(format!("no action named '{}'", b.reference.value))
-                })?
-            }
-            other => {
-                return Err(ApiError::bad_request(format!("unknown ref type '{other}'")).into());
-            }
-        };
-        ids.push(id);
-    }
-    let b = app.store.set_bindings(t.id(), &trigger, ids).await?;
-    Ok(Json(json!({"bindings": b})))
 }
 
 /// Every management write drops this node's cached copy of the tenant's
@@ -575,34 +251,6 @@ async fn delete_rules_config(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /actions/actions/{id}/versions` with an `application/wasm` body:
-/// replaces the draft with a compiled module (any language built with the
-/// SDK), validated first; deploy it like any draft.
-async fn upload_module(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
-    c: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Res<(StatusCode, Json<Value>)> {
-    c.require("update:actions")?;
-    let is_wasm = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/wasm"));
-    if !is_wasm {
-        return Err(ApiError::bad_request("send the module as an application/wasm body").into());
-    }
-    let current = app.store.get_action(t.id(), &id).await?;
-    action_code::validate(&app, "wasm", "", Some(&body), &current.supported_triggers).await?;
-    let action = app
-        .store
-        .update_action(t.id(), &id, json!({"runtime": "wasm"}), Some(body.to_vec()))
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!(action))))
-}
-
 // ------------------------------------------------------------ signing keys
 
 /// Auth0's signing-key shape: public parts only.
@@ -695,14 +343,4 @@ async fn rotate_signing_key(
         StatusCode::CREATED,
         Json(json!({"cert": null, "kid": primary_kid})),
     ))
-}
-
-/// `GET /actions/triggers`: the triggers this platform runs Actions for.
-async fn list_triggers(c: Caller) -> Res<Json<Value>> {
-    c.require("read:actions")?;
-    let triggers: Vec<Value> = action_code::RUNNABLE
-        .iter()
-        .map(|t| json!({"id": t.id(), "version": "v3", "status": "CURRENT", "runtimes": ["node18", "wasm"], "default_runtime": "node18"}))
-        .collect();
-    Ok(Json(json!({"triggers": triggers})))
 }
