@@ -16,11 +16,16 @@ use axum::body::Body;
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/api/v2/audit", get(list))
+}
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -58,7 +63,8 @@ async fn code_hash(
     }
 }
 
-pub async fn record_changes(
+/// A layer over every Management API route: records each authenticated write.
+pub(super) async fn record_changes(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     req: Request,
@@ -102,7 +108,7 @@ pub async fn record_changes(
     response
 }
 
-pub async fn list(
+async fn list(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,

@@ -12,8 +12,9 @@ use crate::app::AppState;
 use crate::http::errors::MgmtError;
 use crate::store::ExecutionLog;
 use crate::tenancy::TenantCtx;
-use axum::Extension;
 use axum::extract::State;
+use axum::routing::get;
+use axum::{Extension, Router};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use std::collections::HashMap;
@@ -30,7 +31,11 @@ const LOOKBACK_MS: i64 = 2_000;
 /// `lagged` event instead of an ever-growing scan.
 const MAX_ROWS: u32 = 1_000;
 
-pub async fn tail(
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/api/v2/logs/tail", get(tail))
+}
+
+async fn tail(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
