@@ -1,23 +1,18 @@
 //! The HTTP surface: Authentication API, discovery and Management API,
 //! per tenant.
 
-pub mod action_code;
-pub mod audit;
 pub mod authorize;
 pub mod authorize_mfa;
 pub mod client_ip;
 pub mod dashboard;
 pub mod errors;
-pub mod logs_tail;
 pub mod mfa;
 pub mod mgmt;
 pub mod oidc;
 pub mod pages;
-pub mod paging;
 pub mod request;
 pub mod signup;
 pub mod tenancy;
-pub mod tenant_settings;
 pub mod token;
 
 use crate::app::AppState;

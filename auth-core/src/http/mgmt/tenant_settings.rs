@@ -10,17 +10,25 @@
 //! belong to the platform operator (`rulebox tenants limits set`), or a
 //! tenant could lift its own fence.
 
-use super::errors::MgmtError;
-use super::mgmt::Caller;
+use super::caller::Caller;
 use crate::app::AppState;
 use crate::crypto::keys::Alg;
 use crate::error::ApiError;
+use crate::http::errors::MgmtError;
 use crate::tenant::TenantCtx;
 use axum::extract::State;
-use axum::{Extension, Json};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
 use rulebox_runtime_api::TenantPolicy;
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new().route(
+        "/api/v2/tenants/settings",
+        get(get_settings).patch(patch_settings),
+    )
+}
 
 fn settings_json(tenant: &crate::store::Tenant) -> Value {
     json!({
@@ -30,7 +38,7 @@ fn settings_json(tenant: &crate::store::Tenant) -> Value {
     })
 }
 
-pub async fn get_settings(
+async fn get_settings(
     Extension(t): Extension<TenantCtx>,
     c: Caller,
 ) -> Result<Json<Value>, MgmtError> {
@@ -61,7 +69,7 @@ fn is_ip_literal(entry: &str) -> bool {
 /// ES256) and/or merges the tenant-settable keys of `sandbox_limits` into the
 /// stored limits (validated: unknown keys, operator-only keys, IP literals and
 /// wrong types are a 400 naming them).
-pub async fn patch_settings(
+async fn patch_settings(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,

@@ -4,25 +4,28 @@
 //! it and cannot be guessed from it.
 //! `GET /api/v2/audit` lists it (scope `read:logs`).
 
-use super::mgmt::Caller;
+use super::body::MAX_BODY;
+use super::caller::Caller;
+use super::paging::{CLASSIC_PER_PAGE, Paging};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::http::errors::MgmtError;
 use crate::store::NewAuditEvent;
 use crate::tenant::TenantCtx;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Largest body the recorder reads (uploads of wasm modules included).
-/// Largest Management API body: a 16 MiB wasm module (the runtime's limit) sent as
-/// base64 in a JSON `module` field, with room to spare.
-pub const MAX_BODY: usize = 24 << 20;
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/api/v2/audit", get(list))
+}
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -60,7 +63,8 @@ async fn code_hash(
     }
 }
 
-pub async fn record_changes(
+/// A layer over every Management API route: records each authenticated write.
+pub(super) async fn record_changes(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     req: Request,
@@ -78,8 +82,7 @@ pub async fn record_changes(
         return next.run(Request::from_parts(parts, body)).await;
     };
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return super::errors::MgmtError(ApiError::bad_request("request body too large"))
-            .into_response();
+        return MgmtError(ApiError::bad_request("request body too large")).into_response();
     };
     let method = parts.method.as_str().to_owned();
     let path = parts.uri.path().to_owned();
@@ -105,14 +108,14 @@ pub async fn record_changes(
     response
 }
 
-pub async fn list(
+async fn list(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, super::errors::MgmtError> {
+) -> Result<Json<Value>, MgmtError> {
     c.require("read:logs")?;
-    let paging = super::paging::Paging::parse(&q, super::paging::CLASSIC_PER_PAGE)?;
+    let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let events = app
         .store
         .list_audit_events(t.id(), paging.page, paging.per_page)

@@ -5,22 +5,14 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 
+use crate::code::loader::{self, OwnedCode};
 use crate::store::{Action, TriggerRef};
 use base64::Engine;
-use rulebox_runtime_api::{Code, JsKind, LoadError, Loaded, ModuleId, OutcomeKind, Trigger};
+use rulebox_runtime_api::{JsKind, LoadError, Loaded, ModuleId, OutcomeKind, Trigger};
 use serde_json::Value;
 use std::sync::Arc;
 
 type Res<T> = Result<T, ApiError>;
-
-/// The triggers an Action may list in `supported_triggers`: the Auth0 ones
-/// this server runs (and `GET /actions/triggers` lists).
-pub(crate) const RUNNABLE: [Trigger; 4] = [
-    Trigger::PostLogin,
-    Trigger::CredentialsExchange,
-    Trigger::PreUserRegistration,
-    Trigger::PostUserRegistration,
-];
 
 /// A load error as one line, with the place of a syntax error.
 pub(crate) fn describe(e: &LoadError) -> String {
@@ -67,26 +59,17 @@ pub(crate) async fn validate(
     triggers: &[TriggerRef],
 ) -> Res<ModuleId> {
     let wanted = runnable(triggers)?;
-    let sandbox = app.sandbox.clone();
-    let wasm = runtime == "wasm";
-    let bytes = if wasm {
-        Some(
+    let wasm = crate::store::is_wasm(runtime);
+    let owned = if wasm {
+        OwnedCode::Wasm(
             module
                 .ok_or_else(|| ApiError::bad_request("a wasm Action needs a base64 `module`"))?
                 .to_vec(),
         )
     } else {
-        None
+        OwnedCode::Js(JsKind::Action, code.to_owned())
     };
-    let code = code.to_owned();
-    let loaded = tokio::task::spawn_blocking(move || {
-        sandbox.load_code(match &bytes {
-            Some(b) => Code::Wasm(b),
-            None => Code::Js(&JsKind::Action, &code),
-        })
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let loaded = loader::load(&app.sandbox, owned).await?;
     let Loaded { id, handlers } = loaded.map_err(|e| {
         // No runtime node to ask is not the code's fault: a retry may pass.
         if e.kind == OutcomeKind::Unavailable {
@@ -138,15 +121,17 @@ pub(crate) async fn checked_draft(
     Ok((action, module, checked))
 }
 
-/// The triggers `refs` name, refusing ones this server never runs: an
-/// Action bound to such a trigger would be accepted and silently never run.
+/// The triggers `refs` name, refusing ones this server never runs (an
+/// Action bound to such a trigger would be accepted and silently never run):
+/// an Action may list exactly the declaration's bindable triggers, which
+/// `GET /actions/triggers` lists too.
 fn runnable(refs: &[TriggerRef]) -> Res<Vec<Trigger>> {
     refs.iter()
         .map(|r| {
             Trigger::from_id(&r.id)
-                .filter(|t| RUNNABLE.contains(t))
+                .filter(|t| t.info().bindable)
                 .ok_or_else(|| {
-                    let known: Vec<&str> = RUNNABLE.iter().map(|t| t.id()).collect();
+                    let known: Vec<&str> = Trigger::bindable().map(Trigger::id).collect();
                     ApiError::bad_request(format!(
                         "Payload validation error: trigger `{}` is not one this server runs ({})",
                         r.id,

@@ -7,12 +7,14 @@
 //! auth-core node, and the shared database is the one place that sees them
 //! all.
 
-use super::mgmt::Caller;
+use super::caller::Caller;
 use crate::app::AppState;
+use crate::http::errors::MgmtError;
 use crate::store::ExecutionLog;
 use crate::tenant::TenantCtx;
-use axum::Extension;
 use axum::extract::State;
+use axum::routing::get;
+use axum::{Extension, Router};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use std::collections::HashMap;
@@ -29,11 +31,15 @@ const LOOKBACK_MS: i64 = 2_000;
 /// `lagged` event instead of an ever-growing scan.
 const MAX_ROWS: u32 = 1_000;
 
-pub async fn tail(
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/api/v2/logs/tail", get(tail))
+}
+
+async fn tail(
     State(app): State<Arc<AppState>>,
     Extension(t): Extension<TenantCtx>,
     c: Caller,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, super::errors::MgmtError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, MgmtError> {
     c.require("read:logs")?;
     let tenant = t.id().to_owned();
     let start = crate::store::time::now_ms();
