@@ -78,7 +78,15 @@ pub async fn finish_login(
     } else {
         user
     };
-    let decisions = post_login::run(app, t, client, conn, &user, &info).await?;
+    let decisions = post_login::run(&post_login::Login {
+        app,
+        t,
+        client,
+        conn,
+        user: &user,
+        info: &info,
+    })
+    .await?;
     if decisions.denied.is_none() && decisions.redirect.is_none() && decisions.mfa.is_some() {
         // The client continues at the MFA API with the token; the tokens it then
         // gets are the ones this flow decided.
@@ -135,5 +143,13 @@ pub async fn post_login_resume(
         Some(at) => (at, true),
         None => (0, false),
     };
-    post_login::run_from(app, t, &client, &conn, &user, info, start, resume).await
+    let login = post_login::Login {
+        app,
+        t,
+        client: &client,
+        conn: &conn,
+        user: &user,
+        info,
+    };
+    post_login::run_from(&login, start, resume).await
 }

@@ -84,15 +84,8 @@ pub async fn signup(
     // pre-user-registration Actions may refuse the signup or add metadata
     // before anything is stored.
     let pre_event = pre_user_registration::event(t, &client, &conn, &new, info);
-    let pre = pipeline::run(
-        app,
-        t,
-        Trigger::PreUserRegistration,
-        pre_event.clone(),
-        Some(&client.client_id),
-        None,
-    )
-    .await?;
+    let scope = pipeline::Scope::new(app, t, Some(&client.client_id), None);
+    let pre = pipeline::run(&scope, Trigger::PreUserRegistration, pre_event.clone()).await?;
     let mut new = pre_user_registration::apply(pre, new)?;
     // A custom database without import mode keeps its users itself: its `create`
     // script stores the user there, and later logins go through its `login` script.
@@ -135,16 +128,8 @@ pub async fn signup(
     // post-user-registration: notifications only; a failure is logged, the
     // user already exists.
     let post_event = post_user_registration::event(pre_event, &user);
-    if let Err(e) = pipeline::run(
-        app,
-        t,
-        Trigger::PostUserRegistration,
-        post_event,
-        Some(&client.client_id),
-        Some(&user.user_id),
-    )
-    .await
-    {
+    let scope = pipeline::Scope::new(app, t, Some(&client.client_id), Some(&user.user_id));
+    if let Err(e) = pipeline::run(&scope, Trigger::PostUserRegistration, post_event).await {
         tracing::warn!(tenant = t.id(), error = %e, "post-user-registration action failed");
     }
     Ok(json!({

@@ -10,7 +10,7 @@
 
 use crate::app::AppState;
 use crate::caches::get_user::MAX_GET_USER_TTL;
-use crate::code::pipeline::{Subject, record_load_failure, record_outcome};
+use crate::code::pipeline::{Scope, Subject, call_sandbox, record_load_failure, record_outcome};
 use crate::error::ApiError;
 use crate::store::Connection;
 use crate::tenant::TenantCtx;
@@ -107,6 +107,7 @@ pub async fn run_script(
         .unwrap_or(json!({}));
     // The connection's configuration holds its secrets: never echoed in logs or errors.
     let empty = serde_json::Map::new();
+    let scope = Scope::new(app, t, None, None);
     let who = Subject {
         kind: "custom_db",
         id: &conn.id,
@@ -120,18 +121,17 @@ pub async fn run_script(
             // Logged for the tenant; to the login a server fault, not a refusal of
             // its credentials (brute-force protection must not count it).
             let error = format!("is invalid: {e}");
-            let _ = record_load_failure(app, t, error, Trigger::CustomDb, who, None, None).await;
+            let _ = record_load_failure(&scope, error, Trigger::CustomDb, who).await;
             return Err(ApiError::server_error(format!(
                 "the connection's {name} script could not be loaded"
             )));
         }
     };
     let input = serde_json::to_vec(&json!({"args": args, "configuration": configuration}))?;
-    let limits = crate::code::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
-    let outcome =
-        crate::code::pipeline::call_sandbox(app, t, module, Trigger::CustomDb, input, limits)
-            .await?;
-    let outcome = record_outcome(app, t, outcome, Trigger::CustomDb, who, None, None).await?;
+    // Each script gets the tenant's whole budget, whatever the login around it used.
+    let limits = scope.limits.clone();
+    let outcome = call_sandbox(&scope, module, Trigger::CustomDb, input, limits).await?;
+    let outcome = record_outcome(&scope, outcome, Trigger::CustomDb, who).await?;
     let result = outcome.output.and_then(|o| o.result).unwrap_or(Value::Null);
     Ok(ScriptAnswer::parse(&result))
 }

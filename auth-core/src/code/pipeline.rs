@@ -4,7 +4,7 @@
 //! one call each until then. Their commands are collected and applied as
 //! Auth0 applies them.
 
-use crate::app::{AppState, Settings};
+use crate::app::AppState;
 use crate::code::loader;
 use crate::error::ApiError;
 use crate::store::{Action, ActionVersion, ExecutionLogInput};
@@ -57,9 +57,6 @@ pub struct Decisions {
     /// A Rule set `context.redirect`: the login pauses after the Rules, and on
     /// return the Rules run again (Actions are not repeated).
     pub redirect_by_rule: bool,
-    /// When the login's time for tenant code runs out: the Rules after the
-    /// Actions get what is left, not a fresh budget.
-    pub deadline: Option<Instant>,
 }
 
 impl Decisions {
@@ -135,43 +132,76 @@ pub fn tenant_policy(tenant_limits: &Value) -> TenantPolicy {
     serde_json::from_value(tenant_limits.clone()).unwrap_or_default()
 }
 
-/// The tenant's limits: its stored policy over the platform defaults. The runtime clamps
-/// them again to the ceiling its own configuration sizes it for.
-pub fn tenant_limits(settings: &Settings, tenant_limits: &Value) -> Limits {
-    Limits::resolve(
-        &settings.default_limits,
-        &tenant_policy(tenant_limits),
-        &Limits::ceiling(u64::MAX),
-    )
+/// One request's tenant code: whose it is, for whom, under which limits and
+/// until when — resolved once (the tenant's stored policy is parsed here,
+/// not per call) and passed down to every call, log line and error.
+pub struct Scope<'a> {
+    pub app: &'a Arc<AppState>,
+    pub t: &'a TenantCtx,
+    /// The tenant's limits over the platform defaults, for each call.
+    pub limits: Limits,
+    pub quota: Quota,
+    /// One deadline for all of the request's tenant code: the Rules after the
+    /// Actions get what is left, not a fresh budget.
+    pub deadline: Instant,
+    pub client_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(
+        app: &'a Arc<AppState>,
+        t: &'a TenantCtx,
+        client_id: Option<&'a str>,
+        user_id: Option<&'a str>,
+    ) -> Self {
+        let policy = tenant_policy(&t.tenant.limits);
+        Self {
+            app,
+            t,
+            limits: Limits::resolve(
+                &app.settings.default_limits,
+                &policy,
+                &Limits::ceiling(u64::MAX),
+            ),
+            quota: policy.quota(),
+            deadline: Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms),
+            client_id,
+            user_id,
+        }
+    }
+
+    /// The tenant's limits for one call, its timeout cut to what is left of the deadline.
+    pub fn step_limits(&self) -> Limits {
+        limits_until(&self.limits, self.deadline)
+    }
 }
 
 /// One call of tenant code, carrying the tenant for routing and its quota. Every call site
 /// goes through here.
 pub async fn call_sandbox(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
+    s: &Scope<'_>,
     module: ModuleId,
     trigger: Trigger,
     input: Vec<u8>,
     limits: Limits,
 ) -> Result<rulebox_runtime_api::Outcome, ApiError> {
-    call_with_budget(app, t, module, trigger, input, limits, None).await
+    call_with_budget(s, module, trigger, input, limits, None).await
 }
 
 /// [`call_sandbox`] for a flow: `limits` bound each of its steps, `flow_timeout_ms` the call.
 async fn call_with_budget(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
+    s: &Scope<'_>,
     module: ModuleId,
     trigger: Trigger,
     input: Vec<u8>,
     limits: Limits,
     flow_timeout_ms: Option<u64>,
 ) -> Result<rulebox_runtime_api::Outcome, ApiError> {
-    let sandbox = app.sandbox.clone();
+    let sandbox = s.app.sandbox.clone();
     let call = Call {
-        tenant: t.id().to_owned(),
-        quota: tenant_policy(&t.tenant.limits).quota(),
+        tenant: s.t.id().to_owned(),
+        quota: s.quota,
         module,
         trigger,
         input,
@@ -252,32 +282,22 @@ pub async fn ensure_loaded(
 
 /// Runs the bound Actions of `trigger`. A sandbox failure fails the login
 /// closed (`access_denied` naming the Action) and is logged for the tenant.
-pub async fn run(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
-    trigger: Trigger,
-    event: Value,
-    client_id: Option<&str>,
-    user_id: Option<&str>,
-) -> Result<Decisions, ApiError> {
-    run_from(app, t, trigger, event, client_id, user_id, 0, false).await
+pub async fn run(s: &Scope<'_>, trigger: Trigger, event: Value) -> Result<Decisions, ApiError> {
+    run_from(s, trigger, event, 0, false).await
 }
 
 /// Runs the bound Actions from position `start_at`. With `resume`, the
 /// Action at `start_at` gets `onContinuePostLogin` (the return from its
 /// redirect) and the rest of the flow continues as usual. A redirect pauses
 /// the flow after the Action that asked for it (`Decisions::redirect_at`).
-#[allow(clippy::too_many_arguments)]
 pub async fn run_from(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
+    s: &Scope<'_>,
     trigger: Trigger,
     mut event: Value,
-    client_id: Option<&str>,
-    user_id: Option<&str>,
     start_at: usize,
     resume: bool,
 ) -> Result<Decisions, ApiError> {
+    let (app, t) = (s.app, s.t);
     let tenant = t.id();
     // Bindings live under the trigger a flow starts with.
     let plan_trigger = if trigger == Trigger::ContinuePostLogin {
@@ -292,10 +312,6 @@ pub async fn run_from(
         trigger,
         start_at,
         resume,
-        client_id,
-        user_id,
-        limits: tenant_limits(&app.settings, &t.tenant.limits),
-        deadline: Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms),
     };
     // Two or more JavaScript Actions to run: one sandbox call for all of them,
     // once their flow snapshot is ready (see `flow_modules`).
@@ -303,17 +319,12 @@ pub async fn run_from(
         && let Some(module) = app.flow_modules.get(&app.sandbox, &plan)
     {
         metrics::counter!("rulebox_action_flow_runs_total", "mode" => "one_call").increment(1);
-        let mut decisions = run_flow(app, t, &flow, module, event).await?;
-        decisions.deadline = Some(flow.deadline);
-        return Ok(decisions);
+        return run_flow(s, &flow, module, event).await;
     }
     if !plan.is_empty() {
         metrics::counter!("rulebox_action_flow_runs_total", "mode" => "per_action").increment(1);
     }
-    let mut decisions = Decisions {
-        deadline: Some(flow.deadline),
-        ..Decisions::default()
-    };
+    let mut decisions = Decisions::default();
     for (index, (action, version, secrets)) in plan.iter().enumerate().skip(start_at) {
         let trigger = flow.trigger_at(index);
         let module = match ensure_loaded(app, tenant, action, version).await {
@@ -321,25 +332,14 @@ pub async fn run_from(
             Err(e) => {
                 let error = format!("could not be loaded: {e}");
                 let who = flow.subject(index);
-                return Err(
-                    record_load_failure(app, t, error, trigger, who, client_id, user_id).await,
-                );
+                return Err(record_load_failure(s, error, trigger, who).await);
             }
         };
         event["secrets"] = Value::Object(secrets.clone());
         event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, plan_trigger.id()));
         let input = serde_json::to_vec(&event)?;
-        let outcome = call_sandbox(app, t, module, trigger, input, flow.step_limits()).await?;
-        let outcome = record_outcome(
-            app,
-            t,
-            outcome,
-            trigger,
-            flow.subject(index),
-            client_id,
-            user_id,
-        )
-        .await?;
+        let outcome = call_sandbox(s, module, trigger, input, s.step_limits()).await?;
+        let outcome = record_outcome(s, outcome, trigger, flow.subject(index)).await?;
         // Later Actions see metadata set by earlier ones, as in Auth0.
         for cmd in outcome.commands() {
             match cmd {
@@ -382,11 +382,6 @@ struct Flow<'a> {
     trigger: Trigger,
     start_at: usize,
     resume: bool,
-    client_id: Option<&'a str>,
-    user_id: Option<&'a str>,
-    limits: Limits,
-    /// One deadline for all of the login's tenant code.
-    deadline: Instant,
 }
 
 impl<'a> Flow<'a> {
@@ -398,15 +393,6 @@ impl<'a> Flow<'a> {
         } else {
             self.trigger
         }
-    }
-
-    fn remaining_ms(&self) -> u64 {
-        ms_until(self.deadline)
-    }
-
-    /// The tenant's limits for one Action, cut to what is left of the deadline.
-    fn step_limits(&self) -> Limits {
-        limits_until(&self.limits, self.deadline)
     }
 
     fn subject(&self, index: usize) -> Subject<'a> {
@@ -465,13 +451,12 @@ struct FlowStep<'a> {
 /// step is logged and applied as if it had been a call of its own, and a
 /// step that failed fails the login closed under its Action's name.
 async fn run_flow(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
+    s: &Scope<'_>,
     flow: &Flow<'_>,
     module: ModuleId,
     mut event: Value,
 ) -> Result<Decisions, ApiError> {
-    let tenant = t.id();
+    let (app, tenant) = (s.app, s.t.id());
     event["secrets"] = json!({});
     event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, flow.plan_trigger.id()));
     let steps: Vec<FlowStep<'_>> = flow
@@ -490,24 +475,14 @@ async fn run_flow(
         steps: &steps,
     })?;
     let first = flow.trigger_at(flow.start_at);
-    let budget = Some(flow.remaining_ms());
-    let mut outcome =
-        call_with_budget(app, t, module, first, input, flow.step_limits(), budget).await?;
+    let budget = Some(ms_until(s.deadline));
+    let mut outcome = call_with_budget(s, module, first, input, s.step_limits(), budget).await?;
     let steps = std::mem::take(&mut outcome.steps);
     let ran = steps.len();
     let mut decisions = Decisions::default();
     for (index, step) in (flow.start_at..flow.plan.len()).zip(steps) {
         let trigger = flow.trigger_at(index);
-        let step = record_outcome(
-            app,
-            t,
-            step,
-            trigger,
-            flow.subject(index),
-            flow.client_id,
-            flow.user_id,
-        )
-        .await?;
+        let step = record_outcome(s, step, trigger, flow.subject(index)).await?;
         if !flow.apply(app, tenant, &mut decisions, &step, index) {
             return Ok(decisions);
         }
@@ -515,16 +490,7 @@ async fn run_flow(
     if outcome.kind != OutcomeKind::Ok {
         // The flow stopped inside the Action after the last one it finished.
         let index = flow.start_at + ran;
-        record_outcome(
-            app,
-            t,
-            outcome,
-            flow.trigger_at(index),
-            flow.subject(index),
-            flow.client_id,
-            flow.user_id,
-        )
-        .await?;
+        record_outcome(s, outcome, flow.trigger_at(index), flow.subject(index)).await?;
     }
     Ok(decisions)
 }
@@ -555,16 +521,13 @@ impl Subject<'_> {
 /// now: a changed engine, a corrupt module) fails the login like code that
 /// failed running, and is logged the same way.
 pub(crate) async fn record_load_failure(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
+    s: &Scope<'_>,
     error: String,
     trigger: Trigger,
     who: Subject<'_>,
-    client_id: Option<&str>,
-    user_id: Option<&str>,
 ) -> ApiError {
     let outcome = rulebox_runtime_api::Outcome::refused(OutcomeKind::InvalidModule, error, 0);
-    match record_outcome(app, t, outcome, trigger, who, client_id, user_id).await {
+    match record_outcome(s, outcome, trigger, who).await {
         Err(e) => e,
         Ok(_) => ApiError::server_error("a failed load was recorded as a success"),
     }
@@ -606,14 +569,12 @@ pub fn outcome_error(kind: OutcomeKind, what: &str, detail: &str) -> ApiError {
 /// Records one run of tenant code in the tenant's execution logs. A run
 /// that did not end `ok` fails the login closed.
 pub(crate) async fn record_outcome(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
+    s: &Scope<'_>,
     mut outcome: rulebox_runtime_api::Outcome,
     trigger: Trigger,
     who: Subject<'_>,
-    client_id: Option<&str>,
-    user_id: Option<&str>,
 ) -> Result<rulebox_runtime_api::Outcome, ApiError> {
+    let t = s.t;
     // Secrets never reach the logs, nor the error a client may see.
     if !who.secrets.is_empty() {
         for line in &mut outcome.logs {
@@ -633,10 +594,10 @@ pub(crate) async fn record_outcome(
         fuel_used: outcome.fuel_used,
         peak_memory_bytes: outcome.peak_memory_bytes,
         logs: serde_json::to_value(&outcome.logs).unwrap_or(Value::Null),
-        client_id: client_id.map(str::to_owned),
-        user_id: user_id.map(str::to_owned),
+        client_id: s.client_id.map(str::to_owned),
+        user_id: s.user_id.map(str::to_owned),
     };
-    app.logs.record(t.id(), log).await;
+    s.app.logs.record(t.id(), log).await;
     if outcome.kind != OutcomeKind::Ok {
         tracing::warn!(tenant = t.id(), kind = who.kind, name = who.name, outcome = %outcome.kind, "tenant code failed; login fails closed");
         return Err(outcome_error(
@@ -651,14 +612,11 @@ pub(crate) async fn record_outcome(
 /// Legacy Rules, after the Actions, in `order`: each gets the `user` and the
 /// `context` the previous one left. Same fail-closed rule as Actions.
 pub async fn run_rules(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
+    s: &Scope<'_>,
     decisions: &mut Decisions,
     user_and_context: impl FnOnce() -> (Value, Value),
-    client_id: &str,
-    user_id: &str,
 ) -> Result<(), ApiError> {
-    let tenant = t.id();
+    let (app, tenant) = (s.app, s.t.id());
     let set = app
         .rule_set(tenant)
         .await
@@ -669,10 +627,6 @@ pub async fn run_rules(
     // Built only for a tenant that has Rules: most logins have none.
     let (mut user, mut context) = user_and_context();
     let configuration = &set.configuration;
-    let limits = tenant_limits(&app.settings, &t.tenant.limits);
-    let deadline = decisions.deadline.unwrap_or_else(|| {
-        Instant::now() + Duration::from_millis(app.settings.pipeline_deadline_ms)
-    });
     for rule in &set.rules {
         let who = Subject {
             kind: "rule",
@@ -685,33 +639,13 @@ pub async fn run_rules(
             Ok(module) => module,
             Err(e) => {
                 let error = format!("could not be loaded: {e}");
-                let (client, user) = (Some(client_id), Some(user_id));
-                return Err(record_load_failure(
-                    app,
-                    t,
-                    error,
-                    Trigger::PostLogin,
-                    who,
-                    client,
-                    user,
-                )
-                .await);
+                return Err(record_load_failure(s, error, Trigger::PostLogin, who).await);
             }
         };
         let input = serde_json::to_vec(&json!({"user": user, "context": context,
             "configuration": configuration, "__rb_global": app.rules_global.get(tenant)}))?;
-        let step = limits_until(&limits, deadline);
-        let outcome = call_sandbox(app, t, module, Trigger::PostLogin, input, step).await?;
-        let outcome = record_outcome(
-            app,
-            t,
-            outcome,
-            Trigger::PostLogin,
-            who,
-            Some(client_id),
-            Some(user_id),
-        )
-        .await?;
+        let outcome = call_sandbox(s, module, Trigger::PostLogin, input, s.step_limits()).await?;
+        let outcome = record_outcome(s, outcome, Trigger::PostLogin, who).await?;
         for cmd in outcome.commands() {
             decisions.apply(cmd);
             if matches!(cmd, Command::Redirect { .. }) {
@@ -745,15 +679,10 @@ pub async fn run_rules(
 }
 
 /// Persists the metadata the pipeline batched, once, at the end of the flow.
-pub async fn persist_metadata(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
-    decisions: &Decisions,
-    user_id: Option<&str>,
-) -> Result<(), ApiError> {
-    let tenant = t.id();
+pub async fn persist_metadata(s: &Scope<'_>, decisions: &Decisions) -> Result<(), ApiError> {
+    let (app, tenant) = (s.app, s.t.id());
     // Metadata is persisted once, at the end of the flow, even when denied.
-    if let Some(uid) = user_id
+    if let Some(uid) = s.user_id
         && (!decisions.app_metadata.is_empty() || !decisions.user_metadata.is_empty())
     {
         app.store

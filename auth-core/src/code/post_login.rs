@@ -2,7 +2,7 @@
 //! redirect), then legacy Rules, then the one batched metadata write.
 
 use crate::app::AppState;
-use crate::code::pipeline::{self, RequestInfo};
+use crate::code::pipeline::{self, RequestInfo, Scope};
 use crate::code::triggers;
 use crate::error::ApiError;
 use crate::store::{Client, Connection, User};
@@ -11,63 +11,55 @@ use rulebox_runtime_api::Trigger;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+/// A user's login as its post-login code sees it: one value passed down
+/// instead of its parts.
+#[derive(Clone, Copy)]
+pub struct Login<'a> {
+    pub app: &'a Arc<AppState>,
+    pub t: &'a TenantCtx,
+    pub client: &'a Client,
+    pub conn: &'a Connection,
+    pub user: &'a User,
+    pub info: &'a RequestInfo,
+}
+
 /// Actions, then legacy Rules, then the batched metadata write.
-pub async fn run(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
-    client: &Client,
-    conn: &Connection,
-    user: &User,
-    info: &RequestInfo,
-) -> Result<pipeline::Decisions, ApiError> {
-    run_from(app, t, client, conn, user, info, 0, false).await
+pub async fn run(login: &Login<'_>) -> Result<pipeline::Decisions, ApiError> {
+    run_from(login, 0, false).await
 }
 
 /// Actions from `start_at` (resuming a redirect when `resume`); once they
 /// all ran, legacy Rules; then the batched metadata write, which happens
 /// even when the flow denied.
-#[allow(clippy::too_many_arguments)]
 pub async fn run_from(
-    app: &Arc<AppState>,
-    t: &TenantCtx,
-    client: &Client,
-    conn: &Connection,
-    user: &User,
-    info: &RequestInfo,
+    login: &Login<'_>,
     start_at: usize,
     resume: bool,
 ) -> Result<pipeline::Decisions, ApiError> {
-    let event = triggers::post_login::event(t, client, conn, user, info, Map::new());
-    let mut decisions = pipeline::run_from(
+    let Login {
         app,
         t,
-        Trigger::PostLogin,
-        event,
-        Some(&client.client_id),
-        Some(&user.user_id),
-        start_at,
-        resume,
-    )
-    .await?;
+        client,
+        conn,
+        user,
+        info,
+    } = *login;
+    let scope = Scope::new(app, t, Some(&client.client_id), Some(&user.user_id));
+    let event = triggers::post_login::event(t, client, conn, user, info, Map::new());
+    let mut decisions =
+        pipeline::run_from(&scope, Trigger::PostLogin, event, start_at, resume).await?;
     let mut rules = Ok(());
     if decisions.redirect_at.is_none() {
-        rules = pipeline::run_rules(
-            app,
-            t,
-            &mut decisions,
-            || {
-                let user_json = serde_json::to_value(user).unwrap_or(Value::Null);
-                (
-                    user_json,
-                    triggers::post_login::rule_context(t, client, conn, user, info),
-                )
-            },
-            &client.client_id,
-            &user.user_id,
-        )
+        rules = pipeline::run_rules(&scope, &mut decisions, || {
+            let user_json = serde_json::to_value(user).unwrap_or(Value::Null);
+            (
+                user_json,
+                triggers::post_login::rule_context(t, client, conn, user, info),
+            )
+        })
         .await;
     }
-    pipeline::persist_metadata(app, t, &decisions, Some(&user.user_id)).await?;
+    pipeline::persist_metadata(&scope, &decisions).await?;
     rules?;
     Ok(decisions)
 }

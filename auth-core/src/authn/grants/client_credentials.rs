@@ -50,15 +50,8 @@ pub async fn grant(
     // Credentials-exchange Actions see the client and may deny or add claims.
     let info = from.info("oauth2-client-credentials");
     let event = credentials_exchange::event(t, &client, &audience, &granted, &info, req.event_body);
-    let decisions = pipeline::run(
-        app,
-        t,
-        Trigger::CredentialsExchange,
-        event,
-        Some(&client.client_id),
-        None,
-    )
-    .await?;
+    let scope = pipeline::Scope::new(app, t, Some(&client.client_id), None);
+    let decisions = pipeline::run(&scope, Trigger::CredentialsExchange, event).await?;
     if let Some(reason) = decisions.denied {
         return Err(credentials_exchange::denied(
             decisions.denied_code.as_deref(),

@@ -53,7 +53,15 @@ pub async fn grant(
     info.requested_scopes = scopes(Some(&record.scope));
     info.audience = record.audience.clone();
     info.body = req.event_body;
-    let decisions = post_login::run(app, t, &client, &conn, &user, &info).await?;
+    let decisions = post_login::run(&post_login::Login {
+        app,
+        t,
+        client: &client,
+        conn: &conn,
+        user: &user,
+        info: &info,
+    })
+    .await?;
     // A refresh is a login without a browser too: an Action that asks for MFA or a
     // redirect must not be skipped by refreshing instead of logging in.
     token_endpoint_outcome(&decisions)?;

@@ -102,6 +102,11 @@ async fn tenant() -> Tenant {
     }
 }
 
+async fn bind_exchange(x: &Tenant) {
+    let code = "exports.onExecuteCredentialsExchange = async () => {};";
+    bind(&x.app, Trigger::CredentialsExchange, code).await;
+}
+
 /// Binds a deployed JavaScript Action to `trigger`.
 async fn bind(app: &AppState, trigger: Trigger, code: &str) {
     let store = &app.store;
@@ -120,6 +125,14 @@ async fn bind(app: &AppState, trigger: Trigger, code: &str) {
         .await
         .expect("bind");
     app.forget_tenant_config("acme");
+}
+
+/// A client-credentials request for the tenant's Management API.
+fn to_management(x: &Tenant) -> TokenRequest {
+    TokenRequest {
+        audience: Some(x.t.management_audience()),
+        ..TokenRequest::default()
+    }
 }
 
 fn from(client: &ClientCredentials) -> Requester {
@@ -186,10 +199,7 @@ async fn an_exchange_deny_answers_with_the_code_the_action_chose() {
         reason: "not this scope".into(),
         code: Some("invalid_scope".into()),
     }]);
-    let req = TokenRequest {
-        audience: Some(x.t.management_audience()),
-        ..TokenRequest::default()
-    };
+    let req = to_management(&x);
     let err = run(&x.app, &x.t, &from(&x.machine), "client_credentials", req)
         .await
         .expect_err("denied");
@@ -212,10 +222,7 @@ async fn a_wrong_secret_runs_no_tenant_code() {
         secret: Some("not the secret".into()),
         ..x.machine.clone()
     };
-    let req = TokenRequest {
-        audience: Some(x.t.management_audience()),
-        ..TokenRequest::default()
-    };
+    let req = to_management(&x);
     let err = run(&x.app, &x.t, &from(&wrong), "client_credentials", req)
         .await
         .expect_err("refused");

@@ -206,8 +206,9 @@ async fn test_action(
         .unwrap_or(rulebox_runtime_api::Trigger::PostLogin);
     let payload = v.get("payload").cloned().unwrap_or(json!({}));
     let input = serde_json::to_vec(&payload).map_err(|e| ApiError::internal(e.to_string()))?;
-    let limits = crate::code::pipeline::tenant_limits(&app.settings, &t.tenant.limits);
+    let scope = crate::code::pipeline::Scope::new(&app, &t, None, None);
+    let limits = scope.limits.clone();
     let outcome =
-        crate::code::pipeline::call_sandbox(&app, &t, module_ref, trigger, input, limits).await?;
+        crate::code::pipeline::call_sandbox(&scope, module_ref, trigger, input, limits).await?;
     Ok(Json(json!({"payload": outcome})))
 }
