@@ -3,7 +3,7 @@
 //! and the tokens. Shared by the password grant, signup and `/authorize`.
 
 use crate::app::AppState;
-use crate::authn::tokens::{LoginFacts, issue_user_tokens};
+use crate::authn::tokens::{LoginFacts, UserGrant, issue_user_tokens};
 use crate::code::pipeline::{self, RequestInfo};
 use crate::code::post_login;
 use crate::code::triggers::post_login::token_endpoint_outcome;
@@ -117,12 +117,14 @@ pub async fn finish_login(
         t,
         client,
         &user,
-        &scope,
-        info.audience.as_deref(),
-        decisions.id_claims,
-        decisions.access_claims,
-        true,
-        LoginFacts::default(),
+        UserGrant {
+            scope: &scope,
+            audience: info.audience.as_deref(),
+            id_claims: decisions.id_claims,
+            access_claims: decisions.access_claims,
+            allow_refresh: true,
+            facts: LoginFacts::default(),
+        },
     )
     .await
 }

@@ -63,21 +63,38 @@ pub struct LoginFacts<'a> {
     pub mfa: bool,
 }
 
+/// What a user's tokens say: decided by the login's flow (or stored with a
+/// code or an MFA transaction), issued by [`issue_user_tokens`].
+#[derive(Debug, Default)]
+pub struct UserGrant<'a> {
+    /// The scopes granted (the Management API audience narrows them further).
+    pub scope: &'a [String],
+    pub audience: Option<&'a str>,
+    pub id_claims: Map<String, Value>,
+    pub access_claims: Map<String, Value>,
+    /// Whether `offline_access` may start a new refresh-token family (a refresh
+    /// rotates its own instead).
+    pub allow_refresh: bool,
+    pub facts: LoginFacts<'a>,
+}
+
 /// Signs the access token (and, with `openid`, the ID token; with
 /// `offline_access`, a rotating refresh token).
-#[allow(clippy::too_many_arguments)]
 pub async fn issue_user_tokens(
     app: &Arc<AppState>,
     t: &TenantCtx,
     client: &Client,
     user: &User,
-    scope: &[String],
-    audience: Option<&str>,
-    id_claims: Map<String, Value>,
-    access_claims: Map<String, Value>,
-    allow_refresh: bool,
-    facts: LoginFacts<'_>,
+    grant: UserGrant<'_>,
 ) -> Result<Value, ApiError> {
+    let UserGrant {
+        scope,
+        audience,
+        id_claims,
+        access_claims,
+        allow_refresh,
+        facts,
+    } = grant;
     // Auth0's jwt_configuration.alg picks the ID token's algorithm; access tokens
     // keep the tenant's.
     let id_alg = client_alg(client);

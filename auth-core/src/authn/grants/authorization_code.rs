@@ -7,7 +7,7 @@ use super::{Requester, TokenRequest};
 use crate::app::AppState;
 use crate::authn::client_auth::{authenticate_client, grant_allowed};
 use crate::authn::parked::PendingLogin;
-use crate::authn::tokens::{LoginFacts, issue_user_tokens};
+use crate::authn::tokens::{LoginFacts, UserGrant, issue_user_tokens};
 use crate::crypto::pkce::verify_pkce;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
@@ -137,14 +137,16 @@ pub async fn grant(
         t,
         &client,
         &user,
-        &scope,
-        record.audience.as_deref(),
-        as_map(&claims["id"]),
-        as_map(&claims["access"]),
-        true,
-        LoginFacts {
-            nonce: record.nonce.as_deref(),
-            mfa: claims["mfa"].as_bool().unwrap_or(false),
+        UserGrant {
+            scope: &scope,
+            audience: record.audience.as_deref(),
+            id_claims: as_map(&claims["id"]),
+            access_claims: as_map(&claims["access"]),
+            allow_refresh: true,
+            facts: LoginFacts {
+                nonce: record.nonce.as_deref(),
+                mfa: claims["mfa"].as_bool().unwrap_or(false),
+            },
         },
     )
     .await

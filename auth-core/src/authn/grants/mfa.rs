@@ -9,7 +9,7 @@ use crate::authn::client_auth::{authenticate_client, grant_allowed};
 use crate::authn::mfa_factors::{
     check_otp, recovery_code_matches, spend_recovery_code, under_guard,
 };
-use crate::authn::tokens::{LoginFacts, issue_user_tokens};
+use crate::authn::tokens::{LoginFacts, UserGrant, issue_user_tokens};
 use crate::error::ApiError;
 use crate::tenant::TenantCtx;
 use serde_json::{Value, json};
@@ -64,14 +64,16 @@ pub async fn grant(
         t,
         &client,
         &user,
-        &login.scope,
-        login.audience.as_deref(),
-        login.id_claims,
-        login.access_claims,
-        true,
-        LoginFacts {
-            nonce: None,
-            mfa: true,
+        UserGrant {
+            scope: &login.scope,
+            audience: login.audience.as_deref(),
+            id_claims: login.id_claims,
+            access_claims: login.access_claims,
+            allow_refresh: true,
+            facts: LoginFacts {
+                nonce: None,
+                mfa: true,
+            },
         },
     )
     .await?;

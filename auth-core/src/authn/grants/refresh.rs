@@ -5,7 +5,7 @@
 use super::{Requester, TokenRequest, scopes};
 use crate::app::AppState;
 use crate::authn::client_auth::{authenticate_client, grant_allowed};
-use crate::authn::tokens::{LoginFacts, idle_deadline, issue_user_tokens};
+use crate::authn::tokens::{LoginFacts, UserGrant, idle_deadline, issue_user_tokens};
 use crate::code::post_login;
 use crate::code::triggers::post_login::token_endpoint_outcome;
 use crate::crypto::random::{random_token, sha256_hex};
@@ -71,12 +71,14 @@ pub async fn grant(
         t,
         &client,
         &user,
-        &decisions.scopes(&info.requested_scopes),
-        record.audience.as_deref(),
-        decisions.id_claims,
-        decisions.access_claims,
-        false,
-        LoginFacts::default(),
+        UserGrant {
+            scope: &decisions.scopes(&info.requested_scopes),
+            audience: record.audience.as_deref(),
+            id_claims: decisions.id_claims,
+            access_claims: decisions.access_claims,
+            allow_refresh: false,
+            facts: LoginFacts::default(),
+        },
     )
     .await?;
     // Rotation: the presented token is redeemed and its successor stored in one

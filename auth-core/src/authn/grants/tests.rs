@@ -153,12 +153,7 @@ async fn claims(app: &AppState, t: &TenantCtx, token: &Value, audience: &str) ->
 #[tokio::test]
 async fn client_credentials_runs_the_exchange_actions_and_signs_their_claims() {
     let x = tenant().await;
-    bind(
-        &x.app,
-        Trigger::CredentialsExchange,
-        "exports.onExecuteCredentialsExchange = async () => {};",
-    )
-    .await;
+    bind_exchange(&x).await;
     x.sandbox.answer_with(vec![Command::SetAccessTokenClaim {
         name: "https://example.com/tier".into(),
         value: json!("gold"),
@@ -189,12 +184,7 @@ async fn client_credentials_runs_the_exchange_actions_and_signs_their_claims() {
 #[tokio::test]
 async fn an_exchange_deny_answers_with_the_code_the_action_chose() {
     let x = tenant().await;
-    bind(
-        &x.app,
-        Trigger::CredentialsExchange,
-        "exports.onExecuteCredentialsExchange = async () => {};",
-    )
-    .await;
+    bind_exchange(&x).await;
     x.sandbox.answer_with(vec![Command::Deny {
         reason: "not this scope".into(),
         code: Some("invalid_scope".into()),
@@ -212,12 +202,7 @@ async fn an_exchange_deny_answers_with_the_code_the_action_chose() {
 #[tokio::test]
 async fn a_wrong_secret_runs_no_tenant_code() {
     let x = tenant().await;
-    bind(
-        &x.app,
-        Trigger::CredentialsExchange,
-        "exports.onExecuteCredentialsExchange = async () => {};",
-    )
-    .await;
+    bind_exchange(&x).await;
     let wrong = ClientCredentials {
         secret: Some("not the secret".into()),
         ..x.machine.clone()
