@@ -405,7 +405,12 @@ pub(crate) fn off_core<T>(
     f: impl FnOnce(&mut HostState) -> T,
 ) -> wasmtime::Result<T> {
     let scheduler = state.outbound.scheduler.clone();
-    let held = state.cpu_held.take();
+    // Without a scheduler the caller took the core itself (`Core::Taken`) and
+    // gives it back when the call ends: it must still be held then.
+    let held = match scheduler {
+        Some(_) => state.cpu_held.take(),
+        None => None,
+    };
     if let (Some(s), Some(level)) = (&scheduler, held) {
         s.release(level);
     }
