@@ -47,7 +47,7 @@ impl RawBaseline {
                 exceeded: false,
             },
             memory: None,
-            cpu_held: None,
+            core: crate::admission::CoreHold::none(),
             input: input.to_vec(),
             output: None,
             max_output: usize::MAX,
@@ -55,7 +55,6 @@ impl RawBaseline {
             outbound: crate::host::http::OutboundState::new(
                 rulebox_runtime_api::Outbound::default(),
                 forever,
-                None,
             ),
             steps: crate::steps::Steps::new(
                 &rulebox_runtime_api::Limits::default(),

@@ -1,12 +1,12 @@
 //! One call: fresh store, limits armed, handler run, result classified.
 
-use crate::host::{HostState, HostTrap, MemoryLimitExceeded, MemoryLimiter, build_wasi};
+use crate::admission::{CoreHold, CpuScheduler, Level};
+use crate::host::{HostState, MemoryLimiter, build_wasi};
 use crate::logs::LogBuffer;
+use crate::outcome::{DeadlineExceeded, HostTrap, MemoryLimitExceeded, finish_output, micros};
 use crate::registry::Compiled;
 use crate::runtime::Invocation;
-use crate::scheduler::{CpuScheduler, Level};
 use crate::steps::Steps;
-use rulebox_abi::Output;
 use rulebox_runtime_api::Limits;
 use rulebox_runtime_api::{Outcome, OutcomeKind};
 use std::sync::Arc;
@@ -15,22 +15,10 @@ use std::time::{Duration, Instant};
 use wasmtime::{Engine, Extern, Store, StoreContextMut, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 
-pub(crate) fn micros(since: Instant) -> u64 {
-    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
-}
-
 /// Fuel above which a call counts as long-running (about a millisecond of
 /// guest code here): the module's next call starts behind short calls.
 const HEAVY_FUEL: u64 = 3_000_000;
 
-/// The call's wall-clock budget ran out.
-#[derive(Debug, thiserror::Error)]
-#[error("wall-clock timeout: the call ran past its deadline")]
-pub(crate) struct DeadlineExceeded;
-
-/// Runs at every epoch tick while the call executes: enforces the deadline
-/// by the real clock and yields the core to fresh calls once this call has
-/// used its slice (see `scheduler`).
 /// CPU time this thread has used. Preemption is decided on CPU time, not
 /// wall time: a short call that the OS merely descheduled must not be
 /// mistaken for a long one.
@@ -53,30 +41,27 @@ fn thread_cpu_time() -> Duration {
 /// Runs at every epoch tick while the call executes: enforces the current
 /// step's deadline by the real clock and, once this call has used a slice of
 /// CPU since its first tick, yields the core to waiting fresh calls (see
-/// `scheduler`).
-fn on_epoch(
-    scheduler: Option<Arc<CpuScheduler>>,
-) -> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
+/// `admission::scheduler`). Only a call whose core hold has a scheduler is
+/// ever preempted.
+fn on_epoch()
+-> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
 {
     let mut slice_start: Option<Duration> = None;
     move |mut ctx| {
-        let deadline = ctx.data().steps.deadline;
+        let state = ctx.data_mut();
+        let deadline = state.steps.deadline;
         if Instant::now() >= deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
         }
-        let Some(scheduler) = &scheduler else {
+        let Some(scheduler) = state.core.scheduler() else {
             return Ok(UpdateDeadline::Continue(1));
         };
         let cpu = thread_cpu_time();
         let started = *slice_start.get_or_insert(cpu);
         if cpu.saturating_sub(started) >= scheduler.slice && scheduler.fresh_waiting() {
-            if let Some(level) = ctx.data_mut().cpu_held.take() {
-                scheduler.release(level);
-            }
-            if !scheduler.acquire(Level::Preempted, deadline, || {}) {
+            if state.core.yield_to_fresh(deadline).is_err() {
                 return Err(wasmtime::Error::new(DeadlineExceeded));
             }
-            ctx.data_mut().cpu_held = Some(Level::Preempted);
             slice_start = Some(thread_cpu_time());
         }
         Ok(UpdateDeadline::Continue(1))
@@ -84,15 +69,15 @@ fn on_epoch(
 }
 
 /// A fresh store with every limit armed: memory/table limiter, fuel, and the
-/// epoch callback enforcing `deadline` (and CPU fencing when `scheduler` is
-/// given). The first step's deadline is `deadline` too; see [`flow_deadline`].
+/// epoch callback enforcing `deadline` (and CPU fencing when `core` has a
+/// scheduler). The first step's deadline is `deadline` too; see [`flow_deadline`].
 pub(crate) fn armed_store(
     engine: &Engine,
     input: Vec<u8>,
     limits: &Limits,
     clock: crate::host::Clock,
     random_seed: Option<u64>,
-    scheduler: Option<Arc<CpuScheduler>>,
+    core: CoreHold,
     deadline: Instant,
 ) -> wasmtime::Result<Store<HostState>> {
     let state = HostState {
@@ -107,16 +92,12 @@ pub(crate) fn armed_store(
             exceeded: false,
         },
         memory: None,
-        cpu_held: None,
+        core,
         input,
         output: None,
         max_output: usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX),
         logs: LogBuffer::new(usize::try_from(limits.max_log_bytes).unwrap_or(usize::MAX)),
-        outbound: crate::host::http::OutboundState::new(
-            limits.outbound.clone(),
-            deadline,
-            scheduler.clone(),
-        ),
+        outbound: crate::host::http::OutboundState::new(limits.outbound.clone(), deadline),
         steps: Steps::new(limits, Instant::now(), deadline),
     };
     let mut store = Store::new(engine, state);
@@ -126,7 +107,7 @@ pub(crate) fn armed_store(
     // callback (only at calls, returns and fuel checks), so for a timed-out
     // call `fuel_used` is a lower bound. docs/abi.md says so.
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(on_epoch(scheduler));
+    store.epoch_deadline_callback(on_epoch());
     Ok(store)
 }
 
@@ -261,12 +242,11 @@ pub(crate) fn invoke(
         limits,
         inv.clock,
         inv.random_seed,
-        (core == Core::Scheduled).then(|| scheduler.clone()),
+        CoreHold::holding((core == Core::Scheduled).then(|| scheduler.clone()), level),
         deadline,
     );
     let mut store = match store {
         Ok(mut s) => {
-            s.data_mut().cpu_held = Some(level);
             s.data_mut().steps = Steps::new(limits, start, call_deadline);
             s
         }
@@ -287,7 +267,7 @@ pub(crate) fn invoke(
                 || e.downcast_ref::<DeadlineExceeded>().is_some()
         });
     compiled.heavy.store(heavy, Ordering::Relaxed);
-    let held = store.data().cpu_held;
+    let held = store.data().core.held();
     // Tearing the instance down (resetting up to the memory cap of pages) is
     // CPU work too: it happens while the core is still ours.
     let state = store.into_data();
@@ -354,22 +334,4 @@ fn reported_failure(code: i32, last_error: Option<&str>) -> (OutcomeKind, String
         (_, None) => format!("handler returned {code}"),
     };
     (kind, message)
-}
-
-pub(crate) fn finish_output(raw: Option<&[u8]>) -> (OutcomeKind, Option<Output>, Option<String>) {
-    match raw {
-        None => (
-            OutcomeKind::AbiViolation,
-            None,
-            Some("handler returned without writing output".into()),
-        ),
-        Some(bytes) => match serde_json::from_slice::<Output>(bytes) {
-            Ok(out) => (OutcomeKind::Ok, Some(out), None),
-            Err(e) => (
-                OutcomeKind::AbiViolation,
-                None,
-                Some(format!("malformed output: {e}")),
-            ),
-        },
-    }
 }

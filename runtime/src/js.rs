@@ -8,6 +8,7 @@
 //! (engine, kind, source) to snapshot id is cached too, so a restart does not
 //! re-snapshot.
 
+use crate::admission::CoreHold;
 use crate::host::{Clock, HostState};
 use crate::invoke::{armed_store, bind_memory, call_init, classify};
 use crate::registry::Registry;
@@ -244,7 +245,7 @@ impl JsLoader {
             &limits,
             Clock::System,
             Some(0),
-            None,
+            CoreHold::none(),
             deadline,
         )
         .map_err(failed)?;

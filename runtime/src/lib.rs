@@ -10,19 +10,19 @@
 //! login, a tenant or OAuth is. Callers (auth-core via the proxy, or the CLI)
 //! translate their world into an event JSON and back.
 
+mod admission;
 mod artifacts;
 #[doc(hidden)]
 pub mod baseline;
 mod config;
 mod engine;
-mod gate;
 mod host;
 mod invoke;
 mod js;
 mod logs;
+mod outcome;
 mod registry;
 mod runtime;
-mod scheduler;
 mod steps;
 mod validate;
 

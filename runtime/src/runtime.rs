@@ -1,14 +1,14 @@
 //! The public face of the sandbox.
 
+use crate::admission::{CpuScheduler, Gate};
 use crate::artifacts::ArtifactCache;
 use crate::config::RuntimeConfig;
 use crate::engine::{self, AllocatorKind, EpochTicker};
-use crate::gate::Gate;
 use crate::host::{self, Clock};
-use crate::invoke::{self, micros};
+use crate::invoke;
 use crate::js::{JsKind, JsLoader};
+use crate::outcome::micros;
 use crate::registry::Registry;
-use crate::scheduler::CpuScheduler;
 use crate::validate::{Manifest, ValidationError};
 use rulebox_abi::Trigger;
 use rulebox_runtime_api::ModuleId;

@@ -8,8 +8,9 @@
 //! fuel, deadline, output, log and outbound budgets for the next one. The
 //! whole call stays bounded by its own deadline and by [`MAX_STEPS`].
 
-use crate::host::{HostState, HostTrap};
+use crate::host::HostState;
 use crate::logs::LogBuffer;
+use crate::outcome::{HostTrap, finish_output, micros};
 use rulebox_runtime_api::{Limits, Outcome, OutcomeKind};
 use std::time::{Duration, Instant};
 use wasmtime::Caller;
@@ -64,7 +65,7 @@ pub(crate) fn end_step(mut caller: Caller<'_, HostState>) -> wasmtime::Result<i3
     }
     // A step's output is checked when it ends, so every filed step is `ok`
     // and a malformed one ends the call where it happened.
-    let (kind, output, error) = crate::invoke::finish_output(state.output.as_deref());
+    let (kind, output, error) = finish_output(state.output.as_deref());
     if kind != OutcomeKind::Ok {
         return Err(wasmtime::Error::new(HostTrap::AbiViolation(
             error.unwrap_or_default(),
@@ -82,7 +83,7 @@ pub(crate) fn end_step(mut caller: Caller<'_, HostState>) -> wasmtime::Result<i3
         logs_truncated,
         fuel_used: steps.fuel.saturating_sub(remaining),
         peak_memory_bytes: state.limiter.peak_memory,
-        duration_us: crate::invoke::micros(steps.started),
+        duration_us: micros(steps.started),
         steps: Vec::new(),
     });
     steps.started = now;

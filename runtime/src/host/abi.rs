@@ -1,6 +1,7 @@
 //! The `rulebox` import module of ABI v1: input, output, log.
 
-use super::{HostState, HostTrap};
+use super::HostState;
+use crate::outcome::HostTrap;
 use rulebox_abi::{IMPORT_MODULE, LogLevel, imports};
 use wasmtime::{Caller, Linker, Memory};
 

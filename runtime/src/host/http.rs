@@ -18,8 +18,9 @@
 //! a network failure (refused connection, timeout, oversized body) is an
 //! ordinary error the guest sees and may handle.
 
-use super::{HostState, HostTrap};
-use crate::scheduler::CpuScheduler;
+use super::HostState;
+use crate::admission::CoreLost;
+use crate::outcome::{DeadlineExceeded, HostTrap};
 use rulebox_runtime_api::Outbound;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,22 +36,16 @@ const MAX_REDIRECTS: u32 = 5;
 pub(crate) struct OutboundState {
     pub(crate) policy: Outbound,
     pub(crate) deadline: Instant,
-    pub(crate) scheduler: Option<Arc<CpuScheduler>>,
     pub(crate) requests: u32,
     /// The last answer, until the guest reads it.
     pub(crate) response: Vec<u8>,
 }
 
 impl OutboundState {
-    pub(crate) fn new(
-        policy: Outbound,
-        deadline: Instant,
-        scheduler: Option<Arc<CpuScheduler>>,
-    ) -> Self {
+    pub(crate) fn new(policy: Outbound, deadline: Instant) -> Self {
         Self {
             policy,
             deadline,
-            scheduler,
             requests: 0,
             response: Vec::new(),
         }
@@ -398,34 +393,6 @@ fn failed(msg: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// Runs `f` without holding a core: waiting on the network is not CPU work,
-/// and other calls should run meanwhile.
-pub(crate) fn off_core<T>(
-    state: &mut HostState,
-    f: impl FnOnce(&mut HostState) -> T,
-) -> wasmtime::Result<T> {
-    let scheduler = state.outbound.scheduler.clone();
-    // Without a scheduler the caller took the core itself (`Core::Taken`) and
-    // gives it back when the call ends: it must still be held then.
-    let held = match scheduler {
-        Some(_) => state.cpu_held.take(),
-        None => None,
-    };
-    if let (Some(s), Some(level)) = (&scheduler, held) {
-        s.release(level);
-    }
-    let out = f(state);
-    if let (Some(s), Some(level)) = (&scheduler, held) {
-        // Back at the level it left: waiting on the network must not turn a
-        // long-running call into a fresh one that jumps the queue.
-        if !s.acquire(level, state.outbound.deadline, || {}) {
-            return Err(wasmtime::Error::new(crate::invoke::DeadlineExceeded));
-        }
-        state.cpu_held = Some(level);
-    }
-    Ok(out)
-}
-
 pub(super) fn add_to_linker(linker: &mut wasmtime::Linker<HostState>) -> wasmtime::Result<()> {
     use super::abi::{memory, oob, range};
     use rulebox_abi::{IMPORT_MODULE, imports};
@@ -448,8 +415,11 @@ pub(super) fn add_to_linker(linker: &mut wasmtime::Linker<HostState>) -> wasmtim
             let req: GuestRequest = serde_json::from_slice(&raw).map_err(|e| {
                 wasmtime::Error::new(HostTrap::AbiViolation(format!("http_request: {e}")))
             })?;
-            let state = caller.data_mut();
-            let answer = off_core(state, |s| perform(&mut s.outbound, req))??;
+            let HostState { outbound, core, .. } = caller.data_mut();
+            let deadline = outbound.deadline;
+            let answer = core
+                .off_core(deadline, || perform(outbound, req))
+                .map_err(|CoreLost| wasmtime::Error::new(DeadlineExceeded))??;
             let n = i32::try_from(answer.len()).unwrap_or(i32::MAX);
             caller.data_mut().outbound.response = answer;
             Ok(n)

@@ -1,16 +1,7 @@
 //! Memory and table caps that also record the peak and why growth stopped.
 
+use crate::outcome::MemoryLimitExceeded;
 use wasmtime::ResourceLimiter;
-
-/// Raised from inside `memory.grow` (or instantiation) when the cap is hit,
-/// so the call ends as `memory_limit` instead of the guest seeing -1 and
-/// failing in some less legible way.
-#[derive(Debug, thiserror::Error)]
-#[error("linear memory limit of {limit} bytes exceeded (wanted {desired})")]
-pub(crate) struct MemoryLimitExceeded {
-    pub(crate) limit: u64,
-    pub(crate) desired: u64,
-}
 
 pub(crate) struct MemoryLimiter {
     pub(crate) memory_limit: u64,

@@ -6,29 +6,20 @@ pub(crate) mod http;
 mod limiter;
 mod wasi;
 
-pub(crate) use limiter::{MemoryLimitExceeded, MemoryLimiter};
+pub(crate) use limiter::MemoryLimiter;
 
+use crate::admission::CoreHold;
 use crate::logs::LogBuffer;
 use wasmtime::{Engine, Linker, Memory};
 use wasmtime_wasi::p1::WasiP1Ctx;
-
-/// Errors host functions raise to stop the guest with a precise outcome.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum HostTrap {
-    #[error("{0}")]
-    AbiViolation(String),
-    /// The guest asked for something its tenant's policy does not grant.
-    #[error("{0}")]
-    CapabilityDenied(String),
-}
 
 /// Store data of one invocation; dropped with the store.
 pub(crate) struct HostState {
     pub(crate) wasi: WasiP1Ctx,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) memory: Option<Memory>,
-    /// The level at which this call holds a core from the CPU scheduler, if it does.
-    pub(crate) cpu_held: Option<crate::scheduler::Level>,
+    /// The call's hold on a CPU core.
+    pub(crate) core: CoreHold,
     pub(crate) input: Vec<u8>,
     pub(crate) output: Option<Vec<u8>>,
     pub(crate) max_output: usize,
