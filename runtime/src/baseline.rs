@@ -56,7 +56,7 @@ impl RawBaseline {
                 rulebox_runtime_api::Outbound::default(),
                 forever,
             ),
-            steps: crate::steps::Steps::new(
+            steps: crate::host::steps::Steps::new(
                 &rulebox_runtime_api::Limits::default(),
                 std::time::Instant::now(),
                 forever,

@@ -9,8 +9,8 @@
 //! re-snapshot.
 
 use crate::admission::CoreHold;
+use crate::call::{INIT_EXPORT, armed_store, bind_memory, call_init, classify};
 use crate::host::{Clock, HostState};
-use crate::invoke::{armed_store, bind_memory, call_init, classify};
 use crate::registry::Registry;
 use crate::validate::ValidationError;
 use rulebox_runtime_api::Limits;
@@ -26,9 +26,6 @@ use wasmtime_wizer::{ModuleContext, SnapshotVal, ValType, Wizer};
 
 /// The engine guest, built from `runtime/js-engine` by this crate's build script.
 pub const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js_engine.wasm"));
-
-/// Export the engine guest compiles a source in (wizer's default name).
-pub(crate) const INIT_EXPORT: &str = "wizer-initialize";
 
 /// Auth0 allows 100 kB of code per Action.
 pub const MAX_SOURCE_BYTES: usize = 100 * 1024;

@@ -14,18 +14,18 @@ mod admission;
 mod artifacts;
 #[doc(hidden)]
 pub mod baseline;
+mod call;
 mod config;
 mod engine;
 mod host;
-mod invoke;
 mod js;
 mod logs;
 mod outcome;
 mod registry;
 mod runtime;
-mod steps;
 mod validate;
 
+pub use call::Invocation;
 pub use config::RuntimeConfig;
 pub use engine::AllocatorKind;
 pub use host::Clock as WallClock;
@@ -38,5 +38,5 @@ pub use rulebox_runtime_api::{
     InvokeRequest, Limits, LoadError, LogLine, ModuleId, Outcome, OutcomeKind, ParseModuleIdError,
     Sandbox, TenantPolicy,
 };
-pub use runtime::{Invocation, Runtime, RuntimeError};
+pub use runtime::{Runtime, RuntimeError};
 pub use validate::{Manifest, ValidationError};

@@ -94,6 +94,6 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         },
     )?;
 
-    linker.func_wrap(IMPORT_MODULE, imports::STEP_END, crate::steps::end_step)?;
+    linker.func_wrap(IMPORT_MODULE, imports::STEP_END, super::steps::end_step)?;
     Ok(())
 }

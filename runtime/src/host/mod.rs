@@ -4,6 +4,7 @@
 mod abi;
 pub(crate) mod http;
 mod limiter;
+pub(crate) mod steps;
 mod wasi;
 
 pub(crate) use limiter::MemoryLimiter;
@@ -25,7 +26,7 @@ pub(crate) struct HostState {
     pub(crate) max_output: usize,
     pub(crate) logs: LogBuffer,
     pub(crate) outbound: http::OutboundState,
-    pub(crate) steps: crate::steps::Steps,
+    pub(crate) steps: steps::Steps,
 }
 
 pub use wasi::Clock;

@@ -7,8 +7,11 @@
 //! ends a step with `step_end`, which files that step's result and re-arms
 //! fuel, deadline, output, log and outbound budgets for the next one. The
 //! whole call stays bounded by its own deadline and by [`MAX_STEPS`].
+//!
+//! This is the step boundary itself, so it lives in `host` (the `step_end`
+//! import) and not with the call: host functions must not import `call`.
 
-use crate::host::HostState;
+use super::HostState;
 use crate::logs::LogBuffer;
 use crate::outcome::{HostTrap, finish_output, micros};
 use rulebox_runtime_api::{Limits, Outcome, OutcomeKind};
