@@ -10,6 +10,9 @@
 //! login, a tenant or OAuth is. Callers (auth-core via the proxy, or the CLI)
 //! translate their world into an event JSON and back.
 
+// Layers, top to bottom (each imports only from below; see docs/architecture.md):
+// runtime → js → call → registry → host → outcome, admission.
+// engine, config, artifacts and validate are leaves the layers share.
 mod admission;
 mod artifacts;
 #[doc(hidden)]
@@ -19,7 +22,6 @@ mod config;
 mod engine;
 mod host;
 mod js;
-mod logs;
 mod outcome;
 mod registry;
 mod runtime;

@@ -12,7 +12,8 @@ pub(crate) use classify::classify;
 pub(crate) use store::{armed_store, bind_memory, call_init};
 
 use crate::admission::{CoreHold, CpuScheduler, Level};
-use crate::host::steps::{MAX_STEPS, Steps};
+use crate::host::capability::CallContext;
+use crate::host::steps::MAX_STEPS;
 use crate::host::{Clock, HostState};
 use crate::outcome::{DeadlineExceeded, finish_output, micros};
 use crate::registry::Compiled;
@@ -85,10 +86,10 @@ fn run(
     bind_memory(store, &instance, &compiled.memory)?;
     if let Some(init_input) = inv.pre_init {
         // Cold start (benchmarks): run the snapshot initialiser inside the call.
-        let event = std::mem::replace(&mut store.data_mut().input, init_input.to_vec());
+        let event = store.data_mut().io.replace_input(init_input.to_vec());
         call_init(store, &instance, INIT_EXPORT)?;
-        store.data_mut().input = event;
-        store.data_mut().output = None;
+        store.data_mut().io.replace_input(event);
+        store.data_mut().io.clear_output();
     }
     if let Some(init) = &compiled.initialize {
         let f = instance
@@ -138,20 +139,18 @@ pub(crate) fn invoke(
             micros(start),
         );
     }
-    let store = armed_store(
-        engine,
-        inv.input.to_vec(),
+    let call = CallContext {
         limits,
-        inv.clock,
-        inv.random_seed,
-        CoreHold::holding((core == Core::Scheduled).then(|| scheduler.clone()), level),
+        input: inv.input,
+        clock: inv.clock,
+        random_seed: inv.random_seed,
+        started: start,
         deadline,
-    );
-    let mut store = match store {
-        Ok(mut s) => {
-            s.data_mut().steps = Steps::new(limits, start, call_deadline);
-            s
-        }
+        call_deadline,
+    };
+    let hold = CoreHold::holding((core == Core::Scheduled).then(|| scheduler.clone()), level);
+    let mut store = match armed_store(engine, &call, hold) {
+        Ok(s) => s,
         Err(e) => {
             scheduler.release(level);
             return Outcome::refused(OutcomeKind::Trap, format!("{e:#}"), micros(start));
@@ -178,13 +177,13 @@ pub(crate) fn invoke(
     }
     let limit_hit = state.limiter.exceeded;
     let (kind, output, error) = match result {
-        Ok(0) => finish_output(state.output.as_deref()),
+        Ok(0) => finish_output(state.io.output()),
         Ok(code) => {
             let (kind, message) = reported_failure(code, state.logs.last_error());
             (kind, None, Some(message))
         }
         Err(e) => match e.downcast_ref::<I32Exit>() {
-            Some(I32Exit(0)) => finish_output(state.output.as_deref()),
+            Some(I32Exit(0)) => finish_output(state.io.output()),
             Some(I32Exit(code)) => (
                 OutcomeKind::Trap,
                 None,

@@ -1,4 +1,4 @@
-//! Arming a store for one call: every piece of its state from the call's
+//! Arming a store for one call: every capability's state from the call's
 //! limits and policy, then the store-wide limits (memory limiter, fuel,
 //! epoch deadline) on top.
 //!
@@ -7,49 +7,22 @@
 
 use super::epoch::on_epoch;
 use crate::admission::CoreHold;
-use crate::host::steps::Steps;
-use crate::host::{HostState, MemoryLimiter, build_wasi};
-use crate::logs::LogBuffer;
+use crate::host::HostState;
+use crate::host::capability::CallContext;
 use crate::outcome::HostTrap;
-use rulebox_runtime_api::Limits;
-use std::time::Instant;
 use wasmtime::{Engine, Extern, Store};
 
 /// A fresh store with every limit armed: memory/table limiter, fuel, and the
-/// epoch callback enforcing `deadline` (and CPU fencing when `core` has a
-/// scheduler). The first step's deadline is `deadline` too; see [`flow_deadline`].
+/// epoch callback enforcing the step's deadline (and CPU fencing when `core`
+/// has a scheduler).
 pub(crate) fn armed_store(
     engine: &Engine,
-    input: Vec<u8>,
-    limits: &Limits,
-    clock: crate::host::Clock,
-    random_seed: Option<u64>,
+    call: &CallContext<'_>,
     core: CoreHold,
-    deadline: Instant,
 ) -> wasmtime::Result<Store<HostState>> {
-    let state = HostState {
-        wasi: build_wasi(clock, random_seed),
-        limiter: MemoryLimiter {
-            memory_limit: limits.memory_bytes,
-            table_elements: limits.table_elements,
-            instances: limits.instances as usize,
-            tables: limits.tables as usize,
-            memories: limits.memories as usize,
-            peak_memory: 0,
-            exceeded: false,
-        },
-        memory: None,
-        core,
-        input,
-        output: None,
-        max_output: usize::try_from(limits.max_output_bytes).unwrap_or(usize::MAX),
-        logs: LogBuffer::new(usize::try_from(limits.max_log_bytes).unwrap_or(usize::MAX)),
-        outbound: crate::host::http::OutboundState::new(limits.outbound.clone(), deadline),
-        steps: Steps::new(limits, Instant::now(), deadline),
-    };
-    let mut store = Store::new(engine, state);
+    let mut store = Store::new(engine, HostState::arm(call, core));
     store.limiter(|s| &mut s.limiter);
-    store.set_fuel(limits.fuel)?;
+    store.set_fuel(call.limits.fuel)?;
     // Note: wasmtime 48 does not flush the guest's fuel counter at an epoch
     // callback (only at calls, returns and fuel checks), so for a timed-out
     // call `fuel_used` is a lower bound. docs/abi.md says so.

@@ -18,9 +18,11 @@
 //! a network failure (refused connection, timeout, oversized body) is an
 //! ordinary error the guest sees and may handle.
 
-use super::HostState;
-use crate::admission::CoreLost;
+use super::capability::{CallContext, Capability, StepStart};
+use super::guest::{GuestMemory, memory, oob, range};
+use crate::admission::{CoreHold, CoreLost};
 use crate::outcome::{DeadlineExceeded, HostTrap};
+use rulebox_abi::{IMPORT_MODULE, imports};
 use rulebox_runtime_api::Outbound;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,11 +36,14 @@ const MAX_REDIRECTS: u32 = 5;
 
 /// Per-call state of the capability.
 pub(crate) struct OutboundState {
-    pub(crate) policy: Outbound,
-    pub(crate) deadline: Instant,
-    pub(crate) requests: u32,
+    /// The tenant's policy, resolved into the call's limits.
+    policy: Outbound,
+    /// The current step's deadline; no request outlives it.
+    deadline: Instant,
+    /// Requests made in the current step, redirects included.
+    requests: u32,
     /// The last answer, until the guest reads it.
-    pub(crate) response: Vec<u8>,
+    response: Vec<u8>,
 }
 
 impl OutboundState {
@@ -49,6 +54,53 @@ impl OutboundState {
             requests: 0,
             response: Vec::new(),
         }
+    }
+}
+
+/// What the capability's host functions see of store data: its own state and
+/// the call's hold on a core, which it gives up while it waits.
+pub(crate) struct OutboundCtx<'a> {
+    pub(crate) state: &'a mut OutboundState,
+    pub(crate) core: &'a mut CoreHold,
+}
+
+/// The projection of store data its host functions see.
+pub(crate) trait OutboundView: GuestMemory {
+    fn outbound(&mut self) -> OutboundCtx<'_>;
+}
+
+impl Capability for OutboundState {
+    const NAME: &'static str = "http";
+    const IMPORTS: &'static [&'static str] = &[imports::HTTP_REQUEST, imports::HTTP_RESPONSE_READ];
+
+    /// The policy is the tenant's, resolved into the call's limits.
+    fn arm(call: &CallContext<'_>) -> Self {
+        Self::new(call.limits.outbound.clone(), call.deadline)
+    }
+
+    /// Each step gets the whole request budget again, up to its own deadline.
+    fn next_step(&mut self, step: &StepStart) {
+        self.deadline = step.deadline;
+        self.requests = 0;
+    }
+
+    fn add_to_linker(linker: &mut wasmtime::Linker<super::HostState>) -> wasmtime::Result<()> {
+        add_to_linker(linker)
+    }
+}
+
+#[cfg(test)]
+impl OutboundState {
+    pub(crate) fn requests(&self) -> u32 {
+        self.requests
+    }
+
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    pub(crate) fn count_request(&mut self) {
+        self.requests += 1;
     }
 }
 
@@ -393,9 +445,9 @@ fn failed(msg: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-pub(super) fn add_to_linker(linker: &mut wasmtime::Linker<HostState>) -> wasmtime::Result<()> {
-    use super::abi::{memory, oob, range};
-    use rulebox_abi::{IMPORT_MODULE, imports};
+fn add_to_linker<T: OutboundView + 'static>(
+    linker: &mut wasmtime::Linker<T>,
+) -> wasmtime::Result<()> {
     use wasmtime::Caller;
 
     // Performs a request described by JSON `{method, url, headers, body}`; returns
@@ -404,7 +456,7 @@ pub(super) fn add_to_linker(linker: &mut wasmtime::Linker<HostState>) -> wasmtim
     linker.func_wrap(
         IMPORT_MODULE,
         imports::HTTP_REQUEST,
-        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+        |mut caller: Caller<'_, T>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
             let (ptr, len) = range(ptr, len, "http_request")?;
             let mem = memory(&caller)?;
             let raw = mem
@@ -415,13 +467,13 @@ pub(super) fn add_to_linker(linker: &mut wasmtime::Linker<HostState>) -> wasmtim
             let req: GuestRequest = serde_json::from_slice(&raw).map_err(|e| {
                 wasmtime::Error::new(HostTrap::AbiViolation(format!("http_request: {e}")))
             })?;
-            let HostState { outbound, core, .. } = caller.data_mut();
-            let deadline = outbound.deadline;
+            let OutboundCtx { state, core } = caller.data_mut().outbound();
+            let deadline = state.deadline;
             let answer = core
-                .off_core(deadline, || perform(outbound, req))
+                .off_core(deadline, || perform(state, req))
                 .map_err(|CoreLost| wasmtime::Error::new(DeadlineExceeded))??;
             let n = i32::try_from(answer.len()).unwrap_or(i32::MAX);
-            caller.data_mut().outbound.response = answer;
+            state.response = answer;
             Ok(n)
         },
     )?;
@@ -429,15 +481,16 @@ pub(super) fn add_to_linker(linker: &mut wasmtime::Linker<HostState>) -> wasmtim
     linker.func_wrap(
         IMPORT_MODULE,
         imports::HTTP_RESPONSE_READ,
-        |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+        |mut caller: Caller<'_, T>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
             let (ptr, len) = range(ptr, len, "http_response_read")?;
             let mem = memory(&caller)?;
-            let (data, state) = mem.data_and_store_mut(&mut caller);
-            let n = len.min(state.outbound.response.len());
+            let (data, store) = mem.data_and_store_mut(&mut caller);
+            let response = &store.outbound().state.response;
+            let n = len.min(response.len());
             let dst = data
                 .get_mut(ptr..ptr.saturating_add(n))
                 .ok_or_else(|| oob("http_response_read", ptr, n))?;
-            dst.copy_from_slice(&state.outbound.response[..n]);
+            dst.copy_from_slice(&response[..n]);
             Ok(i32::try_from(n).unwrap_or(i32::MAX))
         },
     )?;
