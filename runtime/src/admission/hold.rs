@@ -4,7 +4,7 @@
 //! HTTP) both give the core up and take it back; this type is the one place
 //! that knows how, so neither has to know the other or the scheduler's rules.
 
-use super::{CpuScheduler, Level};
+use super::scheduler::{CpuScheduler, Level};
 use std::sync::Arc;
 use std::time::Instant;
 

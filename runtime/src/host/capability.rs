@@ -12,12 +12,23 @@
 //!   view trait of its own so they see only their state and guest memory.
 //!
 //! `HostState` (in `host/mod.rs`) holds one field per capability and is the
-//! one list arming, step resets and the linker go through.
+//! one list arming, step resets and the linker go through. Capabilities are
+//! generic over the store data `T` they are linked for, so no capability
+//! module names `HostState`: the imports between host's files all point
+//! from `mod.rs` to the capabilities and from those to this file.
 
-use super::{Clock, HostState};
 use rulebox_runtime_api::Limits;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use wasmtime::Linker;
+
+/// The wall clock a guest reads. `Fixed` makes time-dependent rules
+/// reproducible (tests, replays, `rulebox run --now`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    #[default]
+    System,
+    Fixed(SystemTime),
+}
 
 /// Everything a capability may build its per-call state from.
 pub(crate) struct CallContext<'a> {
@@ -42,7 +53,8 @@ pub(crate) struct StepStart {
     pub(crate) deadline: Instant,
 }
 
-pub(crate) trait Capability: Sized {
+/// A capability linked into stores whose data is `T` (a view of it).
+pub(crate) trait Capability<T>: Sized {
     /// Its name, for errors and the wiring test.
     const NAME: &'static str;
     /// The imports of the `rulebox` module it defines (none for WASI, which
@@ -58,15 +70,15 @@ pub(crate) trait Capability: Sized {
     fn next_step(&mut self, step: &StepStart);
 
     /// Defines its host functions.
-    fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()>;
+    fn add_to_linker(linker: &mut Linker<T>) -> wasmtime::Result<()>;
 }
 
 /// Something done once per capability *type* (linking); see `host::each_capability`.
-pub(crate) trait CapabilityTypes {
-    fn visit<C: Capability>(&mut self) -> wasmtime::Result<()>;
+pub(crate) trait CapabilityTypes<T> {
+    fn visit<C: Capability<T>>(&mut self) -> wasmtime::Result<()>;
 }
 
 /// Something done once per capability of a call's state (step resets).
-pub(crate) trait Capabilities {
-    fn visit<C: Capability>(&mut self, capability: &mut C);
+pub(crate) trait Capabilities<T> {
+    fn visit<C: Capability<T>>(&mut self, capability: &mut C);
 }

@@ -43,7 +43,7 @@ impl Io {
     }
 }
 
-impl Capability for Io {
+impl<T: IoView + 'static> Capability<T> for Io {
     const NAME: &'static str = "io";
     const IMPORTS: &'static [&'static str] = &[
         imports::INPUT_LEN,
@@ -64,57 +64,53 @@ impl Capability for Io {
         self.output = None;
     }
 
-    fn add_to_linker(linker: &mut Linker<super::HostState>) -> wasmtime::Result<()> {
-        add_to_linker(linker)
+    fn add_to_linker(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        linker.func_wrap(
+            IMPORT_MODULE,
+            imports::INPUT_LEN,
+            |mut caller: Caller<'_, T>| {
+                // Inputs are capped far below 2 GiB before the call starts.
+                i32::try_from(caller.data_mut().io().input.len()).unwrap_or(i32::MAX)
+            },
+        )?;
+
+        linker.func_wrap(
+            IMPORT_MODULE,
+            imports::INPUT_READ,
+            |mut caller: Caller<'_, T>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+                let (ptr, len) = range(ptr, len, "input_read")?;
+                let mem = memory(&caller)?;
+                let (data, state) = mem.data_and_store_mut(&mut caller);
+                let input = &state.io().input;
+                let n = len.min(input.len());
+                let dst = data
+                    .get_mut(ptr..ptr.saturating_add(n))
+                    .ok_or_else(|| oob("input_read", ptr, n))?;
+                dst.copy_from_slice(&input[..n]);
+                Ok(i32::try_from(n).unwrap_or(i32::MAX))
+            },
+        )?;
+
+        linker.func_wrap(
+            IMPORT_MODULE,
+            imports::OUTPUT_WRITE,
+            |mut caller: Caller<'_, T>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+                let (ptr, len) = range(ptr, len, "output_write")?;
+                let max = caller.data_mut().io().max_output;
+                if len > max {
+                    return Err(wasmtime::Error::new(HostTrap::AbiViolation(format!(
+                        "output of {len} bytes exceeds the {max}-byte output limit"
+                    ))));
+                }
+                let mem = memory(&caller)?;
+                let (data, state) = mem.data_and_store_mut(&mut caller);
+                let src = data
+                    .get(ptr..ptr.saturating_add(len))
+                    .ok_or_else(|| oob("output_write", ptr, len))?;
+                state.io().output = Some(src.to_vec());
+                Ok(0)
+            },
+        )?;
+        Ok(())
     }
-}
-
-fn add_to_linker<T: IoView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        IMPORT_MODULE,
-        imports::INPUT_LEN,
-        |mut caller: Caller<'_, T>| {
-            // Inputs are capped far below 2 GiB before the call starts.
-            i32::try_from(caller.data_mut().io().input.len()).unwrap_or(i32::MAX)
-        },
-    )?;
-
-    linker.func_wrap(
-        IMPORT_MODULE,
-        imports::INPUT_READ,
-        |mut caller: Caller<'_, T>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
-            let (ptr, len) = range(ptr, len, "input_read")?;
-            let mem = memory(&caller)?;
-            let (data, state) = mem.data_and_store_mut(&mut caller);
-            let input = &state.io().input;
-            let n = len.min(input.len());
-            let dst = data
-                .get_mut(ptr..ptr.saturating_add(n))
-                .ok_or_else(|| oob("input_read", ptr, n))?;
-            dst.copy_from_slice(&input[..n]);
-            Ok(i32::try_from(n).unwrap_or(i32::MAX))
-        },
-    )?;
-
-    linker.func_wrap(
-        IMPORT_MODULE,
-        imports::OUTPUT_WRITE,
-        |mut caller: Caller<'_, T>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
-            let (ptr, len) = range(ptr, len, "output_write")?;
-            let max = caller.data_mut().io().max_output;
-            if len > max {
-                return Err(wasmtime::Error::new(HostTrap::AbiViolation(format!(
-                    "output of {len} bytes exceeds the {max}-byte output limit"
-                ))));
-            }
-            let mem = memory(&caller)?;
-            let (data, state) = mem.data_and_store_mut(&mut caller);
-            let src = data
-                .get(ptr..ptr.saturating_add(len))
-                .ok_or_else(|| oob("output_write", ptr, len))?;
-            state.io().output = Some(src.to_vec());
-            Ok(0)
-        },
-    )?;
-    Ok(())
 }

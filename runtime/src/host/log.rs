@@ -75,7 +75,7 @@ pub(crate) trait LogView: GuestMemory {
     fn logs(&mut self) -> &mut LogBuffer;
 }
 
-impl Capability for LogBuffer {
+impl<T: LogView + 'static> Capability<T> for LogBuffer {
     const NAME: &'static str = "log";
     const IMPORTS: &'static [&'static str] = &[imports::LOG];
 
@@ -88,27 +88,23 @@ impl Capability for LogBuffer {
         *self = Self::new(self.budget);
     }
 
-    fn add_to_linker(linker: &mut Linker<super::HostState>) -> wasmtime::Result<()> {
-        add_to_linker(linker)
+    fn add_to_linker(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        linker.func_wrap(
+            IMPORT_MODULE,
+            imports::LOG,
+            |mut caller: Caller<'_, T>, level: i32, ptr: i32, len: i32| -> wasmtime::Result<()> {
+                let (ptr, len) = range(ptr, len, "log")?;
+                let mem = memory(&caller)?;
+                let (data, state) = mem.data_and_store_mut(&mut caller);
+                let src = data
+                    .get(ptr..ptr.saturating_add(len))
+                    .ok_or_else(|| oob("log", ptr, len))?;
+                state.logs().push(LogLevel::from_i32(level), src);
+                Ok(())
+            },
+        )?;
+        Ok(())
     }
-}
-
-fn add_to_linker<T: LogView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        IMPORT_MODULE,
-        imports::LOG,
-        |mut caller: Caller<'_, T>, level: i32, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            let (ptr, len) = range(ptr, len, "log")?;
-            let mem = memory(&caller)?;
-            let (data, state) = mem.data_and_store_mut(&mut caller);
-            let src = data
-                .get(ptr..ptr.saturating_add(len))
-                .ok_or_else(|| oob("log", ptr, len))?;
-            state.logs().push(LogLevel::from_i32(level), src);
-            Ok(())
-        },
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //!
 //! Each host capability is one module (`wasi`, `io`, `log`, `http`, `steps`)
 //! owning its state, its view of the limits, its per-step reset and its
-//! `add_to_linker` (see [`capability`]). This module is the one list of
-//! them: [`HostState`] has a field per capability, [`each_capability`] names
-//! each type once for the linker, and the wiring test checks the two agree.
+//! `add_to_linker` (see [`capability`]), generic over the store data it is
+//! linked for. This module is the one list of them and the only file that
+//! knows them all: [`HostState`] has a field per capability and implements
+//! each one's view, [`each_capability`] names each type once for the
+//! linker, and the wiring test checks the two agree.
 //! Nothing here imports `call` or `js`: what host functions raise lives in
 //! `outcome`, the CPU core they give up in `admission`.
 
@@ -24,13 +26,15 @@ use guest::GuestMemory;
 use http::{OutboundCtx, OutboundState, OutboundView};
 use io::{Io, IoView};
 use log::LogView;
+use rulebox_runtime_api::LogLine;
+use steps::StepsView;
 use wasi::{Wasi, WasiView};
 use wasmtime::{Engine, Linker, Memory};
 
+pub use capability::Clock;
 pub(crate) use limiter::MemoryLimiter;
 pub(crate) use log::LogBuffer;
 pub(crate) use steps::Steps;
-pub use wasi::Clock;
 
 /// Store data of one invocation; dropped with the store.
 pub(crate) struct HostState {
@@ -54,18 +58,18 @@ impl HostState {
             memory: None,
             limiter: MemoryLimiter::new(call.limits),
             core,
-            wasi: Capability::arm(call),
-            io: Capability::arm(call),
-            logs: Capability::arm(call),
-            outbound: Capability::arm(call),
-            steps: Capability::arm(call),
+            wasi: armed(call),
+            io: armed(call),
+            logs: armed(call),
+            outbound: armed(call),
+            steps: armed(call),
         }
     }
 
     /// Runs `v` on each capability of this call. The pattern names every
     /// field, so a field added without deciding whether it is a capability
     /// does not compile.
-    pub(crate) fn visit_capabilities(&mut self, v: &mut impl Capabilities) {
+    pub(crate) fn visit_capabilities(&mut self, v: &mut impl Capabilities<Self>) {
         let Self {
             memory: _,
             limiter: _,
@@ -86,8 +90,8 @@ impl HostState {
     /// Re-arms every capability for the next step of a flow.
     pub(crate) fn next_step(&mut self, step: &StepStart) {
         struct NextStep<'a>(&'a StepStart);
-        impl Capabilities for NextStep<'_> {
-            fn visit<C: Capability>(&mut self, capability: &mut C) {
+        impl Capabilities<HostState> for NextStep<'_> {
+            fn visit<C: Capability<HostState>>(&mut self, capability: &mut C) {
                 capability.next_step(self.0);
             }
         }
@@ -95,8 +99,13 @@ impl HostState {
     }
 }
 
+/// One capability's state for the call, as linked into a `HostState` store.
+fn armed<C: Capability<HostState>>(call: &CallContext<'_>) -> C {
+    C::arm(call)
+}
+
 /// Runs `v` on each capability type, in the order the linker defines them.
-pub(crate) fn each_capability(v: &mut impl CapabilityTypes) -> wasmtime::Result<()> {
+pub(crate) fn each_capability(v: &mut impl CapabilityTypes<HostState>) -> wasmtime::Result<()> {
     v.visit::<Wasi>()?;
     v.visit::<Io>()?;
     v.visit::<LogBuffer>()?;
@@ -109,8 +118,8 @@ pub(crate) fn each_capability(v: &mut impl CapabilityTypes) -> wasmtime::Result<
 /// `InstancePre`, so a call never re-resolves imports.
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     struct AddToLinker(Linker<HostState>);
-    impl CapabilityTypes for AddToLinker {
-        fn visit<C: Capability>(&mut self) -> wasmtime::Result<()> {
+    impl CapabilityTypes<HostState> for AddToLinker {
+        fn visit<C: Capability<HostState>>(&mut self) -> wasmtime::Result<()> {
             C::add_to_linker(&mut self.0)
                 .map_err(|e| e.context(format!("linking the {} capability", C::NAME)))
         }
@@ -141,6 +150,28 @@ impl IoView for HostState {
 impl LogView for HostState {
     fn logs(&mut self) -> &mut LogBuffer {
         &mut self.logs
+    }
+}
+
+impl StepsView for HostState {
+    fn steps(&mut self) -> &mut Steps {
+        &mut self.steps
+    }
+
+    fn step_output(&self) -> Option<&[u8]> {
+        self.io.output()
+    }
+
+    fn take_step_logs(&mut self) -> (Vec<LogLine>, bool) {
+        self.logs.take()
+    }
+
+    fn peak_memory(&self) -> u64 {
+        self.limiter.peak_memory
+    }
+
+    fn next_step(&mut self, step: &StepStart) {
+        HostState::next_step(self, step);
     }
 }
 
@@ -178,8 +209,8 @@ mod tests {
     /// The capability types the linker goes through, with their imports.
     fn linked() -> Vec<(&'static str, &'static [&'static str])> {
         struct Linked(Vec<(&'static str, &'static [&'static str])>);
-        impl CapabilityTypes for Linked {
-            fn visit<C: Capability>(&mut self) -> wasmtime::Result<()> {
+        impl CapabilityTypes<HostState> for Linked {
+            fn visit<C: Capability<HostState>>(&mut self) -> wasmtime::Result<()> {
                 self.0.push((C::NAME, C::IMPORTS));
                 Ok(())
             }
@@ -192,8 +223,8 @@ mod tests {
     /// The capabilities a call's state holds (and re-arms at each step).
     fn held(state: &mut HostState) -> Vec<&'static str> {
         struct Held(Vec<&'static str>);
-        impl Capabilities for Held {
-            fn visit<C: Capability>(&mut self, _: &mut C) {
+        impl Capabilities<HostState> for Held {
+            fn visit<C: Capability<HostState>>(&mut self, _: &mut C) {
                 self.0.push(C::NAME);
             }
         }

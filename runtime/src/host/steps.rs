@@ -6,17 +6,16 @@
 //! What the tenant is promised per Action still holds per step: the guest
 //! ends a step with `step_end`, which files that step's result and re-arms
 //! fuel, deadline and every capability's per-step budgets (through
-//! [`HostState::next_step`]) for the next one. The whole call stays bounded
+//! [`StepsView::next_step`], `HostState::next_step`) for the next one. The whole call stays bounded
 //! by its own deadline and by [`MAX_STEPS`].
 //!
 //! This is the step boundary itself, so it lives in `host` (the `step_end`
 //! import) and not in `call`: host functions must not import `call`.
 
-use super::HostState;
 use super::capability::{CallContext, Capability, StepStart};
 use crate::outcome::{HostTrap, finish_output, micros};
 use rulebox_abi::{IMPORT_MODULE, imports};
-use rulebox_runtime_api::{Outcome, OutcomeKind};
+use rulebox_runtime_api::{LogLine, Outcome, OutcomeKind};
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Linker};
 
@@ -45,7 +44,21 @@ impl Steps {
     }
 }
 
-impl Capability for Steps {
+/// What a step's end needs of the rest of the store: it files what the other
+/// capabilities hold for the step, then has them all re-armed.
+pub(crate) trait StepsView {
+    fn steps(&mut self) -> &mut Steps;
+    /// The output the step wrote, if any.
+    fn step_output(&self) -> Option<&[u8]>;
+    /// The step's log lines and whether some were dropped, leaving none.
+    fn take_step_logs(&mut self) -> (Vec<LogLine>, bool);
+    /// The most linear memory the instance has had so far.
+    fn peak_memory(&self) -> u64;
+    /// Re-arms every capability (this one included) for `step`.
+    fn next_step(&mut self, step: &StepStart);
+}
+
+impl<T: StepsView + 'static> Capability<T> for Steps {
     const NAME: &'static str = "steps";
     const IMPORTS: &'static [&'static str] = &[imports::STEP_END];
 
@@ -66,33 +79,33 @@ impl Capability for Steps {
         self.deadline = step.deadline;
     }
 
-    fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-        linker.func_wrap(IMPORT_MODULE, imports::STEP_END, end_step)?;
+    fn add_to_linker(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        linker.func_wrap(IMPORT_MODULE, imports::STEP_END, end_step::<T>)?;
         Ok(())
     }
 }
 
 /// The `step_end` import: files the current step and starts the next.
-fn end_step(mut caller: Caller<'_, HostState>) -> wasmtime::Result<i32> {
+fn end_step<T: StepsView>(mut caller: Caller<'_, T>) -> wasmtime::Result<i32> {
     let remaining = caller.get_fuel()?;
     let now = Instant::now();
     let state = caller.data_mut();
-    if state.steps.finished.len() >= MAX_STEPS {
+    if state.steps().finished.len() >= MAX_STEPS {
         return Err(wasmtime::Error::new(HostTrap::AbiViolation(format!(
             "a call may end at most {MAX_STEPS} steps"
         ))));
     }
     // A step's output is checked when it ends, so every filed step is `ok`
     // and a malformed one ends the call where it happened.
-    let (kind, output, error) = finish_output(state.io.output());
+    let (kind, output, error) = finish_output(state.step_output());
     if kind != OutcomeKind::Ok {
         return Err(wasmtime::Error::new(HostTrap::AbiViolation(
             error.unwrap_or_default(),
         )));
     }
-    let (logs, logs_truncated) = state.logs.take();
-    let peak_memory_bytes = state.limiter.peak_memory;
-    let steps = &mut state.steps;
+    let (logs, logs_truncated) = state.take_step_logs();
+    let peak_memory_bytes = state.peak_memory();
+    let steps = state.steps();
     steps.finished.push(Outcome {
         kind,
         output,

@@ -5,9 +5,8 @@
 //! import WASI for clocks and random numbers; this module decides what those
 //! return and that nothing else (files, env, sockets) is there.
 
-use super::HostState;
-use super::capability::{CallContext, Capability, StepStart};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use super::capability::{CallContext, Capability, Clock, StepStart};
+use std::time::{Duration, UNIX_EPOCH};
 use wasmtime::Linker;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{HostWallClock, WasiCtxBuilder};
@@ -20,7 +19,7 @@ pub(crate) trait WasiView {
     fn wasi(&mut self) -> &mut Wasi;
 }
 
-impl Capability for Wasi {
+impl<T: WasiView + Send + 'static> Capability<T> for Wasi {
     const NAME: &'static str = "wasi";
     /// WASI defines `wasi_snapshot_preview1`, none of `rulebox`.
     const IMPORTS: &'static [&'static str] = &[];
@@ -32,18 +31,9 @@ impl Capability for Wasi {
     /// Clocks and random numbers carry on across steps.
     fn next_step(&mut self, _: &StepStart) {}
 
-    fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-        wasmtime_wasi::p1::add_to_linker_sync(linker, |s: &mut HostState| &mut s.wasi().0)
+    fn add_to_linker(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        wasmtime_wasi::p1::add_to_linker_sync(linker, |s: &mut T| &mut s.wasi().0)
     }
-}
-
-/// The wall clock a guest reads. `Fixed` makes time-dependent rules
-/// reproducible (tests, replays, `rulebox run --now`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Clock {
-    #[default]
-    System,
-    Fixed(SystemTime),
 }
 
 struct FixedClock(Duration);

@@ -4,8 +4,8 @@
 //! The only part of outbound HTTP that knows guest memory, the wire JSON and
 //! how a refusal ends the call.
 
+use super::state::{OutboundCtx, OutboundView, Request};
 use super::transport::{self, RequestError, Response};
-use super::{OutboundCtx, OutboundView, Request};
 use crate::admission::CoreLost;
 use crate::host::guest::{memory, oob, range};
 use crate::outcome::{DeadlineExceeded, HostTrap};

@@ -21,73 +21,22 @@
 //! Three parts, each testable alone: [`policy`] decides what may be reached
 //! (a value handed to the capability per call, read from no globals),
 //! [`transport`] reaches it (resolution, connection, redirects), and [`glue`]
-//! is the ABI (guest memory in, JSON out).
+//! is the ABI (guest memory in, JSON out). The per-call state they share is
+//! in `state`.
 
 mod glue;
 mod policy;
+mod state;
 mod transport;
 
+pub(crate) use state::{OutboundCtx, OutboundState, OutboundView};
+
 use super::capability::{CallContext, Capability, StepStart};
-use super::guest::GuestMemory;
-use crate::admission::CoreHold;
 use policy::OutboundPolicy;
 use rulebox_abi::imports;
-use serde::Deserialize;
-use std::collections::BTreeMap;
-use std::time::Instant;
 use wasmtime::Linker;
 
-/// Per-call state of the capability.
-pub(crate) struct OutboundState {
-    policy: OutboundPolicy,
-    /// The current step's deadline; no request outlives it.
-    deadline: Instant,
-    /// Requests made in the current step, redirects included.
-    requests: u32,
-    /// The last answer, until the guest reads it.
-    response: Vec<u8>,
-}
-
-impl OutboundState {
-    pub(crate) fn new(policy: OutboundPolicy, deadline: Instant) -> Self {
-        Self {
-            policy,
-            deadline,
-            requests: 0,
-            response: Vec::new(),
-        }
-    }
-}
-
-/// What the capability's host functions see of store data: its own state and
-/// the call's hold on a core, which it gives up while it waits.
-pub(crate) struct OutboundCtx<'a> {
-    pub(crate) state: &'a mut OutboundState,
-    pub(crate) core: &'a mut CoreHold,
-}
-
-/// The projection of store data its host functions see.
-pub(crate) trait OutboundView: GuestMemory {
-    fn outbound(&mut self) -> OutboundCtx<'_>;
-}
-
-/// A request as the guest describes it (JSON `{method, url, headers, body}`).
-#[derive(Debug, Deserialize)]
-pub(crate) struct Request {
-    #[serde(default = "get")]
-    method: String,
-    url: String,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    body: Option<String>,
-}
-
-fn get() -> String {
-    "GET".into()
-}
-
-impl Capability for OutboundState {
+impl<T: OutboundView + 'static> Capability<T> for OutboundState {
     const NAME: &'static str = "http";
     const IMPORTS: &'static [&'static str] = &[imports::HTTP_REQUEST, imports::HTTP_RESPONSE_READ];
 
@@ -105,22 +54,7 @@ impl Capability for OutboundState {
         self.requests = 0;
     }
 
-    fn add_to_linker(linker: &mut Linker<super::HostState>) -> wasmtime::Result<()> {
+    fn add_to_linker(linker: &mut Linker<T>) -> wasmtime::Result<()> {
         glue::add_to_linker(linker)
-    }
-}
-
-#[cfg(test)]
-impl OutboundState {
-    pub(crate) fn requests(&self) -> u32 {
-        self.requests
-    }
-
-    pub(crate) fn deadline(&self) -> Instant {
-        self.deadline
-    }
-
-    pub(crate) fn count_request(&mut self) {
-        self.requests += 1;
     }
 }

@@ -5,9 +5,8 @@
 //! Apart from policy so that the rules are pure and testable, and apart from
 //! the glue so that nothing here knows guest memory or the ABI's JSON.
 
-use super::OutboundState;
-use super::Request;
 use super::policy::{Refusal, is_internal};
+use super::state::{OutboundState, Request};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
