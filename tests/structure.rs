@@ -31,6 +31,19 @@ const AUTH_CORE: Layers = Layers {
     ],
 };
 
+const RUNTIME: Layers = Layers {
+    src: "runtime/src",
+    top_first: &[
+        &["runtime", "baseline"],
+        &["js"],
+        &["call"],
+        &["registry"],
+        &["host"],
+        &["outcome", "admission"],
+        &["engine", "config", "artifacts", "validate"],
+    ],
+};
+
 /// A source file as a module: its path below `src`, its module path, and the
 /// paths it names.
 struct File {
@@ -289,6 +302,11 @@ fn check(layers: &Layers) {
 #[test]
 fn auth_core_arrows_point_one_way() {
     check(&AUTH_CORE);
+}
+
+#[test]
+fn runtime_arrows_point_one_way() {
+    check(&RUNTIME);
 }
 
 /// HTTP stops at `http/`: below it, nothing knows axum, header maps or how a

@@ -3,11 +3,13 @@
 //! deadline, no limiter, no scheduler and no output parsing. The gap between
 //! this and [`crate::Runtime::invoke`] is what rulebox's safety costs.
 
+use crate::admission::CoreHold;
 use crate::config::RuntimeConfig;
 use crate::engine;
-use crate::host::{self, Clock, HostState, MemoryLimiter, build_wasi};
-use crate::logs::LogBuffer;
+use crate::host::capability::CallContext;
+use crate::host::{self, Clock, HostState};
 use rulebox_abi::Trigger;
+use rulebox_runtime_api::Limits;
 use wasmtime::{Engine, Extern, InstanceAllocationStrategy, InstancePre, Module, Store};
 
 pub struct RawBaseline {
@@ -34,35 +36,24 @@ impl RawBaseline {
 
     /// One instantiate + call; returns the handler's return code.
     pub fn call(&self, input: &[u8]) -> wasmtime::Result<i32> {
-        let forever = std::time::Instant::now() + std::time::Duration::from_secs(3600);
-        let state = HostState {
-            wasi: build_wasi(Clock::System, None),
-            limiter: MemoryLimiter {
-                memory_limit: u64::MAX,
-                table_elements: u64::MAX,
-                instances: 10_000,
-                tables: 10_000,
-                memories: 10_000,
-                peak_memory: 0,
-                exceeded: false,
-            },
-            memory: None,
-            cpu_held: None,
-            input: input.to_vec(),
-            output: None,
-            max_output: usize::MAX,
-            logs: LogBuffer::new(usize::MAX),
-            outbound: crate::host::http::OutboundState::new(
-                rulebox_runtime_api::Outbound::default(),
-                forever,
-                None,
-            ),
-            steps: crate::steps::Steps::new(
-                &rulebox_runtime_api::Limits::default(),
-                std::time::Instant::now(),
-                forever,
-            ),
+        let now = std::time::Instant::now();
+        let forever = now + std::time::Duration::from_secs(3600);
+        let unlimited = Limits {
+            max_output_bytes: u64::MAX,
+            max_log_bytes: u64::MAX,
+            ..Limits::default()
         };
+        // The store's limiter is never installed: the limits only size buffers.
+        let call = CallContext {
+            limits: &unlimited,
+            input,
+            clock: Clock::System,
+            random_seed: None,
+            started: now,
+            deadline: forever,
+            call_deadline: forever,
+        };
+        let state = HostState::arm(&call, CoreHold::none());
         let mut store = Store::new(&self.engine, state);
         let instance = self.pre.instantiate(&mut store)?;
         store.data_mut().memory = instance.get_memory(&mut store, "memory");

@@ -8,8 +8,10 @@
 //! (engine, kind, source) to snapshot id is cached too, so a restart does not
 //! re-snapshot.
 
+use crate::admission::CoreHold;
+use crate::call::{INIT_EXPORT, armed_store, bind_memory, call_init, classify};
+use crate::host::capability::CallContext;
 use crate::host::{Clock, HostState};
-use crate::invoke::{armed_store, bind_memory, call_init, classify};
 use crate::registry::Registry;
 use crate::validate::ValidationError;
 use rulebox_runtime_api::Limits;
@@ -25,9 +27,6 @@ use wasmtime_wizer::{ModuleContext, SnapshotVal, ValType, Wizer};
 
 /// The engine guest, built from `runtime/js-engine` by this crate's build script.
 pub const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js_engine.wasm"));
-
-/// Export the engine guest compiles a source in (wizer's default name).
-pub(crate) const INIT_EXPORT: &str = "wizer-initialize";
 
 /// Auth0 allows 100 kB of code per Action.
 pub const MAX_SOURCE_BYTES: usize = 100 * 1024;
@@ -229,7 +228,8 @@ impl JsLoader {
     ) -> Result<(Vec<u8>, Vec<Trigger>), ValidationError> {
         let inst = self.instrumented(engine)?;
         let limits = deploy_limits();
-        let deadline = Instant::now() + limits.timeout();
+        let started = Instant::now();
+        let deadline = started + limits.timeout();
         let failed = |e: wasmtime::Error| {
             let (kind, msg) = classify(&e, false);
             ValidationError::Script {
@@ -238,16 +238,16 @@ impl JsLoader {
                 column: None,
             }
         };
-        let mut store = armed_store(
-            engine,
-            input.to_vec(),
-            &limits,
-            Clock::System,
-            Some(0),
-            None,
+        let call = CallContext {
+            limits: &limits,
+            input,
+            clock: Clock::System,
+            random_seed: Some(0),
+            started,
             deadline,
-        )
-        .map_err(failed)?;
+            call_deadline: deadline,
+        };
+        let mut store = armed_store(engine, &call, CoreHold::none()).map_err(failed)?;
         let instance = registry
             .linker()
             .instantiate(&mut store, &inst.module)
@@ -261,8 +261,8 @@ impl JsLoader {
 
         let report = store
             .data()
-            .output
-            .as_deref()
+            .io
+            .output()
             .and_then(|o| serde_json::from_slice::<rulebox_abi::Output>(o).ok())
             .and_then(|o| o.result)
             .and_then(|r| serde_json::from_value::<InitReport>(r).ok());

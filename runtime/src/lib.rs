@@ -10,22 +10,24 @@
 //! login, a tenant or OAuth is. Callers (auth-core via the proxy, or the CLI)
 //! translate their world into an event JSON and back.
 
+// Layers, top to bottom (each imports only from below; see docs/architecture.md):
+// runtime → js → call → registry → host → outcome, admission.
+// engine, config, artifacts and validate are leaves the layers share.
+mod admission;
 mod artifacts;
 #[doc(hidden)]
 pub mod baseline;
+mod call;
 mod config;
 mod engine;
-mod gate;
 mod host;
-mod invoke;
 mod js;
-mod logs;
+mod outcome;
 mod registry;
 mod runtime;
-mod scheduler;
-mod steps;
 mod validate;
 
+pub use call::Invocation;
 pub use config::RuntimeConfig;
 pub use engine::AllocatorKind;
 pub use host::Clock as WallClock;
@@ -38,5 +40,5 @@ pub use rulebox_runtime_api::{
     InvokeRequest, Limits, LoadError, LogLine, ModuleId, Outcome, OutcomeKind, ParseModuleIdError,
     Sandbox, TenantPolicy,
 };
-pub use runtime::{Invocation, Runtime, RuntimeError};
+pub use runtime::{Runtime, RuntimeError};
 pub use validate::{Manifest, ValidationError};

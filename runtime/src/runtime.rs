@@ -1,14 +1,16 @@
-//! The public face of the sandbox.
+//! The public face of the sandbox, and the top of the runtime's layers:
+//! it loads modules (plain or JavaScript), admits each call (limits clamped,
+//! input size, a sandbox slot) and hands it to `call`.
 
+use crate::admission::{CpuScheduler, Gate};
 use crate::artifacts::ArtifactCache;
+use crate::call::{self, Invocation};
 use crate::config::RuntimeConfig;
 use crate::engine::{self, AllocatorKind, EpochTicker};
-use crate::gate::Gate;
 use crate::host::{self, Clock};
-use crate::invoke::{self, micros};
 use crate::js::{JsKind, JsLoader};
+use crate::outcome::micros;
 use crate::registry::Registry;
-use crate::scheduler::CpuScheduler;
 use crate::validate::{Manifest, ValidationError};
 use rulebox_abi::Trigger;
 use rulebox_runtime_api::ModuleId;
@@ -30,46 +32,6 @@ pub enum RuntimeError {
     },
     #[error("could not start the epoch ticker: {0}")]
     Ticker(std::io::Error),
-}
-
-/// One call's request.
-#[derive(Debug, Clone)]
-pub struct Invocation<'a> {
-    pub module: &'a ModuleId,
-    pub trigger: Trigger,
-    /// The event JSON.
-    pub input: &'a [u8],
-    pub limits: &'a Limits,
-    pub clock: Clock,
-    /// Seed for the guest's random numbers; `None` draws from the OS.
-    pub random_seed: Option<u64>,
-    /// The whole call's budget when it runs several steps (a flow); `limits`
-    /// then bound each step. `None`: the call is bounded by `limits.timeout_ms`.
-    pub flow_timeout: Option<std::time::Duration>,
-    /// Benchmarks only: run the JavaScript engine's initialiser with this
-    /// input inside the call (a cold start without a snapshot).
-    #[doc(hidden)]
-    pub pre_init: Option<&'a [u8]>,
-}
-
-impl<'a> Invocation<'a> {
-    pub fn new(
-        module: &'a ModuleId,
-        trigger: Trigger,
-        input: &'a [u8],
-        limits: &'a Limits,
-    ) -> Self {
-        Self {
-            module,
-            trigger,
-            input,
-            limits,
-            clock: Clock::System,
-            random_seed: None,
-            flow_timeout: None,
-            pre_init: None,
-        }
-    }
 }
 
 pub struct Runtime {
@@ -218,7 +180,7 @@ impl Runtime {
             limits: &limits,
             ..inv.clone()
         };
-        self.run(&compiled, &inv, start, invoke::Core::Scheduled)
+        self.run(&compiled, &inv, start, call::Core::Scheduled)
     }
 
     /// Runs the call on the caller's thread, now, if it is sure to be short;
@@ -248,7 +210,7 @@ impl Runtime {
             limits: &limits,
             ..inv.clone()
         };
-        Some(self.run(&compiled, &inv, start, invoke::Core::Taken))
+        Some(self.run(&compiled, &inv, start, call::Core::Taken))
     }
 
     /// The checks every call passes before it may run: its limits clamped to
@@ -293,9 +255,9 @@ impl Runtime {
         compiled: &crate::registry::Compiled,
         inv: &Invocation<'_>,
         start: Instant,
-        core: invoke::Core,
+        core: call::Core,
     ) -> Outcome {
-        let outcome = invoke::invoke(&self.engine, &self.scheduler, compiled, inv, start, core);
+        let outcome = call::invoke(&self.engine, &self.scheduler, compiled, inv, start, core);
         tracing::debug!(outcome = %outcome.kind, fuel = outcome.fuel_used, us = outcome.duration_us, "invoked");
         record_call(inv.trigger, &outcome);
         outcome

@@ -41,9 +41,7 @@ pub enum ValidationError {
         name: String,
         expected: &'static str,
     },
-    #[error(
-        "module exports no handler (one of on_post_login, on_credentials_exchange, on_pre_user_registration, on_post_user_registration)"
-    )]
+    #[error("module exports no handler (one of {})", bindable_exports())]
     NoHandler,
     #[error("capability denied: import `{module}.{name}` ({what}) is not available in the sandbox")]
     ImportDenied {
@@ -67,6 +65,12 @@ pub enum ValidationError {
         line: Option<u32>,
         column: Option<u32>,
     },
+}
+
+/// The handler exports of the triggers Actions bind to, from the declaration.
+fn bindable_exports() -> String {
+    let names: Vec<&str> = Trigger::bindable().map(Trigger::export_name).collect();
+    names.join(", ")
 }
 
 fn location(line: Option<u32>, column: Option<u32>) -> String {

@@ -80,3 +80,42 @@ fn only_light_calls_without_network_run_on_the_callers_thread() {
         .is_none()
     );
 }
+
+/// A call run on the caller's thread that asks for the network (and is
+/// refused: it may reach nothing) gives its core back like any other call.
+#[test]
+fn a_refused_request_on_the_callers_thread_gives_its_core_back() {
+    let rt = Runtime::new(RuntimeConfig {
+        pool_slots: 4,
+        max_concurrent: 4,
+        cpu_slots: 1,
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let req = r#"{"url":"https://api.example.com/"}"#;
+    let asks = wat::parse_str(format!(
+        r#"(module
+            (import "rulebox" "http_request" (func $req (param i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "rulebox_abi_v1"))
+            (data (i32.const 0) "{}")
+            (func (export "on_post_login") (result i32)
+              (drop (call $req (i32.const 0) (i32.const {})))
+              i32.const 0))"#,
+        req.replace('"', "\\\""),
+        req.len()
+    ))
+    .expect("wat");
+    let id = rt.load(&asks).expect("loads");
+    let limits = Limits {
+        timeout_ms: 500,
+        ..Limits::default()
+    };
+    for _ in 0..3 {
+        let o = rt
+            .invoke_now(&Invocation::new(&id, Trigger::PostLogin, b"{}", &limits))
+            .or_else(|| Some(rt.invoke(&Invocation::new(&id, Trigger::PostLogin, b"{}", &limits))))
+            .expect("an outcome");
+        assert_eq!(o.kind, OutcomeKind::CapabilityDenied, "{:?}", o.error);
+    }
+}

@@ -130,6 +130,15 @@ fn install_natives(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
         "__rb_native_http",
         Function::new(ctx.clone(), |request: String| host_http(&request))?,
     )?;
+    // The JavaScript export of each trigger's handler, from the declaration:
+    // the prelude dispatches and reports handlers by this map.
+    let handlers = rquickjs::Object::new(ctx.clone())?;
+    for t in rulebox_abi::TRIGGERS {
+        if let Some(js) = t.js_export {
+            handlers.set(t.id, js)?;
+        }
+    }
+    g.set("__rb_handlers", handlers)?;
     g.set(
         "__rb_native_step_end",
         Function::new(ctx.clone(), |output: String| {
@@ -350,32 +359,16 @@ fn dispatch(entry: &str) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn rulebox_abi_v1() {}
 
-#[unsafe(no_mangle)]
-pub extern "C" fn on_post_login() -> i32 {
-    dispatch("post-login")
+/// One export per declared trigger (`on_post_login`, ...), each dispatching
+/// on its id: a trigger added to the declaration is exported here too.
+macro_rules! handler_exports {
+    ($( ($variant:ident, $id:literal, $export:ident, $js:expr, $bindable:literal, $doc:literal) ),+ $(,)?) => {
+        $(
+            #[unsafe(no_mangle)]
+            pub extern "C" fn $export() -> i32 {
+                dispatch($id)
+            }
+        )+
+    };
 }
-
-#[unsafe(no_mangle)]
-pub extern "C" fn on_continue_post_login() -> i32 {
-    dispatch("continue-post-login")
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn on_credentials_exchange() -> i32 {
-    dispatch("credentials-exchange")
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn on_pre_user_registration() -> i32 {
-    dispatch("pre-user-registration")
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn on_post_user_registration() -> i32 {
-    dispatch("post-user-registration")
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn on_custom_db() -> i32 {
-    dispatch("custom-db")
-}
+rulebox_abi::for_each_trigger!(handler_exports);

@@ -309,13 +309,9 @@
   }
 
   // ------------------------------------------------------------ loading
-  const HANDLERS = {
-    'post-login': 'onExecutePostLogin',
-    'continue-post-login': 'onContinuePostLogin',
-    'credentials-exchange': 'onExecuteCredentialsExchange',
-    'pre-user-registration': 'onExecutePreUserRegistration',
-    'post-user-registration': 'onExecutePostUserRegistration',
-  };
+  // Trigger id -> the Action's export, from rulebox_abi's declaration (set by lib.rs).
+  const HANDLERS = globalThis.__rb_handlers;
+  delete globalThis.__rb_handlers;
   const SCRIPTS = ['login', 'getUser', 'create', 'verify', 'changePassword', 'delete', 'changeEmail'];
   let loaded = null;
 

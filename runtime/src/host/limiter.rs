@@ -1,26 +1,35 @@
 //! Memory and table caps that also record the peak and why growth stopped.
+//!
+//! Not a capability (it defines no imports): the store's resource limiter,
+//! armed from the call's limits like the capabilities are.
 
+use crate::outcome::MemoryLimitExceeded;
+use rulebox_runtime_api::Limits;
 use wasmtime::ResourceLimiter;
 
-/// Raised from inside `memory.grow` (or instantiation) when the cap is hit,
-/// so the call ends as `memory_limit` instead of the guest seeing -1 and
-/// failing in some less legible way.
-#[derive(Debug, thiserror::Error)]
-#[error("linear memory limit of {limit} bytes exceeded (wanted {desired})")]
-pub(crate) struct MemoryLimitExceeded {
-    pub(crate) limit: u64,
-    pub(crate) desired: u64,
-}
-
 pub(crate) struct MemoryLimiter {
-    pub(crate) memory_limit: u64,
-    pub(crate) table_elements: u64,
-    pub(crate) instances: usize,
-    pub(crate) tables: usize,
-    pub(crate) memories: usize,
+    memory_limit: u64,
+    table_elements: u64,
+    instances: usize,
+    tables: usize,
+    memories: usize,
     pub(crate) peak_memory: u64,
     /// Set when a growth was refused, in case the trap reaches us re-wrapped.
     pub(crate) exceeded: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Self {
+            memory_limit: limits.memory_bytes,
+            table_elements: limits.table_elements,
+            instances: limits.instances as usize,
+            tables: limits.tables as usize,
+            memories: limits.memories as usize,
+            peak_memory: 0,
+            exceeded: false,
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {

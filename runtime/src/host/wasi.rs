@@ -1,16 +1,39 @@
-//! The WASI context a guest gets: nothing that grants authority.
+//! The WASI capability: the WASI preview 1 context a guest gets, with
+//! nothing in it that grants authority.
+//!
+//! Guests compiled for wasm32-wasip1 (the JavaScript engine among them)
+//! import WASI for clocks and random numbers; this module decides what those
+//! return and that nothing else (files, env, sockets) is there.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use super::capability::{CallContext, Capability, Clock, StepStart};
+use std::time::{Duration, UNIX_EPOCH};
+use wasmtime::Linker;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{HostWallClock, WasiCtxBuilder};
 
-/// The wall clock a guest reads. `Fixed` makes time-dependent rules
-/// reproducible (tests, replays, `rulebox run --now`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Clock {
-    #[default]
-    System,
-    Fixed(SystemTime),
+/// Per-call state: the WASI context.
+pub(crate) struct Wasi(WasiP1Ctx);
+
+/// The projection of store data wasmtime-wasi's host functions see.
+pub(crate) trait WasiView {
+    fn wasi(&mut self) -> &mut Wasi;
+}
+
+impl<T: WasiView + Send + 'static> Capability<T> for Wasi {
+    const NAME: &'static str = "wasi";
+    /// WASI defines `wasi_snapshot_preview1`, none of `rulebox`.
+    const IMPORTS: &'static [&'static str] = &[];
+
+    fn arm(call: &CallContext<'_>) -> Self {
+        Self(build_wasi(call.clock, call.random_seed))
+    }
+
+    /// Clocks and random numbers carry on across steps.
+    fn next_step(&mut self, _: &StepStart) {}
+
+    fn add_to_linker(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        wasmtime_wasi::p1::add_to_linker_sync(linker, |s: &mut T| &mut s.wasi().0)
+    }
 }
 
 struct FixedClock(Duration);
@@ -27,7 +50,7 @@ impl HostWallClock for FixedClock {
 
 /// No preopens, env or args; stdin closed; stdout/stderr discarded (guests
 /// log through `rulebox.log`, which is bounded and attributed).
-pub(crate) fn build_wasi(clock: Clock, random_seed: Option<u64>) -> WasiP1Ctx {
+fn build_wasi(clock: Clock, random_seed: Option<u64>) -> WasiP1Ctx {
     let mut b = WasiCtxBuilder::new();
     if let Clock::Fixed(at) = clock {
         let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();

@@ -1,7 +1,14 @@
-//! Guest log capture with a hard byte budget.
+//! The log capability, `rulebox.log`: guest log capture with a hard byte
+//! budget per step.
+//!
+//! Guests log only through this import (WASI stdout and stderr are
+//! discarded), so every line is bounded and attributed to its step.
 
-use rulebox_abi::LogLevel;
+use super::capability::{CallContext, Capability, StepStart};
+use super::guest::{GuestMemory, memory, oob, range};
+use rulebox_abi::{IMPORT_MODULE, LogLevel, imports};
 pub use rulebox_runtime_api::LogLine;
+use wasmtime::{Caller, Linker};
 
 /// Keeps lines until `budget` bytes of message text are stored, then drops the
 /// rest and remembers that it did: a log flood costs the guest its own fuel,
@@ -55,6 +62,48 @@ impl LogBuffer {
 
     pub(crate) fn finish(self) -> (Vec<LogLine>, bool) {
         (self.lines, self.truncated)
+    }
+
+    /// The lines so far, leaving a fresh buffer with the same budget.
+    pub(crate) fn take(&mut self) -> (Vec<LogLine>, bool) {
+        std::mem::replace(self, Self::new(self.budget)).finish()
+    }
+}
+
+/// The projection of store data its host function sees.
+pub(crate) trait LogView: GuestMemory {
+    fn logs(&mut self) -> &mut LogBuffer;
+}
+
+impl<T: LogView + 'static> Capability<T> for LogBuffer {
+    const NAME: &'static str = "log";
+    const IMPORTS: &'static [&'static str] = &[imports::LOG];
+
+    fn arm(call: &CallContext<'_>) -> Self {
+        Self::new(usize::try_from(call.limits.max_log_bytes).unwrap_or(usize::MAX))
+    }
+
+    /// Each step gets the whole budget again.
+    fn next_step(&mut self, _: &StepStart) {
+        *self = Self::new(self.budget);
+    }
+
+    fn add_to_linker(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        linker.func_wrap(
+            IMPORT_MODULE,
+            imports::LOG,
+            |mut caller: Caller<'_, T>, level: i32, ptr: i32, len: i32| -> wasmtime::Result<()> {
+                let (ptr, len) = range(ptr, len, "log")?;
+                let mem = memory(&caller)?;
+                let (data, state) = mem.data_and_store_mut(&mut caller);
+                let src = data
+                    .get(ptr..ptr.saturating_add(len))
+                    .ok_or_else(|| oob("log", ptr, len))?;
+                state.logs().push(LogLevel::from_i32(level), src);
+                Ok(())
+            },
+        )?;
+        Ok(())
     }
 }
 

@@ -1,4 +1,4 @@
-//! Bounded admission in front of the instance pool.
+//! Bounded admission in front of the instance pool (sandbox slots).
 //!
 //! Past the pool's capacity wasmtime fails instantiation outright; callers
 //! would rather wait a little, bounded by their own deadline.
