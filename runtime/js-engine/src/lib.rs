@@ -132,13 +132,11 @@ fn install_natives(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     )?;
     // The JavaScript export of each trigger's handler, from the declaration:
     // the prelude dispatches and reports handlers by this map.
-    let handlers = rquickjs::Object::new(ctx.clone())?;
-    for t in rulebox_abi::TRIGGERS {
-        if let Some(js) = t.js_export {
-            handlers.set(t.id, js)?;
-        }
-    }
-    g.set("__rb_handlers", handlers)?;
+    let pairs: Vec<String> = rulebox_abi::TRIGGERS
+        .iter()
+        .filter_map(|t| Some(format!("{}:{}", json_string(t.id), json_string(t.js_export?))))
+        .collect();
+    g.set("__rb_handlers", format!("{{{}}}", pairs.join(",")))?;
     g.set(
         "__rb_native_step_end",
         Function::new(ctx.clone(), |output: String| {

@@ -310,8 +310,8 @@
 
   // ------------------------------------------------------------ loading
   // Trigger id -> the Action's export, from rulebox_abi's declaration (set by lib.rs).
-  const HANDLERS = globalThis.__rb_handlers;
-  delete globalThis.__rb_handlers;
+  const HANDLERS = JSON.parse(g.__rb_handlers);
+  delete g.__rb_handlers;
   const SCRIPTS = ['login', 'getUser', 'create', 'verify', 'changePassword', 'delete', 'changeEmail'];
   let loaded = null;
 
