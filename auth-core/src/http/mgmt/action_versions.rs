@@ -10,12 +10,11 @@ use super::paging::{ACTIONS_PER_PAGE, Paging};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::WASM_RUNTIME;
-use crate::tenant::TenantCtx;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,13 +36,11 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn list_versions(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:actions")?;
+    let (app, t) = c.require("read:actions")?;
     let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
     let versions = app.store.list_action_versions(t.id(), &id).await?;
     let (versions, total) = paging.slice(versions);
@@ -51,24 +48,20 @@ async fn list_versions(
 }
 
 async fn get_version(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path((id, version)): Path<(String, String)>,
 ) -> Res<Json<Value>> {
-    c.require("read:actions")?;
+    let (app, t) = c.require("read:actions")?;
     Ok(Json(json!(
         app.store.get_action_version(t.id(), &id, &version).await?
     )))
 }
 
 async fn rollback(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path((id, version)): Path<(String, String)>,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("update:actions")?;
+    let (app, t) = c.require("update:actions")?;
     // A version deployed before its triggers were checked is held to the
     // same rule as a new deploy before it serves again.
     let old = app.store.get_action_version(t.id(), &id, &version).await?;
@@ -77,7 +70,7 @@ async fn rollback(
         .action_version_module(t.id(), &id, &version)
         .await?;
     action_code::validate(
-        &app,
+        app,
         &old.runtime,
         &old.code,
         module.as_deref(),
@@ -93,14 +86,12 @@ async fn rollback(
 /// replaces the draft with a compiled module (any language built with the
 /// SDK), validated first; deploy it like any draft.
 async fn upload_module(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("update:actions")?;
+    let (app, t) = c.require("update:actions")?;
     let is_wasm = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -109,7 +100,7 @@ async fn upload_module(
         return Err(ApiError::bad_request("send the module as an application/wasm body").into());
     }
     let current = app.store.get_action(t.id(), &id).await?;
-    action_code::validate(&app, WASM_RUNTIME, "", Some(&body), &current.supported_triggers).await?;
+    action_code::validate(app, WASM_RUNTIME, "", Some(&body), &current.supported_triggers).await?;
     let action = app
         .store
         .update_action(t.id(), &id, json!({"runtime": WASM_RUNTIME}), Some(body.to_vec()))

@@ -11,12 +11,11 @@ use super::paging::{ACTIONS_PER_PAGE, Paging};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::{WASM_RUNTIME, is_wasm};
-use crate::tenant::TenantCtx;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,12 +35,10 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn list_actions(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:actions")?;
+    let (app, t) = c.require("read:actions")?;
     let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
     let mut actions = app
         .store
@@ -65,12 +62,10 @@ async fn list_actions(
 }
 
 async fn create_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     body: Bytes,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("create:actions")?;
+    let (app, t) = c.require("create:actions")?;
     let mut v = json_body(&body)?;
     str_field(&v, "name")?;
     let module = decode_module(&v)?;
@@ -86,30 +81,26 @@ async fn create_action(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    action_code::validate(&app, &runtime, &code, module.as_deref(), &triggers).await?;
+    action_code::validate(app, &runtime, &code, module.as_deref(), &triggers).await?;
     v["runtime"] = json!(runtime);
     let action = app.store.create_action(t.id(), v, module).await?;
     Ok((StatusCode::CREATED, Json(json!(action))))
 }
 
 async fn get_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("read:actions")?;
+    let (app, t) = c.require("read:actions")?;
     Ok(Json(json!(app.store.get_action(t.id(), &id).await?)))
 }
 
 async fn update_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("update:actions")?;
+    let (app, t) = c.require("update:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
     let mut patch = json_body(&body)?;
     let module = decode_module(&patch)?;
@@ -136,7 +127,7 @@ async fn update_action(
         };
         let triggers = triggers.unwrap_or(current.supported_triggers);
         action_code::validate(
-            &app,
+            app,
             &runtime,
             &code,
             module.as_deref().or(stored.as_deref()),
@@ -149,13 +140,11 @@ async fn update_action(
 }
 
 async fn delete_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<StatusCode> {
-    c.require("delete:actions")?;
+    let (app, t) = c.require("delete:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
     let force = q.get("force").is_some_and(|v| v == "true");
     app.store.delete_action(t.id(), &id, force).await?;
@@ -163,15 +152,13 @@ async fn delete_action(
 }
 
 async fn deploy_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("update:actions")?;
+    let (app, t) = c.require("update:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
     // A failed compile leaves the previous version serving.
-    let (action, module, module_ref) = action_code::checked_draft(&app, t.id(), &id).await?;
+    let (action, module, module_ref) = action_code::checked_draft(app, t.id(), &id).await?;
     let checked = crate::store::CheckedDraft {
         code: &action.code,
         runtime: &action.runtime,
@@ -189,16 +176,14 @@ async fn deploy_action(
 /// `POST /actions/actions/{id}/test`: runs the draft against a payload and
 /// returns what it decided, its logs and its cost.
 async fn test_action(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
     // Running code is more than reading it (Auth0 asks for create:actions too).
-    c.require("create:actions")?;
+    let (app, t) = c.require("create:actions")?;
     let v = json_body(&body)?;
-    let (action, _, module_ref) = action_code::checked_draft(&app, t.id(), &id).await?;
+    let (action, _, module_ref) = action_code::checked_draft(app, t.id(), &id).await?;
     let trigger = action
         .supported_triggers
         .first()
@@ -206,7 +191,7 @@ async fn test_action(
         .unwrap_or(rulebox_runtime_api::Trigger::PostLogin);
     let payload = v.get("payload").cloned().unwrap_or(json!({}));
     let input = serde_json::to_vec(&payload).map_err(|e| ApiError::internal(e.to_string()))?;
-    let scope = crate::code::pipeline::Scope::new(&app, &t, None, None);
+    let scope = crate::code::pipeline::Scope::new(app, t, None, None);
     let limits = scope.limits.clone();
     let outcome =
         crate::code::pipeline::call_sandbox(&scope, module_ref, trigger, input, limits).await?;

@@ -109,12 +109,10 @@ pub(super) async fn record_changes(
 }
 
 async fn list(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, MgmtError> {
-    c.require("read:logs")?;
+    let (app, t) = c.require("read:logs")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let events = app
         .store

@@ -15,16 +15,20 @@ use std::sync::Arc;
 /// What a Management API handler answers: its value, or an error in the Management API's shape.
 pub(super) type Res<T> = Result<T, MgmtError>;
 
-/// A verified Management API caller and the scopes its token carries.
+/// A verified Management API caller, the scopes its token carries, and what
+/// every handler needs with it: the service and the tenant addressed.
 pub(super) struct Caller {
     scopes: Vec<String>,
     pub(super) subject: String,
+    pub(super) app: Arc<AppState>,
+    pub(super) t: TenantCtx,
 }
 
 impl Caller {
-    pub(super) fn require(&self, scope: &str) -> Res<()> {
+    /// The service and the tenant, if the caller's token holds `scope`.
+    pub(super) fn require(&self, scope: &str) -> Res<(&Arc<AppState>, &TenantCtx)> {
         if self.scopes.iter().any(|s| s == scope) {
-            Ok(())
+            Ok((&self.app, &self.t))
         } else {
             Err(ApiError::insufficient_scope(scope).into())
         }
@@ -69,6 +73,11 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         } else {
             Vec::new()
         };
-        Ok(Self { scopes, subject })
+        Ok(Self {
+            scopes,
+            subject,
+            app: app.clone(),
+            t,
+        })
     }
 }

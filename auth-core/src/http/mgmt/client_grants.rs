@@ -8,10 +8,10 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::tenant::TenantCtx;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, patch};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,22 +29,20 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn list_client_grants(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:client_grants")?;
+    let (app, t) = c.require("read:client_grants")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let grants = app
         .store
         .list_client_grants(
             t.id(),
             q.get("client_id").map(String::as_str),
-            q.get("audience").map(|a| stored_audience(&t, a)),
+            q.get("audience").map(|a| stored_audience(t, a)),
         )
         .await?;
-    let grants: Vec<Value> = grants.into_iter().map(|g| grant_json(&t, g)).collect();
+    let grants: Vec<Value> = grants.into_iter().map(|g| grant_json(t, g)).collect();
     let (grants, total) = paging.slice(grants);
     Ok(Json(paging.classic("client_grants", grants, total)))
 }
@@ -88,54 +86,48 @@ fn grant_scope(v: &Value, audience: &str) -> Res<Vec<String>> {
 }
 
 async fn create_client_grant(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     body: Bytes,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("create:client_grants")?;
+    let (app, t) = c.require("create:client_grants")?;
     let v = json_body(&body)?;
     let client_id = str_field(&v, "client_id")?;
-    let audience = stored_audience(&t, str_field(&v, "audience")?);
+    let audience = stored_audience(t, str_field(&v, "audience")?);
     let scope = grant_scope(&v, audience)?;
     app.store.get_client(t.id(), client_id).await?;
     let grant = app
         .store
         .create_client_grant(t.id(), client_id, audience, scope)
         .await?;
-    Ok((StatusCode::CREATED, Json(grant_json(&t, grant))))
+    Ok((StatusCode::CREATED, Json(grant_json(t, grant))))
 }
 
 /// `PATCH /client-grants/{id}`: replaces its scopes (the only field Auth0
 /// lets change). A server upgrade that adds Management API scopes is taken
 /// up this way by existing management clients.
 async fn update_client_grant(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("update:client_grants")?;
+    let (app, t) = c.require("update:client_grants")?;
     let v = json_body(&body)?;
     let current = app.store.get_client_grant(t.id(), &id).await?;
     // A body without `scope` (the SDKs send other optional fields) keeps the
     // scopes: emptying a management client's grant would lock the tenant out.
     if v.get("scope").is_none_or(Value::is_null) {
-        return Ok(Json(grant_json(&t, current)));
+        return Ok(Json(grant_json(t, current)));
     }
     let scope = grant_scope(&v, &current.audience)?;
     let grant = app.store.update_client_grant(t.id(), &id, scope).await?;
-    Ok(Json(grant_json(&t, grant)))
+    Ok(Json(grant_json(t, grant)))
 }
 
 async fn delete_client_grant(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
-    c.require("delete:client_grants")?;
+    let (app, t) = c.require("delete:client_grants")?;
     app.store.delete_client_grant(t.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,10 +12,10 @@ use crate::error::ApiError;
 use crate::store::NewClient;
 use crate::tenant::TenantCtx;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,12 +34,10 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn list_clients(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:clients")?;
+    let (app, t) = c.require("read:clients")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let clients = app.store.list_clients(t.id()).await?;
     let (clients, total) = paging.slice(clients);
@@ -47,12 +45,10 @@ async fn list_clients(
 }
 
 async fn create_client(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     body: Bytes,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("create:clients")?;
+    let (app, t) = c.require("create:clients")?;
     let v = json_body(&body)?;
     let mut new: NewClient = serde_json::from_value(v.clone())
         .map_err(|e| ApiError::bad_request(format!("Payload validation error: {e}")))?;
@@ -60,8 +56,8 @@ async fn create_client(
     new.client_id = None;
     // Before the client exists: a failure here must not lose the secret shown once below.
     publish_client_key(
-        &app,
-        &t,
+        app,
+        t,
         new.jwt_configuration
             .as_ref()
             .and_then(|j| j.alg.as_deref()),
@@ -78,29 +74,25 @@ async fn create_client(
 }
 
 async fn get_client(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("read:clients")?;
+    let (app, t) = c.require("read:clients")?;
     Ok(Json(json!(app.store.get_client(t.id(), &id).await?)))
 }
 
 async fn update_client(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("update:clients")?;
+    let (app, t) = c.require("update:clients")?;
     let patch = json_body(&body)?;
     let alg = patch
         .get("jwt_configuration")
         .and_then(|j| j.get("alg"))
         .and_then(Value::as_str);
-    publish_client_key(&app, &t, alg).await?;
+    publish_client_key(app, t, alg).await?;
     let client = app.store.update_client(t.id(), &id, patch).await?;
     Ok(Json(json!(client)))
 }
@@ -121,24 +113,21 @@ async fn publish_client_key(app: &AppState, t: &TenantCtx, alg: Option<&str>) ->
 }
 
 async fn delete_client(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
-    c.require("delete:clients")?;
+    let (app, t) = c.require("delete:clients")?;
     app.store.delete_client(t.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /clients/{id}/rotate-secret`: a new secret, shown once; the old one stops working.
 async fn rotate_client_secret(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("update:client_keys")
+    let (app, t) = c
+        .require("update:client_keys")
         .or_else(|_| c.require("update:clients"))?;
     let secret = random_token(48);
     app.store

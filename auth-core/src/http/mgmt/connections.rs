@@ -12,10 +12,10 @@ use crate::error::ApiError;
 use crate::store::StoreError;
 use crate::tenant::TenantCtx;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use rulebox_runtime_api::JsKind;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -36,12 +36,10 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn list_connections(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:connections")?;
+    let (app, t) = c.require("read:connections")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let mut all = app.store.list_connections(t.id()).await?;
     if let Some(s) = q.get("strategy") {
@@ -104,12 +102,10 @@ async fn validate_scripts(app: &Arc<AppState>, options: &Value) -> Res<()> {
 }
 
 async fn create_connection(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     body: Bytes,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("create:connections")?;
+    let (app, t) = c.require("create:connections")?;
     let v = json_body(&body)?;
     let name = str_field(&v, "name")?;
     let strategy = v.get("strategy").and_then(Value::as_str).unwrap_or("auth0");
@@ -120,11 +116,11 @@ async fn create_connection(
         .into());
     }
     let options = v.get("options").cloned().unwrap_or(json!({}));
-    validate_scripts(&app, &options).await?;
+    validate_scripts(app, &options).await?;
     let enabled: Vec<String> =
         serde_json::from_value(v.get("enabled_clients").cloned().unwrap_or(json!([])))
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    validate_enabled_clients(&app, &t, &enabled).await?;
+    validate_enabled_clients(app, t, &enabled).await?;
     let conn = app
         .store
         .create_connection(t.id(), name, strategy, options, enabled)
@@ -151,45 +147,39 @@ async fn validate_enabled_clients(app: &AppState, t: &TenantCtx, ids: &[String])
 }
 
 async fn get_connection(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("read:connections")?;
+    let (app, t) = c.require("read:connections")?;
     Ok(Json(json!(app.store.get_connection(t.id(), &id).await?)))
 }
 
 async fn update_connection(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("update:connections")?;
+    let (app, t) = c.require("update:connections")?;
     let patch = json_body(&body)?;
     if let Some(options) = patch.get("options") {
-        validate_scripts(&app, options).await?;
+        validate_scripts(app, options).await?;
     }
     if let Some(enabled) = patch.get("enabled_clients") {
         let enabled: Vec<String> = serde_json::from_value(enabled.clone())
             .map_err(|e| ApiError::bad_request(format!("enabled_clients: {e}")))?;
-        validate_enabled_clients(&app, &t, &enabled).await?;
+        validate_enabled_clients(app, t, &enabled).await?;
     }
     let conn = app.store.update_connection(t.id(), &id, patch).await?;
     // New scripts or a new TTL: this node's remembered getUser answers may be wrong now.
-    crate::code::custom_db::forget_connection(&app, t.id(), &conn.name);
+    crate::code::custom_db::forget_connection(app, t.id(), &conn.name);
     Ok(Json(json!(conn)))
 }
 
 async fn delete_connection(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
-    c.require("delete:connections")?;
+    let (app, t) = c.require("delete:connections")?;
     app.store.delete_connection(t.id(), &id).await?;
     Ok(StatusCode::ACCEPTED)
 }

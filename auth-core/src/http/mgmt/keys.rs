@@ -4,11 +4,10 @@
 
 use super::caller::{Caller, Res};
 use crate::app::AppState;
-use crate::tenant::TenantCtx;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -39,22 +38,18 @@ fn key_json(k: &crate::store::SigningKey) -> Value {
 }
 
 async fn list_signing_keys(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
 ) -> Res<Json<Value>> {
-    c.require("read:signing_keys")?;
+    let (app, t) = c.require("read:signing_keys")?;
     let keys = app.store.signing_keys_with_revoked(t.id()).await?;
     Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
 }
 
 async fn get_signing_key(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(kid): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("read:signing_keys")?;
+    let (app, t) = c.require("read:signing_keys")?;
     let key = app.store.signing_key(t.id(), &kid).await?;
     Ok(Json(key_json(&key)))
 }
@@ -62,12 +57,10 @@ async fn get_signing_key(
 /// `PUT /keys/signing/{kid}/revoke`: a previously used key leaves the JWKS,
 /// so tokens it signed stop verifying (a leaked key's answer).
 async fn revoke_signing_key(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(kid): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("update:signing_keys")?;
+    let (app, t) = c.require("update:signing_keys")?;
     let key = app.store.revoke_signing_key(t.id(), &kid).await?;
     Ok(Json(json!({"cert": null, "kid": key.kid})))
 }
@@ -76,12 +69,10 @@ async fn revoke_signing_key(
 /// tenant signs with (its own, and any its clients chose); the previous ones stay
 /// in the JWKS so tokens they signed keep verifying until they expire.
 async fn rotate_signing_key(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
 ) -> Res<(StatusCode, Json<Value>)> {
     use crate::crypto::keys::Alg;
-    c.require("create:signing_keys")?;
+    let (app, t) = c.require("create:signing_keys")?;
     let tenant_alg: Alg = t.tenant.signing_alg.parse().unwrap_or(Alg::RS256);
     let current = app.store.signing_keys(t.id()).await?;
     let mut algs: Vec<Alg> = current

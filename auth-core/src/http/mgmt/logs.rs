@@ -4,10 +4,9 @@
 use super::caller::{Caller, Res};
 use super::paging::{CLASSIC_PER_PAGE, Paging};
 use crate::app::AppState;
-use crate::tenant::TenantCtx;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,12 +16,10 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn list_logs(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:logs")?;
+    let (app, t) = c.require("read:logs")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let action = q.get("action_id").map(String::as_str);
     // Logs of logins this node just answered may still be queued.

@@ -11,10 +11,8 @@ use super::caller::Caller;
 use crate::app::AppState;
 use crate::http::errors::MgmtError;
 use crate::store::ExecutionLog;
-use crate::tenant::TenantCtx;
-use axum::extract::State;
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Router;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use std::collections::HashMap;
@@ -36,12 +34,10 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn tail(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, MgmtError> {
     c.require("read:logs")?;
-    let tenant = t.id().to_owned();
+    let (app, tenant) = (c.app.clone(), c.t.id().to_owned());
     let start = crate::store::time::now_ms();
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
     let mut draining = app.draining.subscribe();

@@ -9,12 +9,11 @@ use super::paging::{CLASSIC_PER_PAGE, Paging};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::NewRule;
-use crate::tenant::TenantCtx;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use rulebox_runtime_api::JsKind;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -37,12 +36,10 @@ async fn validate_rule(app: &Arc<AppState>, script: &str) -> Res<()> {
 }
 
 async fn list_rules(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:rules")?;
+    let (app, t) = c.require("read:rules")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let mut rules = app.store.list_rules(t.id()).await?;
     // The SDKs send `enabled=true` unless told otherwise, as Auth0 filters on it.
@@ -56,16 +53,14 @@ async fn list_rules(
 }
 
 async fn create_rule(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     body: Bytes,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("create:rules")?;
+    let (app, t) = c.require("create:rules")?;
     let v = json_body(&body)?;
     let name = str_field(&v, "name")?.to_owned();
     let script = str_field(&v, "script")?.to_owned();
-    validate_rule(&app, &script).await?;
+    validate_rule(app, &script).await?;
     let new = NewRule {
         name,
         script,
@@ -79,26 +74,22 @@ async fn create_rule(
 }
 
 async fn get_rule(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("read:rules")?;
+    let (app, t) = c.require("read:rules")?;
     Ok(Json(json!(app.store.get_rule(t.id(), &id).await?)))
 }
 
 async fn update_rule(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("update:rules")?;
+    let (app, t) = c.require("update:rules")?;
     let patch = json_body(&body)?;
     if let Some(script) = patch.get("script").and_then(Value::as_str) {
-        validate_rule(&app, script).await?;
+        validate_rule(app, script).await?;
     }
     Ok(Json(json!(
         app.store.update_rule(t.id(), &id, patch).await?
@@ -106,12 +97,10 @@ async fn update_rule(
 }
 
 async fn delete_rule(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
-    c.require("delete:rules")?;
+    let (app, t) = c.require("delete:rules")?;
     app.store.delete_rule(t.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

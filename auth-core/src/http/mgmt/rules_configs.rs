@@ -5,12 +5,11 @@
 use super::body::{json_body, str_field};
 use super::caller::{Caller, Res};
 use crate::app::AppState;
-use crate::tenant::TenantCtx;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -24,22 +23,18 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn list_rules_configs(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
 ) -> Res<Json<Value>> {
-    c.require("read:rules_configs")?;
+    let (app, t) = c.require("read:rules_configs")?;
     Ok(Json(json!(app.store.rules_configs(t.id()).await?)))
 }
 
 async fn set_rules_config(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(key): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("update:rules_configs")?;
+    let (app, t) = c.require("update:rules_configs")?;
     let v = json_body(&body)?;
     let value = str_field(&v, "value")?;
     app.store.set_rules_config(t.id(), &key, value).await?;
@@ -48,12 +43,10 @@ async fn set_rules_config(
 }
 
 async fn delete_rules_config(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(key): Path<String>,
 ) -> Res<StatusCode> {
-    c.require("delete:rules_configs")?;
+    let (app, t) = c.require("delete:rules_configs")?;
     app.store.delete_rules_config(t.id(), &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,7 +16,6 @@ use crate::crypto::keys::Alg;
 use crate::error::ApiError;
 use crate::http::errors::MgmtError;
 use crate::tenant::TenantCtx;
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use rulebox_runtime_api::TenantPolicy;
@@ -70,12 +69,10 @@ fn is_ip_literal(entry: &str) -> bool {
 /// stored limits (validated: unknown keys, operator-only keys, IP literals and
 /// wrong types are a 400 naming them).
 async fn patch_settings(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, MgmtError> {
-    c.require("update:tenant_settings")?;
+    let (app, t) = c.require("update:tenant_settings")?;
     let invalid = |m: String| {
         MgmtError::from(ApiError::bad_request(format!(
             "Payload validation error: {m}"
@@ -106,7 +103,7 @@ async fn patch_settings(
     };
     let limits = match body.get("sandbox_limits") {
         None => None,
-        Some(changes) => Some(merged_limits(&t, changes).map_err(invalid)?),
+        Some(changes) => Some(merged_limits(t, changes).map_err(invalid)?),
     };
     if let Some(alg) = alg {
         // The new default key is in the JWKS before the first token it signs;

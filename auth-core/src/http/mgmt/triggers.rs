@@ -7,13 +7,12 @@ use super::caller::{Caller, Res};
 use super::paging::{ACTIONS_PER_PAGE, Paging};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::tenant::TenantCtx;
 use rulebox_runtime_api::Trigger;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -49,13 +48,11 @@ struct RefValue {
 }
 
 async fn get_bindings(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(trigger): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:actions")?;
+    let (app, t) = c.require("read:actions")?;
     let paging = Paging::parse(&q, ACTIONS_PER_PAGE)?;
     let b = app.store.bindings(t.id(), &trigger).await?;
     let (b, total) = paging.slice(b);
@@ -63,14 +60,12 @@ async fn get_bindings(
 }
 
 async fn set_bindings(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(trigger): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("update:actions")?;
+    let (app, t) = c.require("update:actions")?;
     // The login path caches flow plans; this node sees its own change at once.
     let _ = headers;
     let body: BindingsBody = serde_json::from_slice(&body)

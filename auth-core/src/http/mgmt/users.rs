@@ -11,10 +11,10 @@ use crate::error::ApiError;
 use crate::store::{Connection, NewUser, StoreError};
 use crate::tenant::TenantCtx;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,12 +35,10 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 }
 
 async fn list_users(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:users")?;
+    let (app, t) = c.require("read:users")?;
     let paging = Paging::parse(&q, CLASSIC_PER_PAGE)?;
     let (users, total) = app
         .store
@@ -55,12 +53,10 @@ async fn list_users(
 }
 
 async fn users_by_email(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> Res<Json<Value>> {
-    c.require("read:users")?;
+    let (app, t) = c.require("read:users")?;
     let email = q.remove("email").ok_or_else(|| {
         ApiError::bad_request("Query validation error: Missing required property: email")
     })?;
@@ -68,18 +64,16 @@ async fn users_by_email(
 }
 
 async fn create_user(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     body: Bytes,
 ) -> Res<(StatusCode, Json<Value>)> {
-    c.require("create:users")?;
+    let (app, t) = c.require("create:users")?;
     let v = json_body(&body)?;
     let connection = str_field(&v, "connection")?.to_owned();
     let conn = app.store.connection_by_name(t.id(), &connection).await?;
     let email = str_field(&v, "email")?.to_owned();
     let password = str_field(&v, "password")?.to_owned();
-    let hash = hash_new_password(&app, &conn, password).await?;
+    let hash = hash_new_password(app, &conn, password).await?;
     let new = NewUser {
         connection,
         email: Some(email),
@@ -108,12 +102,10 @@ async fn create_user(
 }
 
 async fn get_user(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("read:users")?;
+    let (app, t) = c.require("read:users")?;
     Ok(Json(json!(app.store.get_user(t.id(), &id).await?)))
 }
 
@@ -129,14 +121,12 @@ async fn known_user(app: &AppState, t: &TenantCtx, id: &str, has_factors: bool) 
 
 /// `GET /users/{id}/enrollments`: the user's authenticator app, if enrolled.
 async fn list_enrollments(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<Json<Value>> {
-    c.require("read:users")?;
+    let (app, t) = c.require("read:users")?;
     let factors = app.store.mfa_authenticators(t.id(), &id).await?;
-    known_user(&app, &t, &id, !factors.is_empty()).await?;
+    known_user(app, t, &id, !factors.is_empty()).await?;
     Ok(Json(Value::Array(
         factors
             .iter()
@@ -153,25 +143,21 @@ async fn list_enrollments(
 /// `DELETE /users/{id}/authenticators`: resets the user's MFA (a lost phone);
 /// their next login that needs MFA enrolls anew.
 async fn reset_authenticators(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
-    c.require("delete:guardian_enrollments")?;
+    let (app, t) = c.require("delete:guardian_enrollments")?;
     let removed = app.store.delete_mfa_authenticators(t.id(), &id).await?;
-    known_user(&app, &t, &id, removed > 0).await?;
+    known_user(app, t, &id, removed > 0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn update_user(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Res<Json<Value>> {
-    c.require("update:users")?;
+    let (app, t) = c.require("update:users")?;
     let mut patch = json_body(&body)?;
     let new_password = match patch.as_object_mut().and_then(|m| m.remove("password")) {
         Some(pw) => Some(
@@ -190,7 +176,7 @@ async fn update_user(
                 .store
                 .connection_by_name(t.id(), &user.connection)
                 .await?;
-            Some(hash_new_password(&app, &conn, pw).await?)
+            Some(hash_new_password(app, &conn, pw).await?)
         }
         None => None,
     };
@@ -215,12 +201,10 @@ async fn hash_new_password(app: &AppState, conn: &Connection, password: String) 
 }
 
 async fn delete_user(
-    State(app): State<Arc<AppState>>,
-    Extension(t): Extension<TenantCtx>,
     c: Caller,
     Path(id): Path<String>,
 ) -> Res<StatusCode> {
-    c.require("delete:users")?;
+    let (app, t) = c.require("delete:users")?;
     app.store.delete_user(t.id(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
