@@ -8,8 +8,8 @@ use crate::app::AppState;
 use crate::code::loader;
 use crate::error::ApiError;
 use crate::store::{Action, ActionVersion, ExecutionLogInput};
-use crate::tenant::FlowPlan;
 use crate::tenant::TenantCtx;
+use crate::tenant::{FlowPlan, RuleSet};
 use rulebox_abi::Command;
 use rulebox_runtime_api::{
     InvokeRequest, JsKind, Limits, ModuleId, OutcomeKind, Quota, TenantPolicy, Trigger,
@@ -283,7 +283,41 @@ pub async fn ensure_loaded(
 /// Runs the bound Actions of `trigger`. A sandbox failure fails the login
 /// closed (`access_denied` naming the Action) and is logged for the tenant.
 pub async fn run(s: &Scope<'_>, trigger: Trigger, event: Value) -> Result<Decisions, ApiError> {
-    run_from(s, trigger, event, 0, false).await
+    let config = FlowConfig::load(s, trigger, false).await?;
+    run_from(s, &config, trigger, event, 0, false).await
+}
+
+/// The tenant configuration a flow runs on, read once at its start: the
+/// trigger's bound Actions and, for a login, the Rules after them.
+pub struct FlowConfig {
+    /// The trigger whose bindings these are (`post-login` for its continuation too).
+    plan_trigger: Trigger,
+    plan: FlowPlan,
+    rules: Option<Arc<RuleSet>>,
+}
+
+impl FlowConfig {
+    pub async fn load(s: &Scope<'_>, trigger: Trigger, with_rules: bool) -> Result<Self, ApiError> {
+        // Bindings live under the trigger a flow starts with.
+        let plan_trigger = if trigger == Trigger::ContinuePostLogin {
+            Trigger::PostLogin
+        } else {
+            trigger
+        };
+        let tenant = s.t.id();
+        let plan = s.app.flow_plan(tenant, plan_trigger.id()).await?;
+        let rules = if with_rules {
+            let set = s.app.rule_set(tenant).await;
+            Some(set.map_err(|e| ApiError::server_error(format!("rules: {e}")))?)
+        } else {
+            None
+        };
+        Ok(Self {
+            plan_trigger,
+            plan,
+            rules,
+        })
+    }
 }
 
 /// Runs the bound Actions from position `start_at`. With `resume`, the
@@ -292,6 +326,7 @@ pub async fn run(s: &Scope<'_>, trigger: Trigger, event: Value) -> Result<Decisi
 /// the flow after the Action that asked for it (`Decisions::redirect_at`).
 pub async fn run_from(
     s: &Scope<'_>,
+    config: &FlowConfig,
     trigger: Trigger,
     mut event: Value,
     start_at: usize,
@@ -299,15 +334,9 @@ pub async fn run_from(
 ) -> Result<Decisions, ApiError> {
     let (app, t) = (s.app, s.t);
     let tenant = t.id();
-    // Bindings live under the trigger a flow starts with.
-    let plan_trigger = if trigger == Trigger::ContinuePostLogin {
-        Trigger::PostLogin
-    } else {
-        trigger
-    };
-    let plan = app.flow_plan(tenant, plan_trigger.id()).await?;
+    let (plan, plan_trigger) = (&config.plan, config.plan_trigger);
     let flow = Flow {
-        plan: &plan,
+        plan,
         plan_trigger,
         trigger,
         start_at,
@@ -316,7 +345,7 @@ pub async fn run_from(
     // Two or more JavaScript Actions to run: one sandbox call for all of them,
     // once their flow snapshot is ready (see `flow_modules`).
     if plan.len().saturating_sub(start_at) >= 2
-        && let Some(module) = app.flow_modules.get(&app.sandbox, &plan)
+        && let Some(module) = app.flow_modules.get(&app.sandbox, plan)
     {
         metrics::counter!("rulebox_action_flow_runs_total", "mode" => "one_call").increment(1);
         return run_flow(s, &flow, module, event).await;
@@ -613,14 +642,14 @@ pub(crate) async fn record_outcome(
 /// `context` the previous one left. Same fail-closed rule as Actions.
 pub async fn run_rules(
     s: &Scope<'_>,
+    config: &FlowConfig,
     decisions: &mut Decisions,
     user_and_context: impl FnOnce() -> (Value, Value),
 ) -> Result<(), ApiError> {
     let (app, tenant) = (s.app, s.t.id());
-    let set = app
-        .rule_set(tenant)
-        .await
-        .map_err(|e| ApiError::server_error(format!("rules: {e}")))?;
+    let Some(set) = &config.rules else {
+        return Ok(());
+    };
     if set.rules.is_empty() || decisions.denied.is_some() {
         return Ok(());
     }

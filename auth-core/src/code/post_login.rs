@@ -46,11 +46,13 @@ pub async fn run_from(
     } = *login;
     let scope = Scope::new(app, t, Some(&client.client_id), Some(&user.user_id));
     let event = triggers::post_login::event(t, client, conn, user, info, Map::new());
+    // The tenant's configuration for this login, read once: its Actions and Rules.
+    let config = pipeline::FlowConfig::load(&scope, Trigger::PostLogin, true).await?;
     let mut decisions =
-        pipeline::run_from(&scope, Trigger::PostLogin, event, start_at, resume).await?;
+        pipeline::run_from(&scope, &config, Trigger::PostLogin, event, start_at, resume).await?;
     let mut rules = Ok(());
     if decisions.redirect_at.is_none() {
-        rules = pipeline::run_rules(&scope, &mut decisions, || {
+        rules = pipeline::run_rules(&scope, &config, &mut decisions, || {
             let user_json = serde_json::to_value(user).unwrap_or(Value::Null);
             (
                 user_json,
