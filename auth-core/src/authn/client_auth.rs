@@ -25,19 +25,17 @@ pub async fn authenticate_client(
     creds: &ClientCredentials,
     require_secret: bool,
 ) -> Result<Client, ApiError> {
-    let id = creds.id.clone();
-    let secret = creds.secret.clone();
-    let id =
-        id.ok_or_else(|| ApiError::invalid_request("Missing required parameter: client_id"))?;
+    let id = creds
+        .id
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid_request("Missing required parameter: client_id"))?;
     let entry = app
-        .client(t.id(), &id)
+        .client(t.id(), id)
         .await
         .map_err(|_| ApiError::invalid_client("Unknown client."))?;
-    let client = entry.client.clone();
-    let stored = entry.secret_hash.clone();
-    let public = client.token_endpoint_auth_method == "none";
-    match (secret, stored) {
-        (Some(s), Some(h)) if !constant_time_eq(sha256_hex(&s).as_bytes(), h.as_bytes()) => {
+    let public = entry.client.token_endpoint_auth_method == "none";
+    match (creds.secret.as_deref(), entry.secret_hash.as_deref()) {
+        (Some(s), Some(h)) if !constant_time_eq(sha256_hex(s).as_bytes(), h.as_bytes()) => {
             return Err(ApiError::invalid_client("Unauthorized"));
         }
         // PKCE proves a code's redeemer started the login; it does not stand in for
@@ -53,7 +51,7 @@ pub async fn authenticate_client(
         }
         _ => {}
     }
-    Ok(client)
+    Ok(entry.client.clone())
 }
 
 pub fn grant_allowed(client: &Client, grant: &str) -> Result<(), ApiError> {

@@ -34,10 +34,10 @@ pub async fn token(
         .ok_or_else(|| ApiError::invalid_request("Missing required parameter: grant_type"))?;
     let span = tracing::info_span!("token", tenant = t.id(), grant = %grant);
     let from = Requester {
-        client: client_credentials(&headers, req.client_id.clone(), req.client_secret.clone()),
+        client: client_credentials(&headers, req.client_id.take(), req.client_secret.take()),
         info: request_info(&headers, ip, ""),
     };
-    let result = grants::run(&app, &t, &from, &grant, req)
+    let result = grants::run(&app, &t, from, &grant, req)
         .instrument(span)
         .await;
     // Logins by tenant, grant and result: `success` or the error code (Auth0's

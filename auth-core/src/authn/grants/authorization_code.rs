@@ -74,7 +74,7 @@ pub async fn issue(
 pub async fn grant(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    from: &Requester,
+    from: Requester,
     req: TokenRequest,
 ) -> Result<Value, ApiError> {
     let code = req

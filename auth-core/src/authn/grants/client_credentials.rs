@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub async fn grant(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    from: &Requester,
+    mut from: Requester,
     req: TokenRequest,
 ) -> Result<Value, ApiError> {
     let client = authenticate_client(app, t, &from.client, true).await?;

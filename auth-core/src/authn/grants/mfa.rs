@@ -22,7 +22,7 @@ pub const RECOVERY_CODE_GRANT: &str = "http://auth0.com/oauth/grant-type/mfa-rec
 pub async fn grant(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    from: &Requester,
+    from: Requester,
     req: TokenRequest,
     grant: &str,
 ) -> Result<Value, ApiError> {

@@ -57,11 +57,12 @@ pub struct Requester {
 }
 
 impl Requester {
-    /// `event.request` and `event.transaction.protocol` as a grant reports them.
-    pub fn info(&self, protocol: &str) -> RequestInfo {
+    /// `event.request` and `event.transaction.protocol` as a grant reports them
+    /// (taken, not copied: a grant reports them once).
+    pub fn info(&mut self, protocol: &str) -> RequestInfo {
         RequestInfo {
             protocol: protocol.into(),
-            ..self.info.clone()
+            ..std::mem::take(&mut self.info)
         }
     }
 }
@@ -70,7 +71,7 @@ impl Requester {
 pub async fn run(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    from: &Requester,
+    from: Requester,
     grant: &str,
     req: TokenRequest,
 ) -> Result<Value, ApiError> {

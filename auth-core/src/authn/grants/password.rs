@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub async fn grant(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    from: &Requester,
+    mut from: Requester,
     req: TokenRequest,
     realm_grant: bool,
 ) -> Result<Value, ApiError> {

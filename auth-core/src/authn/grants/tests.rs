@@ -164,7 +164,7 @@ async fn client_credentials_runs_the_exchange_actions_and_signs_their_claims() {
         scope: Some("read:users".into()),
         ..TokenRequest::default()
     };
-    let out = run(&x.app, &x.t, &from(&x.machine), "client_credentials", req)
+    let out = run(&x.app, &x.t, from(&x.machine), "client_credentials", req)
         .await
         .expect("tokens");
     let calls = x.sandbox.calls();
@@ -190,7 +190,7 @@ async fn an_exchange_deny_answers_with_the_code_the_action_chose() {
         code: Some("invalid_scope".into()),
     }]);
     let req = to_management(&x);
-    let err = run(&x.app, &x.t, &from(&x.machine), "client_credentials", req)
+    let err = run(&x.app, &x.t, from(&x.machine), "client_credentials", req)
         .await
         .expect_err("denied");
     assert_eq!(
@@ -208,7 +208,7 @@ async fn a_wrong_secret_runs_no_tenant_code() {
         ..x.machine.clone()
     };
     let req = to_management(&x);
-    let err = run(&x.app, &x.t, &from(&wrong), "client_credentials", req)
+    let err = run(&x.app, &x.t, from(&wrong), "client_credentials", req)
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::InvalidClient);
@@ -269,7 +269,7 @@ async fn password_then_refresh_run_post_login_each_time_and_rotate_once() {
         scope: Some("openid offline_access".into()),
         ..TokenRequest::default()
     };
-    let first = run(&x.app, &x.t, &from(&web_creds), "password", login)
+    let first = run(&x.app, &x.t, from(&web_creds), "password", login)
         .await
         .expect("login");
     let id = claims(&x.app, &x.t, &first["id_token"], &web.client_id).await;
@@ -286,7 +286,7 @@ async fn password_then_refresh_run_post_login_each_time_and_rotate_once() {
     let second = run(
         &x.app,
         &x.t,
-        &from(&web_creds),
+        from(&web_creds),
         "refresh_token",
         again(&refresh),
     )
@@ -309,7 +309,7 @@ async fn password_then_refresh_run_post_login_each_time_and_rotate_once() {
     let replay = run(
         &x.app,
         &x.t,
-        &from(&web_creds),
+        from(&web_creds),
         "refresh_token",
         again(&refresh),
     )
