@@ -34,6 +34,7 @@ const AUTH_CORE: Layers = Layers {
 const RUNTIME: Layers = Layers {
     src: "runtime/src",
     top_first: &[
+        &["sandbox"],
         &["runtime", "baseline"],
         &["js"],
         &["call"],

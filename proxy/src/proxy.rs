@@ -22,7 +22,7 @@ use crate::quota::{QuotaDefaults, Quotas};
 use crate::remote::{NodeClient, NodeError, invoke_body, micros};
 use crate::wire::{Held, Source};
 use rulebox_runtime_api::{
-    Code, InvokeRequest, JsKind, LoadError, Loaded, ModuleId, Outcome, OutcomeKind, Sandbox,
+    Call, Code, LoadError, Loaded, ModuleId, Outcome, OutcomeKind, Pending, Sandbox,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -100,10 +100,6 @@ pub struct Proxy {
     sources: moka::sync::Cache<ModuleId, Arc<Held>>,
     quotas: Quotas,
     config: ProxyConfig,
-    /// Drives calls made through the synchronous `Sandbox` methods (which callers
-    /// run on blocking threads); `None` when built outside a runtime.
-    handle: Option<tokio::runtime::Handle>,
-    any_remote: bool,
     counters: Counters,
 }
 
@@ -150,7 +146,6 @@ impl Proxy {
         let any_remote = slots
             .iter()
             .any(|s| matches!(s.transport, Transport::Remote(_)));
-        let handle = tokio::runtime::Handle::try_current().ok();
         let proxy = Arc::new(Self {
             names: slots.iter().map(|s| s.name.clone()).collect(),
             slots,
@@ -160,11 +155,9 @@ impl Proxy {
                 .build(),
             quotas: Quotas::new(config.quotas),
             config,
-            handle,
-            any_remote,
             counters: Counters::default(),
         });
-        if let Some(h) = proxy.handle.as_ref().filter(|_| any_remote) {
+        if any_remote && let Ok(h) = tokio::runtime::Handle::try_current() {
             h.spawn(check_health(Arc::downgrade(&proxy)));
         }
         proxy
@@ -208,7 +201,10 @@ impl Proxy {
     async fn push(&self, slot: &Slot, id: ModuleId, source: &Source) -> Result<Loaded, Failure> {
         self.counters.pushes.fetch_add(1, Ordering::Relaxed);
         let loaded = match &slot.transport {
-            Transport::Local(s) => source.load_on(s.as_ref()).map_err(Failure::Refused)?,
+            Transport::Local(s) => {
+                let code = source.code().map_err(Failure::Refused)?;
+                s.clone().load_code(code).await.map_err(Failure::Refused)?
+            }
             Transport::Remote(c) => match c.load(source).await {
                 Ok(loaded) => Loaded {
                     id: loaded.id,
@@ -223,29 +219,8 @@ impl Proxy {
         Ok(loaded)
     }
 
-    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        if !self.any_remote {
-            // Local nodes compute inline and never wait, so one poll finishes the
-            // call — outside any runtime context, which the runtime's own
-            // blocking work (its outbound-HTTP client) must not run inside.
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-        match &self.handle {
-            Some(h) => h.block_on(f),
-            None => tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|rt| rt.block_on(f))
-                .unwrap_or_else(|e| panic!("no tokio runtime for proxy calls: {e}")),
-        }
-    }
-
     /// Loads `source` on the node its id ranks first: its id and what it handles.
-    async fn load(&self, source: Source, ask_handlers: bool) -> Result<Loaded, LoadError> {
+    async fn load(&self, source: Source) -> Result<Loaded, LoadError> {
         let id = source.id().map_err(|m| LoadError {
             kind: OutcomeKind::InvalidModule,
             message: m,
@@ -257,7 +232,7 @@ impl Proxy {
         // An upload asks what the code handles: an answer cached from a node
         // that could not tell is asked again (the pool may be upgraded since).
         if let Some(held) = self.sources.get(&id)
-            && (held.handlers.is_some() || !ask_handlers)
+            && (held.handlers.is_some() || !source.upload_checks_handlers())
         {
             return Ok(Loaded {
                 id,
@@ -294,118 +269,100 @@ impl Proxy {
         })
     }
 
-    async fn call_on(
+    /// Runs `call` on a remote node, feeding the node the source first if it
+    /// lacks it (or lost it in a restart).
+    async fn call_remote(
         &self,
         slot: &Slot,
+        node: &NodeClient,
         source: &Source,
-        r: &InvokeRequest<'_>,
+        call: &Call,
     ) -> Result<Outcome, Failure> {
-        let id = *r.module;
-        let node_id = match slot.loaded.get(&id) {
+        let node_id = self.node_id(slot, call.module, source).await?;
+        match node.invoke(&invoke_body(call, node_id)).await {
+            Ok(o) => Ok(o),
+            Err(NodeError::NotLoaded) => {
+                // The node restarted since it was fed: feed it again.
+                slot.loaded.invalidate(&call.module);
+                let node_id = self.push(slot, call.module, source).await?.id;
+                node.invoke(&invoke_body(call, node_id))
+                    .await
+                    .map_err(Failure::from)
+            }
+            Err(e) => Err(Failure::from(e)),
+        }
+    }
+
+    /// Runs `call` on a runtime in this process, which picks the call's thread
+    /// itself; it either runs the call or refuses the code, so the call is
+    /// never retried elsewhere and can be handed over whole.
+    async fn call_local(
+        &self,
+        slot: &Slot,
+        sandbox: &Arc<dyn Sandbox>,
+        source: &Source,
+        mut call: Call,
+    ) -> Result<Outcome, Failure> {
+        let mut node_id = self.node_id(slot, call.module, source).await?;
+        if !sandbox.is_loaded(&node_id) {
+            node_id = self.push(slot, call.module, source).await?.id;
+        }
+        call.module = node_id;
+        Ok(sandbox.clone().call(call).await)
+    }
+
+    /// The id `slot`'s node knows the code by, pushing the code if it has none.
+    async fn node_id(
+        &self,
+        slot: &Slot,
+        id: ModuleId,
+        source: &Source,
+    ) -> Result<ModuleId, Failure> {
+        match slot.loaded.get(&id) {
             Some(n) => {
                 self.counters.compiled_hits.fetch_add(1, Ordering::Relaxed);
                 metrics::counter!("rulebox_proxy_compiled_cache_hits_total").increment(1);
-                n
+                Ok(n)
             }
             None => {
                 metrics::counter!("rulebox_proxy_compiled_cache_misses_total").increment(1);
-                self.push(slot, id, source).await?.id
-            }
-        };
-        match &slot.transport {
-            Transport::Local(s) => {
-                let node_id = if s.is_loaded(&node_id) {
-                    node_id
-                } else {
-                    self.push(slot, id, source).await?.id
-                };
-                Ok(s.invoke(InvokeRequest {
-                    module: &node_id,
-                    ..r.clone()
-                }))
-            }
-            Transport::Remote(c) => {
-                let body = invoke_body(r, node_id);
-                match c.invoke(&body).await {
-                    Ok(o) => Ok(o),
-                    Err(NodeError::NotLoaded) => {
-                        // The node restarted since it was fed: feed it again.
-                        slot.loaded.invalidate(&id);
-                        let node_id = self.push(slot, id, source).await?.id;
-                        c.invoke(&invoke_body(r, node_id))
-                            .await
-                            .map_err(Failure::from)
-                    }
-                    Err(e) => Err(Failure::from(e)),
-                }
+                Ok(self.push(slot, id, source).await?.id)
             }
         }
     }
 }
 
 impl Proxy {
-    /// Routes one call (see the module docs). Local nodes run inline: they are only
-    /// used from blocking threads.
-    pub async fn route(&self, r: InvokeRequest<'_>) -> Outcome {
+    /// Routes one call (see the module docs).
+    pub async fn route(&self, call: Call) -> Outcome {
         let start = Instant::now();
-        let outcome = self.route_inner(&r).await;
-        record_call(&r, &outcome, start);
+        let tenant = call.tenant.clone();
+        let trigger = call.trigger;
+        let outcome = self.route_inner(call).await;
+        record_call(tenant, trigger, &outcome, start);
         outcome
     }
 
-    /// [`Sandbox::invoke_now`] through the proxy: only for a call the first
-    /// choice of `route` would run on a local node that already holds the code,
-    /// within the tenant's quota; everything else (`None`) takes `route`.
-    /// Tenants with a rate quota always take `route`: a rate token spent here
-    /// on a call the node then declines would be spent twice.
-    fn route_now(&self, r: &InvokeRequest<'_>) -> Option<Outcome> {
-        if self.any_remote || self.quotas.rate(r.quota).is_some() {
-            return None;
-        }
-        let start = Instant::now();
-        let slot = self.candidates(r.tenant).into_iter().next()?;
-        let Transport::Local(s) = &slot.transport else {
-            return None;
-        };
-        if slot.in_flight.load(Ordering::Acquire) >= self.config.spill_at {
-            return None;
-        }
-        let node_id = slot.loaded.get(r.module)?;
-        let _permit = self.quotas.admit(r.tenant, r.quota).ok()?;
-        slot.in_flight.fetch_add(1, Ordering::AcqRel);
-        let outcome = s.invoke_now(InvokeRequest {
-            module: &node_id,
-            ..r.clone()
-        });
-        slot.in_flight.fetch_sub(1, Ordering::AcqRel);
-        let outcome = outcome?;
-        self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        self.counters.compiled_hits.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("rulebox_proxy_compiled_cache_hits_total").increment(1);
-        record_call(r, &outcome, start);
-        Some(outcome)
-    }
-
-    async fn route_inner(&self, r: &InvokeRequest<'_>) -> Outcome {
+    async fn route_inner(&self, call: Call) -> Outcome {
         let start = Instant::now();
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let _permit = match self.quotas.admit(r.tenant, r.quota) {
+        let _permit = match self.quotas.admit(&call.tenant, call.quota) {
             Ok(p) => p,
             Err(e) => {
                 self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("rulebox_proxy_rate_limited_total", "tenant" => r.tenant.to_owned())
+                metrics::counter!("rulebox_proxy_rate_limited_total", "tenant" => call.tenant.clone())
                     .increment(1);
                 return Outcome::refused(OutcomeKind::RateLimited, e.to_string(), micros(start));
             }
         };
-        let Some(source) = self.sources.get(r.module) else {
+        let Some(source) = self.sources.get(&call.module) else {
             return Outcome::refused(
                 OutcomeKind::InvalidModule,
-                format!("module {} is not loaded", r.module),
+                format!("module {} is not loaded", call.module),
                 micros(start),
             );
         };
-        let mut order = self.candidates(r.tenant);
+        let mut order = self.candidates(&call.tenant);
         if order.len() > 1
             && order[0].in_flight.load(Ordering::Acquire) >= self.config.spill_at
             && order[1].in_flight.load(Ordering::Acquire)
@@ -413,16 +370,25 @@ impl Proxy {
         {
             order.swap(0, 1);
         }
+        let may_reach_out = !call.limits.outbound.allow_hosts.is_empty();
         let mut last = String::from("no runtime nodes configured");
+        let mut call = Some(call);
         for (attempt, slot) in order.iter().enumerate() {
             if attempt > 0 {
                 self.counters.failovers.fetch_add(1, Ordering::Relaxed);
                 metrics::counter!("rulebox_proxy_failovers_total").increment(1);
             }
+            let Some(this) = call.as_ref() else { break };
             let n = slot.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
             metrics::gauge!("rulebox_proxy_node_in_flight", "node" => slot.name.clone())
                 .set(n as f64);
-            let result = self.call_on(slot, &source.source, r).await;
+            let result = match &slot.transport {
+                Transport::Remote(node) => self.call_remote(slot, node, &source.source, this).await,
+                Transport::Local(s) => match call.take() {
+                    Some(whole) => self.call_local(slot, s, &source.source, whole).await,
+                    None => Err(Failure::Unreachable("the call was handed over".into())),
+                },
+            };
             let n = slot.in_flight.fetch_sub(1, Ordering::AcqRel) - 1;
             metrics::gauge!("rulebox_proxy_node_in_flight", "node" => slot.name.clone())
                 .set(n as f64);
@@ -431,7 +397,7 @@ impl Proxy {
                 Err(Failure::Refused(e)) => {
                     return Outcome::refused(e.kind, e.message, micros(start));
                 }
-                Err(Failure::Lost(m)) if !r.limits.outbound.allow_hosts.is_empty() => {
+                Err(Failure::Lost(m)) if may_reach_out => {
                     slot.healthy.store(false, Ordering::Release);
                     return Outcome::refused(
                         OutcomeKind::Unavailable,
@@ -457,51 +423,32 @@ impl Proxy {
     }
 }
 
+/// The pool as one sandbox: loads and calls are awaited on the caller's task;
+/// a remote node is waited on over the network, and a runtime in this
+/// process picks its own thread for the work.
 impl Sandbox for Proxy {
-    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
-        self.block_on(self.load(Source::wasm(bytes), false))
-            .map(|l| l.id)
-    }
-
-    fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
-        self.block_on(self.load(Source::js(kind, source), false))
-            .map(|l| l.id)
-    }
-
-    fn load_code(&self, code: Code<'_>) -> Result<Loaded, LoadError> {
-        self.block_on(self.load(Source::of(code), true))
+    fn load_code(self: Arc<Self>, code: Code) -> Pending<Result<Loaded, LoadError>> {
+        Box::pin(async move { self.load(Source::of(code)).await })
     }
 
     fn is_loaded(&self, module: &ModuleId) -> bool {
         self.sources.contains_key(module)
     }
 
-    fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {
-        self.block_on(self.route(r))
-    }
-
-    fn invoke_now(&self, r: InvokeRequest<'_>) -> Option<Outcome> {
-        self.route_now(&r)
-    }
-
-    fn invoke_async<'a>(
-        &'a self,
-        r: InvokeRequest<'a>,
-    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>>> {
-        // A local node computes inline, which must not happen on an async worker.
-        let all_remote = self
-            .slots
-            .iter()
-            .all(|s| matches!(s.transport, Transport::Remote(_)));
-        all_remote.then(|| Box::pin(self.route(r)) as _)
+    fn call(self: Arc<Self>, call: Call) -> Pending<Outcome> {
+        Box::pin(async move { self.route(call).await })
     }
 }
 
 /// The proxy's per-call metrics, however the call was routed.
-fn record_call(r: &InvokeRequest<'_>, outcome: &Outcome, start: Instant) {
-    let tenant = r.tenant.to_owned();
+fn record_call(
+    tenant: String,
+    trigger: rulebox_runtime_api::Trigger,
+    outcome: &Outcome,
+    start: Instant,
+) {
     metrics::counter!("rulebox_proxy_calls_total", "tenant" => tenant.clone(),
-        "trigger" => r.trigger.id(), "outcome" => outcome.kind.as_str())
+        "trigger" => trigger.id(), "outcome" => outcome.kind.as_str())
     .increment(1);
     metrics::histogram!("rulebox_proxy_call_duration_seconds", "tenant" => tenant)
         .record(start.elapsed().as_secs_f64());

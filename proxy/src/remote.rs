@@ -7,8 +7,9 @@
 
 use crate::wire::{ErrorBody, Held, InvokeBody, LoadedBody, MODULE_NOT_LOADED, Source};
 use rulebox_runtime_api::{
-    Code, InvokeRequest, JsKind, LoadError, Loaded, ModuleId, Outcome, OutcomeKind, Sandbox,
+    Call, Code, LoadError, Loaded, ModuleId, Outcome, OutcomeKind, Pending, Sandbox,
 };
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Time allowed beyond a call's own timeout for the network and queueing on a node.
@@ -132,13 +133,13 @@ impl NodeClient {
 }
 
 /// The wire form of a call.
-pub fn invoke_body(r: &InvokeRequest<'_>, module: ModuleId) -> InvokeBody {
+pub fn invoke_body(r: &Call, module: ModuleId) -> InvokeBody {
     InvokeBody {
-        tenant: r.tenant.to_owned(),
+        tenant: r.tenant.clone(),
         quota: r.quota,
         module,
         trigger: r.trigger,
-        input: String::from_utf8_lossy(r.input).into_owned(),
+        input: String::from_utf8_lossy(&r.input).into_owned(),
         limits: r.limits.clone(),
         now_ms: r
             .now
@@ -158,52 +159,46 @@ pub fn wire_now(now_ms: Option<u64>) -> Option<SystemTime> {
 /// call instead of failing it.
 pub struct RemoteSandbox {
     node: NodeClient,
-    handle: tokio::runtime::Handle,
-    sources: moka::sync::Cache<ModuleId, std::sync::Arc<Held>>,
+    sources: moka::sync::Cache<ModuleId, Arc<Held>>,
 }
 
 impl RemoteSandbox {
-    /// Must be called inside a tokio runtime; calls run on it.
     pub fn new(base: &str) -> Self {
         Self {
             node: NodeClient::new(base),
-            handle: tokio::runtime::Handle::current(),
             sources: moka::sync::Cache::builder()
-                .weigher(|_, h: &std::sync::Arc<Held>| h.weight())
+                .weigher(|_, h: &Arc<Held>| h.weight())
                 .max_capacity(256 << 20)
                 .build(),
         }
     }
 
-    /// `ask_handlers`: an upload asks what the code handles, so an answer
-    /// cached from a node that could not tell is asked again.
-    fn load(&self, source: Source, ask_handlers: bool) -> Result<Loaded, LoadError> {
+    /// Loads `source` on the far end. An upload asks what the code handles,
+    /// so an answer cached from a node that could not tell is asked again.
+    async fn load(&self, source: Source) -> Result<Loaded, LoadError> {
         // Content-addressed: code this client already loaded is not sent again
         // (a far end that lost it is re-fed on the next call).
         if let Ok(id) = source.id()
             && let Some(held) = self.sources.get(&id)
-            && (held.handlers.is_some() || !ask_handlers)
+            && (held.handlers.is_some() || !source.upload_checks_handlers())
         {
             return Ok(Loaded {
                 id,
                 handlers: held.handlers.clone(),
             });
         }
-        let loaded = self
-            .handle
-            .block_on(self.node.load(&source))
-            .map_err(|e| match e {
-                NodeError::Refused(e) => e,
-                other => LoadError {
-                    kind: OutcomeKind::Unavailable,
-                    message: other.to_string(),
-                    line: None,
-                    column: None,
-                },
-            })?;
+        let loaded = self.node.load(&source).await.map_err(|e| match e {
+            NodeError::Refused(e) => e,
+            other => LoadError {
+                kind: OutcomeKind::Unavailable,
+                message: other.to_string(),
+                line: None,
+                column: None,
+            },
+        })?;
         self.sources.insert(
             loaded.id,
-            std::sync::Arc::new(Held {
+            Arc::new(Held {
                 source,
                 handlers: loaded.handlers.clone(),
             }),
@@ -215,46 +210,31 @@ impl RemoteSandbox {
     }
 }
 
+/// Loads and calls are network I/O only: the caller awaits them on its own
+/// task, holding no thread for the length of a remote call.
 impl Sandbox for RemoteSandbox {
-    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
-        self.load(Source::wasm(bytes), false).map(|l| l.id)
-    }
-
-    fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
-        self.load(Source::js(kind, source), false).map(|l| l.id)
-    }
-
-    fn load_code(&self, code: Code<'_>) -> Result<Loaded, LoadError> {
-        self.load(Source::of(code), true)
+    fn load_code(self: Arc<Self>, code: Code) -> Pending<Result<Loaded, LoadError>> {
+        Box::pin(async move { self.load(Source::of(code)).await })
     }
 
     fn is_loaded(&self, module: &ModuleId) -> bool {
         self.sources.contains_key(module)
     }
 
-    fn invoke(&self, r: InvokeRequest<'_>) -> Outcome {
-        self.handle.block_on(self.call(r))
-    }
-
-    /// The call is network I/O only: auth-core awaits it on its own worker instead of
-    /// holding a blocking thread for the length of every remote call.
-    fn invoke_async<'a>(
-        &'a self,
-        r: InvokeRequest<'a>,
-    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>>> {
-        Some(Box::pin(self.call(r)))
+    fn call(self: Arc<Self>, call: Call) -> Pending<Outcome> {
+        Box::pin(async move { self.invoke(call).await })
     }
 }
 
 impl RemoteSandbox {
     /// One invocation; a far end that lost the module is re-fed its source once.
-    async fn call(&self, r: InvokeRequest<'_>) -> Outcome {
+    async fn invoke(&self, r: Call) -> Outcome {
         let start = Instant::now();
-        let body = invoke_body(&r, *r.module);
+        let body = invoke_body(&r, r.module);
         let call = async {
             match self.node.invoke_within(&body, PROXIED_CALL_MARGIN).await {
                 Err(NodeError::NotLoaded) => {
-                    let Some(source) = self.sources.get(r.module) else {
+                    let Some(source) = self.sources.get(&r.module) else {
                         return Err(NodeError::NotLoaded);
                     };
                     self.node.load(&source.source).await?;
@@ -266,7 +246,7 @@ impl RemoteSandbox {
         match call.await {
             Ok(o) => o,
             Err(NodeError::NotLoaded) => {
-                self.sources.invalidate(r.module);
+                self.sources.invalidate(&r.module);
                 Outcome::refused(
                     OutcomeKind::InvalidModule,
                     format!("module {} is not loaded", r.module),

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rulebox_runtime_api::{InvokeRequest, LoadError, MetricsRender, Sandbox};
+use rulebox_runtime_api::{Call, MetricsRender, Sandbox};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -96,18 +96,17 @@ async fn load(
             "body must be a module source".into(),
         );
     };
-    let sandbox = s.sandbox.clone();
-    let loaded = tokio::task::spawn_blocking(move || -> Result<_, LoadError> {
-        let loaded = source.load_on(sandbox.as_ref())?;
-        Ok(LoadedBody {
+    let loaded = match source.into_code() {
+        Ok(code) => s.sandbox.clone().load_code(code).await,
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok(loaded) => Json(LoadedBody {
             id: loaded.id,
             handlers: loaded.handlers,
         })
-    })
-    .await;
-    match loaded {
-        Ok(Ok(loaded)) => Json(loaded).into_response(),
-        Ok(Err(e)) => {
+        .into_response(),
+        Err(e) => {
             let body = ErrorBody {
                 error: e.kind.as_str().into(),
                 error_description: e.message.clone(),
@@ -115,22 +114,17 @@ async fn load(
             };
             (StatusCode::BAD_REQUEST, Json(body)).into_response()
         }
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            e.to_string(),
-        ),
     }
 }
 
-fn request(body: &InvokeBody) -> InvokeRequest<'_> {
-    InvokeRequest {
-        tenant: &body.tenant,
+fn call(body: InvokeBody) -> Call {
+    Call {
+        tenant: body.tenant,
         quota: body.quota,
-        module: &body.module,
+        module: body.module,
         trigger: body.trigger,
-        input: body.input.as_bytes(),
-        limits: &body.limits,
+        input: body.input.into_bytes(),
+        limits: body.limits,
         now: wire_now(body.now_ms),
         flow_timeout_ms: body.flow_timeout_ms,
     }
@@ -151,19 +145,7 @@ async fn invoke(
             format!("module {} is not loaded here", body.module),
         );
     }
-    if let Some(call) = s.sandbox.invoke_async(request(&body)) {
-        return Json(call.await).into_response();
-    }
-    let sandbox = s.sandbox.clone();
-    let outcome = tokio::task::spawn_blocking(move || sandbox.invoke(request(&body))).await;
-    match outcome {
-        Ok(o) => Json(o).into_response(),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            e.to_string(),
-        ),
-    }
+    Json(s.sandbox.clone().call(call(body)).await).into_response()
 }
 
 /// How long a node keeps answering (with `/readyz` failing) after it was told to stop.

@@ -6,9 +6,7 @@
 //! is content-addressed, so a push can never be stale.
 
 use base64::Engine;
-use rulebox_runtime_api::{
-    Code, JsKind, Limits, LoadError, Loaded, ModuleId, OutcomeKind, Quota, Sandbox, Trigger,
-};
+use rulebox_runtime_api::{Code, JsKind, Limits, LoadError, ModuleId, OutcomeKind, Quota, Trigger};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -34,11 +32,26 @@ impl Source {
         }
     }
 
-    pub fn of(code: Code<'_>) -> Self {
+    pub fn of(code: Code) -> Self {
         match code {
-            Code::Wasm(bytes) => Self::wasm(bytes),
-            Code::Js(kind, source) => Self::js(kind, source),
+            Code::Wasm(bytes) => Self::wasm(&bytes),
+            Code::Js(js_kind, source) => Source::Js { js_kind, source },
         }
+    }
+
+    /// Whether an upload of this code is checked against the triggers it
+    /// handles (an Action or a module), so a cached answer of "cannot tell"
+    /// from an older node is asked again; a rule, a script or a flow, loaded
+    /// on every login, is not.
+    pub fn upload_checks_handlers(&self) -> bool {
+        matches!(
+            self,
+            Source::Wasm { .. }
+                | Source::Js {
+                    js_kind: JsKind::Action,
+                    ..
+                }
+        )
     }
 
     /// A module's id is the SHA-256 of its bytes (what runtimes use too); a
@@ -60,8 +73,8 @@ impl Source {
         }
     }
 
-    /// Loads this code on `sandbox` (base64 refused as `invalid_module`).
-    pub fn load_on(&self, sandbox: &dyn Sandbox) -> Result<Loaded, LoadError> {
+    /// The code to load on a sandbox (bad base64 refused as `invalid_module`).
+    pub fn code(&self) -> Result<Code, LoadError> {
         match self {
             Source::Wasm { .. } => {
                 let bytes = self.wasm_bytes().map_err(|m| LoadError {
@@ -70,9 +83,17 @@ impl Source {
                     line: None,
                     column: None,
                 })?;
-                sandbox.load_code(Code::Wasm(&bytes))
+                Ok(Code::Wasm(bytes))
             }
-            Source::Js { js_kind, source } => sandbox.load_code(Code::Js(js_kind, source)),
+            Source::Js { js_kind, source } => Ok(Code::Js(js_kind.clone(), source.clone())),
+        }
+    }
+
+    /// [`Source::code`], consuming the source (no copy of a script's text).
+    pub fn into_code(self) -> Result<Code, LoadError> {
+        match self {
+            Source::Js { js_kind, source } => Ok(Code::Js(js_kind, source)),
+            wasm => wasm.code(),
         }
     }
 
@@ -137,7 +158,7 @@ pub struct InvokeBody {
     /// Fixes the guest clock (milliseconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub now_ms: Option<u64>,
-    /// A flow's whole-call budget (`InvokeRequest::flow_timeout_ms`).
+    /// A flow's whole-call budget (`Call::flow_timeout_ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_timeout_ms: Option<u64>,
 }

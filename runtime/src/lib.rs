@@ -25,6 +25,7 @@ mod js;
 mod outcome;
 mod registry;
 mod runtime;
+mod sandbox;
 mod validate;
 
 pub use call::Invocation;
@@ -37,7 +38,7 @@ pub use js::{
 };
 pub use rulebox_abi::{Command, LogLevel, Output, Trigger};
 pub use rulebox_runtime_api::{
-    InvokeRequest, Limits, LoadError, LogLine, ModuleId, Outcome, OutcomeKind, ParseModuleIdError,
+    Call, Code, Limits, LoadError, LogLine, ModuleId, Outcome, OutcomeKind, ParseModuleIdError,
     Sandbox, TenantPolicy,
 };
 pub use runtime::{Runtime, RuntimeError};

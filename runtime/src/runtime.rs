@@ -110,6 +110,12 @@ impl Runtime {
         self.registry.load(bytes).map(|(id, _)| id)
     }
 
+    /// [`Runtime::load`], with the triggers the module exports handlers for.
+    pub fn load_handlers(&self, bytes: &[u8]) -> Result<(ModuleId, Vec<Trigger>), ValidationError> {
+        let (id, compiled) = self.registry.load(bytes)?;
+        Ok((id, compiled.manifest.handlers.clone()))
+    }
+
     /// Validates a JavaScript source and pre-initialises the engine with it;
     /// the returned id names the snapshot module, invoked like any module.
     /// Syntax errors come back with their line and column.
@@ -310,59 +316,5 @@ impl From<ValidationError> for rulebox_runtime_api::LoadError {
             line,
             column,
         }
-    }
-}
-
-/// The runtime's view of a sandbox request.
-fn invocation<'a>(r: &rulebox_runtime_api::InvokeRequest<'a>) -> Invocation<'a> {
-    let mut inv = Invocation::new(r.module, r.trigger, r.input, r.limits);
-    if let Some(at) = r.now {
-        inv.clock = Clock::Fixed(at);
-    }
-    inv.flow_timeout = r.flow_timeout_ms.map(std::time::Duration::from_millis);
-    inv
-}
-
-/// The in-process sandbox: what `rulebox serve` hands auth-core.
-impl rulebox_runtime_api::Sandbox for Runtime {
-    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, rulebox_runtime_api::LoadError> {
-        self.load(bytes).map_err(Into::into)
-    }
-
-    fn load_js(
-        &self,
-        kind: &JsKind,
-        source: &str,
-    ) -> Result<ModuleId, rulebox_runtime_api::LoadError> {
-        Runtime::load_js(self, kind, source).map_err(Into::into)
-    }
-
-    fn is_loaded(&self, module: &ModuleId) -> bool {
-        Runtime::is_loaded(self, module)
-    }
-
-    fn load_code(
-        &self,
-        code: rulebox_runtime_api::Code<'_>,
-    ) -> Result<rulebox_runtime_api::Loaded, rulebox_runtime_api::LoadError> {
-        let (id, handlers) = match code {
-            rulebox_runtime_api::Code::Wasm(bytes) => {
-                let (id, compiled) = self.registry.load(bytes)?;
-                (id, compiled.manifest.handlers.clone())
-            }
-            rulebox_runtime_api::Code::Js(kind, source) => self.load_js_handlers(kind, source)?,
-        };
-        Ok(rulebox_runtime_api::Loaded {
-            id,
-            handlers: Some(handlers),
-        })
-    }
-
-    fn invoke(&self, r: rulebox_runtime_api::InvokeRequest<'_>) -> Outcome {
-        Runtime::invoke(self, &invocation(&r))
-    }
-
-    fn invoke_now(&self, r: rulebox_runtime_api::InvokeRequest<'_>) -> Option<Outcome> {
-        Runtime::invoke_now(self, &invocation(&r))
     }
 }

@@ -13,11 +13,10 @@
 //! spread over the nodes by the proxy.
 
 use super::bench::percentile;
-use anyhow::Context;
 use clap::Args;
 use rulebox_proxy::{Node, Proxy, ProxyConfig, RemoteSandbox};
 use rulebox_runtime::{Runtime, RuntimeConfig};
-use rulebox_runtime_api::{InvokeRequest, JsKind, Limits, ModuleId, Quota, Sandbox, Trigger};
+use rulebox_runtime_api::{Call, Code, JsKind, Limits, ModuleId, Quota, Sandbox, Trigger};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,18 +62,21 @@ async fn serve(sandbox: Arc<dyn Sandbox>) -> anyhow::Result<String> {
     Ok(url)
 }
 
-fn call(s: &dyn Sandbox, tenant: &str, module: &ModuleId, limits: &Limits) -> Duration {
+async fn call(s: &Arc<dyn Sandbox>, tenant: &str, module: &ModuleId, limits: &Limits) -> Duration {
     let start = Instant::now();
-    let o = s.invoke(InvokeRequest {
-        tenant,
-        quota: Quota::default(),
-        module,
-        trigger: Trigger::PostLogin,
-        input: EVENT.as_bytes(),
-        limits,
-        now: None,
-        flow_timeout_ms: None,
-    });
+    let o = s
+        .clone()
+        .call(Call {
+            tenant: tenant.to_owned(),
+            quota: Quota::default(),
+            module: *module,
+            trigger: Trigger::PostLogin,
+            input: EVENT.as_bytes().to_vec(),
+            limits: limits.clone(),
+            now: None,
+            flow_timeout_ms: None,
+        })
+        .await;
     let took = start.elapsed();
     assert!(
         o.is_ok(),
@@ -90,7 +92,7 @@ pub fn bench_proxy(args: BenchProxyArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let dir = tempfile_dir()?;
-    let result = rt.block_on(async {
+    let result: anyhow::Result<serde_json::Value> = rt.block_on(async {
         let mut urls = Vec::new();
         for i in 0..args.nodes.max(1) {
             urls.push(serve(Arc::new(runtime(&dir, i)?)).await?);
@@ -108,8 +110,8 @@ pub fn bench_proxy(args: BenchProxyArgs) -> anyhow::Result<ExitCode> {
         let args_calls = args.calls;
         let rounds = args.rounds;
         let tenants = args.tenants;
-        let pool_for_hits = pool.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<serde_json::Value> {
+        let pool_for_hits: Arc<dyn Sandbox> = pool.clone();
+        let bench = async move {
             let limits = Limits::default();
             let paths: Vec<(&str, Arc<dyn Sandbox>)> = vec![
                 ("runtime", local_runtime),
@@ -120,10 +122,13 @@ pub fn bench_proxy(args: BenchProxyArgs) -> anyhow::Result<ExitCode> {
             let mut ids = Vec::new();
             for (name, s) in &paths {
                 let id = s
-                    .load_js(&JsKind::Action, ACTION)
-                    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+                    .clone()
+                    .load_code(Code::Js(JsKind::Action, ACTION.to_owned()))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?
+                    .id;
                 for _ in 0..200 {
-                    call(s.as_ref(), "bench", &id, &limits);
+                    call(s, "bench", &id, &limits).await;
                 }
                 ids.push(id);
             }
@@ -131,7 +136,7 @@ pub fn bench_proxy(args: BenchProxyArgs) -> anyhow::Result<ExitCode> {
             for _ in 0..rounds {
                 for (i, (_, s)) in paths.iter().enumerate() {
                     for _ in 0..args_calls {
-                        samples[i].push(call(s.as_ref(), "bench", &ids[i], &limits));
+                        samples[i].push(call(s, "bench", &ids[i], &limits).await);
                     }
                 }
             }
@@ -144,25 +149,25 @@ pub fn bench_proxy(args: BenchProxyArgs) -> anyhow::Result<ExitCode> {
             let mut modules = Vec::new();
             for t in 0..tenants {
                 let src = format!("{ACTION}\n// tenant {t}");
-                modules.push(pool_for_hits.load_js(&JsKind::Action, &src).map_err(|e| anyhow::anyhow!("{e}"))?);
+                let loaded = pool_for_hits.clone().load_code(Code::Js(JsKind::Action, src)).await;
+                modules.push(loaded.map_err(|e| anyhow::anyhow!("{e}"))?.id);
             }
-            let warm = |n: usize| {
+            let warm = async |n: usize| {
                 for k in 0..n {
                     let t = k % tenants;
-                    call(pool_for_hits.as_ref(), &format!("tenant-{t}"), &modules[t], &limits);
+                    call(&pool_for_hits, &format!("tenant-{t}"), &modules[t], &limits).await;
                 }
             };
-            warm(tenants * 2);
-            let before = pool_for_hits.stats();
-            warm(tenants * 20);
-            let after = pool_for_hits.stats();
+            warm(tenants * 2).await;
+            let before = pool.stats();
+            warm(tenants * 20).await;
+            let after = pool.stats();
             let calls = after.calls - before.calls;
             let hits = after.compiled_hits - before.compiled_hits;
             Ok(serde_json::json!({"rows": rows, "hit_rate": {"tenants": tenants, "calls": calls, "compiled_hits": hits,
                 "rate": hits as f64 / calls.max(1) as f64, "pushes_in_window": after.pushes - before.pushes}}))
-        })
-        .await
-        .context("benchmark thread")?
+        };
+        bench.await
     });
     let _ = std::fs::remove_dir_all(&dir);
     let report = result?;

@@ -8,7 +8,7 @@
 //! code never changes), so a deploy or a rebinding simply asks for a new one.
 
 use crate::tenant::FlowPlan;
-use rulebox_runtime_api::{JsKind, ModuleId, Sandbox};
+use rulebox_runtime_api::{Code, JsKind, Loaded, ModuleId, Sandbox};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -99,10 +99,9 @@ impl FlowModules {
     fn build(&self, sandbox: Arc<dyn Sandbox>, key: [u8; 32], source: String) {
         let inner = self.inner.clone();
         let span = tracing::info_span!("flow_snapshot");
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            match sandbox.load_js(&JsKind::Flow, &source) {
-                Ok(id) => {
+        let build = async move {
+            match sandbox.load_code(Code::Js(JsKind::Flow, source)).await {
+                Ok(Loaded { id, .. }) => {
                     tracing::info!(%id, "flow snapshot ready");
                     inner.ready.insert(key, id);
                 }
@@ -114,6 +113,7 @@ impl FlowModules {
             if let Ok(mut b) = inner.building.lock() {
                 b.remove(&key);
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(build, span));
     }
 }

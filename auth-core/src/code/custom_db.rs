@@ -114,7 +114,7 @@ pub async fn run_script(
         name,
         secrets: configuration.as_object().unwrap_or(&empty),
     };
-    let loaded = crate::code::loader::load_js(&app.sandbox, kind, source.to_owned()).await?;
+    let loaded = crate::code::loader::load_js(&app.sandbox, kind, source.to_owned()).await;
     let module = match loaded {
         Ok(module) => module,
         Err(e) => {
@@ -130,7 +130,7 @@ pub async fn run_script(
     let input = serde_json::to_vec(&json!({"args": args, "configuration": configuration}))?;
     // Each script gets the tenant's whole budget, whatever the login around it used.
     let limits = scope.limits.clone();
-    let outcome = call_sandbox(&scope, module, Trigger::CustomDb, input, limits).await?;
+    let outcome = call_sandbox(&scope, module, Trigger::CustomDb, input, limits).await;
     let outcome = record_outcome(&scope, outcome, Trigger::CustomDb, who).await?;
     let result = outcome.output.and_then(|o| o.result).unwrap_or(Value::Null);
     Ok(ScriptAnswer::parse(&result))

@@ -12,7 +12,7 @@ use crate::tenant::TenantCtx;
 use crate::tenant::{FlowPlan, RuleSet};
 use rulebox_abi::Command;
 use rulebox_runtime_api::{
-    InvokeRequest, JsKind, Limits, ModuleId, OutcomeKind, Quota, TenantPolicy, Trigger,
+    Call, JsKind, Limits, ModuleId, OutcomeKind, Quota, TenantPolicy, Trigger,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -178,14 +178,14 @@ impl<'a> Scope<'a> {
 }
 
 /// One call of tenant code, carrying the tenant for routing and its quota. Every call site
-/// goes through here.
+/// goes through here; every way a call ends is an outcome.
 pub async fn call_sandbox(
     s: &Scope<'_>,
     module: ModuleId,
     trigger: Trigger,
     input: Vec<u8>,
     limits: Limits,
-) -> Result<rulebox_runtime_api::Outcome, ApiError> {
+) -> rulebox_runtime_api::Outcome {
     call_with_budget(s, module, trigger, input, limits, None).await
 }
 
@@ -197,8 +197,7 @@ async fn call_with_budget(
     input: Vec<u8>,
     limits: Limits,
     flow_timeout_ms: Option<u64>,
-) -> Result<rulebox_runtime_api::Outcome, ApiError> {
-    let sandbox = s.app.sandbox.clone();
+) -> rulebox_runtime_api::Outcome {
     let call = Call {
         tenant: s.t.id().to_owned(),
         quota: s.quota,
@@ -206,47 +205,12 @@ async fn call_with_budget(
         trigger,
         input,
         limits,
+        now: None,
         flow_timeout_ms,
     };
-    // A sandbox behind the network (a remote proxy or node) is awaited here; one that
-    // computes in this process runs a call it knows to be short right here, and
-    // anything else on a blocking thread, off the async workers.
-    if let Some(pending) = sandbox.invoke_async(call.request()) {
-        return Ok(pending.await);
-    }
-    if let Some(outcome) = sandbox.invoke_now(call.request()) {
-        return Ok(outcome);
-    }
-    tokio::task::spawn_blocking(move || sandbox.invoke(call.request()))
-        .await
-        .map_err(|e| ApiError::server_error(e.to_string()))
-}
-
-/// What [`call_sandbox`] owns for the length of a call, so the request can be lent to
-/// the sandbox on this task or moved to a blocking thread.
-struct Call {
-    tenant: String,
-    quota: Quota,
-    module: ModuleId,
-    trigger: Trigger,
-    input: Vec<u8>,
-    limits: Limits,
-    flow_timeout_ms: Option<u64>,
-}
-
-impl Call {
-    fn request(&self) -> InvokeRequest<'_> {
-        InvokeRequest {
-            tenant: &self.tenant,
-            quota: self.quota,
-            module: &self.module,
-            trigger: self.trigger,
-            input: &self.input,
-            limits: &self.limits,
-            now: None,
-            flow_timeout_ms: self.flow_timeout_ms,
-        }
-    }
+    // The sandbox picks the thread: a short call runs right here, a long one
+    // on a blocking thread, a remote one is awaited over the network.
+    s.app.sandbox.clone().call(call).await
 }
 
 /// Makes sure the sandbox has the deployed version's code compiled.
@@ -275,9 +239,7 @@ pub async fn ensure_loaded(
     } else {
         loader::load_js(&app.sandbox, JsKind::Action, version.code.clone()).await
     };
-    loaded
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+    loaded.map_err(|e| e.to_string())
 }
 
 /// Runs the bound Actions of `trigger`. A sandbox failure fails the login
@@ -367,7 +329,7 @@ pub async fn run_from(
         event["secrets"] = Value::Object(secrets.clone());
         event["__rb_cache"] = Value::Object(app.action_cache.snapshot(tenant, plan_trigger.id()));
         let input = serde_json::to_vec(&event)?;
-        let outcome = call_sandbox(s, module, trigger, input, s.step_limits()).await?;
+        let outcome = call_sandbox(s, module, trigger, input, s.step_limits()).await;
         let outcome = record_outcome(s, outcome, trigger, flow.subject(index)).await?;
         // Later Actions see metadata set by earlier ones, as in Auth0.
         for cmd in outcome.commands() {
@@ -505,7 +467,7 @@ async fn run_flow(
     })?;
     let first = flow.trigger_at(flow.start_at);
     let budget = Some(ms_until(s.deadline));
-    let mut outcome = call_with_budget(s, module, first, input, s.step_limits(), budget).await?;
+    let mut outcome = call_with_budget(s, module, first, input, s.step_limits(), budget).await;
     let steps = std::mem::take(&mut outcome.steps);
     let ran = steps.len();
     let mut decisions = Decisions::default();
@@ -663,7 +625,7 @@ pub async fn run_rules(
             name: &rule.name,
             secrets: configuration,
         };
-        let loaded = loader::load_js(&app.sandbox, JsKind::Rule, rule.script.clone()).await?;
+        let loaded = loader::load_js(&app.sandbox, JsKind::Rule, rule.script.clone()).await;
         let module = match loaded {
             Ok(module) => module,
             Err(e) => {
@@ -673,7 +635,7 @@ pub async fn run_rules(
         };
         let input = serde_json::to_vec(&json!({"user": user, "context": context,
             "configuration": configuration, "__rb_global": app.rules_global.get(tenant)}))?;
-        let outcome = call_sandbox(s, module, Trigger::PostLogin, input, s.step_limits()).await?;
+        let outcome = call_sandbox(s, module, Trigger::PostLogin, input, s.step_limits()).await;
         let outcome = record_outcome(s, outcome, Trigger::PostLogin, who).await?;
         for cmd in outcome.commands() {
             decisions.apply(cmd);

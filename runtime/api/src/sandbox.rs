@@ -2,6 +2,9 @@
 
 use crate::{Limits, ModuleId, Outcome, OutcomeKind, Quota, Trigger};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The shape of a JavaScript source.
@@ -23,10 +26,11 @@ pub enum JsKind {
 }
 
 /// Code to load: a module's bytes, or a JavaScript source of some kind.
-#[derive(Debug, Clone, Copy)]
-pub enum Code<'a> {
-    Wasm(&'a [u8]),
-    Js(&'a JsKind, &'a str),
+/// Owned, so the sandbox can move it to whichever thread it loads on.
+#[derive(Debug, Clone)]
+pub enum Code {
+    Wasm(Vec<u8>),
+    Js(JsKind, String),
 }
 
 /// What loading code answers.
@@ -55,18 +59,18 @@ pub struct LoadError {
     pub column: Option<u32>,
 }
 
-/// One call.
+/// One call, owned: the sandbox moves it to whichever thread runs it.
 #[derive(Debug, Clone)]
-pub struct InvokeRequest<'a> {
+pub struct Call {
     /// Whose code this is: the proxy routes by it (a tenant's modules stay
     /// warm on few nodes) and counts it against the tenant's quota.
-    pub tenant: &'a str,
+    pub tenant: String,
     pub quota: Quota,
-    pub module: &'a ModuleId,
+    pub module: ModuleId,
     pub trigger: Trigger,
     /// The event JSON.
-    pub input: &'a [u8],
-    pub limits: &'a Limits,
+    pub input: Vec<u8>,
+    pub limits: Limits,
     /// Fixes the guest's clock (replays, tests); `None` is the real clock.
     pub now: Option<SystemTime>,
     /// For a call of several steps (a [`JsKind::Flow`]): the wall-clock budget
@@ -76,44 +80,27 @@ pub struct InvokeRequest<'a> {
     pub flow_timeout_ms: Option<u64>,
 }
 
+/// What a sandbox answers later: a load or a call under way.
+pub type Pending<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
 /// Validates, compiles and runs tenant code. Implemented by the runtime
-/// in-process and by the proxy in front of a pool of runtimes.
+/// in-process, by the proxy in front of a pool of runtimes, and by a client
+/// of a remote proxy or node.
 ///
-/// Calls are synchronous and CPU-bound; async callers run them on a
-/// blocking thread.
+/// Both operations are async and each implementation picks where the work
+/// runs: the runtime runs a call it knows to be short on the caller's thread
+/// and anything else (every load: compiling a module or snapshotting a script
+/// takes milliseconds to seconds) on a blocking thread; the proxy and the
+/// remote client wait on the network on the caller's task. Callers just
+/// `.await`; they never choose a thread, so no caller can block an async
+/// worker with a long call or pay a thread hop for a short one.
 pub trait Sandbox: Send + Sync + 'static {
-    /// Validates and compiles a WebAssembly module; its id is the SHA-256 of `bytes`.
-    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError>;
-    /// Validates a JavaScript source and pre-initialises the engine with it.
-    fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, LoadError>;
+    /// Validates and compiles code, and says which triggers it answers
+    /// (uploads compare them with the triggers the code says it supports).
+    /// A module's id is the SHA-256 of its bytes.
+    fn load_code(self: Arc<Self>, code: Code) -> Pending<Result<Loaded, LoadError>>;
     /// Whether `module` can be invoked without loading it again.
     fn is_loaded(&self, module: &ModuleId) -> bool;
-    /// Loads code as [`Sandbox::load_module`] and [`Sandbox::load_js`] do,
-    /// and says which triggers it answers; uploads compare them with the
-    /// triggers the code says it supports. This default cannot tell.
-    fn load_code(&self, code: Code<'_>) -> Result<Loaded, LoadError> {
-        let id = match code {
-            Code::Wasm(bytes) => self.load_module(bytes)?,
-            Code::Js(kind, source) => self.load_js(kind, source)?,
-        };
-        Ok(Loaded { id, handlers: None })
-    }
     /// Runs one handler; every way it can end is an [`Outcome`].
-    fn invoke(&self, request: InvokeRequest<'_>) -> Outcome;
-    /// Runs the call on the caller's thread right away if the implementation
-    /// can tell it is short (in-process, a module known to be light, no
-    /// network capability, a core free); `None` means nothing ran. Async
-    /// callers try this before handing the call to a blocking thread.
-    fn invoke_now(&self, _request: InvokeRequest<'_>) -> Option<Outcome> {
-        None
-    }
-    /// The same call for async callers, when the implementation waits on the
-    /// network rather than a CPU (the proxy): it saves a blocking-thread hop.
-    /// `None` means "call [`Sandbox::invoke`] on a blocking thread".
-    fn invoke_async<'a>(
-        &'a self,
-        _request: InvokeRequest<'a>,
-    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send + 'a>>> {
-        None
-    }
+    fn call(self: Arc<Self>, call: Call) -> Pending<Outcome>;
 }

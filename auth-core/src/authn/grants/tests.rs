@@ -13,7 +13,7 @@ use crate::store::{NewClient, NewUser, Store};
 use crate::tenant::TenantCtx;
 use rulebox_abi::{Command, Output};
 use rulebox_runtime_api::{
-    InvokeRequest, JsKind, LoadError, ModuleId, Outcome, OutcomeKind, Sandbox, Trigger,
+    Call, Code, LoadError, Loaded, ModuleId, Outcome, OutcomeKind, Pending, Sandbox, Trigger,
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -36,22 +36,20 @@ impl RecordingSandbox {
 }
 
 impl Sandbox for RecordingSandbox {
-    fn load_module(&self, bytes: &[u8]) -> Result<ModuleId, LoadError> {
-        Ok(ModuleId::of(bytes))
-    }
-    fn load_js(&self, _kind: &JsKind, source: &str) -> Result<ModuleId, LoadError> {
-        Ok(ModuleId::of(source.as_bytes()))
+    fn load_code(self: Arc<Self>, code: Code) -> Pending<Result<Loaded, LoadError>> {
+        let id = match &code {
+            Code::Wasm(bytes) => ModuleId::of(bytes),
+            Code::Js(_, source) => ModuleId::of(source.as_bytes()),
+        };
+        Box::pin(std::future::ready(Ok(Loaded { id, handlers: None })))
     }
     fn is_loaded(&self, _module: &ModuleId) -> bool {
         true
     }
-    fn invoke(&self, request: InvokeRequest<'_>) -> Outcome {
-        let event = serde_json::from_slice(request.input).unwrap_or(Value::Null);
-        self.calls
-            .lock()
-            .expect("lock")
-            .push((request.trigger, event));
-        Outcome {
+    fn call(self: Arc<Self>, call: Call) -> Pending<Outcome> {
+        let event = serde_json::from_slice(&call.input).unwrap_or(Value::Null);
+        self.calls.lock().expect("lock").push((call.trigger, event));
+        Box::pin(std::future::ready(Outcome {
             kind: OutcomeKind::Ok,
             output: Some(Output {
                 commands: self.answer.lock().expect("lock").clone(),
@@ -64,7 +62,7 @@ impl Sandbox for RecordingSandbox {
             peak_memory_bytes: 0,
             duration_us: 1,
             steps: Vec::new(),
-        }
+        }))
     }
 }
 

@@ -5,10 +5,10 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 
-use crate::code::loader::{self, OwnedCode};
+use crate::code::loader;
 use crate::store::{Action, TriggerRef};
 use base64::Engine;
-use rulebox_runtime_api::{JsKind, LoadError, Loaded, ModuleId, OutcomeKind, Trigger};
+use rulebox_runtime_api::{Code, JsKind, LoadError, Loaded, ModuleId, OutcomeKind, Trigger};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -61,15 +61,15 @@ pub(crate) async fn validate(
     let wanted = runnable(triggers)?;
     let wasm = crate::store::is_wasm(runtime);
     let owned = if wasm {
-        OwnedCode::Wasm(
+        Code::Wasm(
             module
                 .ok_or_else(|| ApiError::bad_request("a wasm Action needs a base64 `module`"))?
                 .to_vec(),
         )
     } else {
-        OwnedCode::Js(JsKind::Action, code.to_owned())
+        Code::Js(JsKind::Action, code.to_owned())
     };
-    let loaded = loader::load(&app.sandbox, owned).await?;
+    let loaded = loader::load(&app.sandbox, owned).await;
     let Loaded { id, handlers } = loaded.map_err(|e| {
         // No runtime node to ask is not the code's fault: a retry may pass.
         if e.kind == OutcomeKind::Unavailable {

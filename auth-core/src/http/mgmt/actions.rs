@@ -194,6 +194,6 @@ async fn test_action(
     let scope = crate::code::pipeline::Scope::new(app, t, None, None);
     let limits = scope.limits.clone();
     let outcome =
-        crate::code::pipeline::call_sandbox(&scope, module_ref, trigger, input, limits).await?;
+        crate::code::pipeline::call_sandbox(&scope, module_ref, trigger, input, limits).await;
     Ok(Json(json!({"payload": outcome})))
 }

@@ -93,7 +93,7 @@ async fn validate_scripts(app: &Arc<AppState>, options: &Value) -> Res<()> {
             },
         };
         crate::code::loader::load_js(&app.sandbox, kind, source.to_owned())
-            .await?
+            .await
             .map_err(|e| {
                 ApiError::bad_request(format!("customScripts.{name}: {}", describe(&e)))
             })?;

@@ -30,7 +30,7 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 
 async fn validate_rule(app: &Arc<AppState>, script: &str) -> Res<()> {
     crate::code::loader::load_js(&app.sandbox, JsKind::Rule, script.to_owned())
-        .await?
+        .await
         .map_err(|e| ApiError::bad_request(format!("Rule script is invalid: {}", describe(&e))))?;
     Ok(())
 }
