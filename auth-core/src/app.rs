@@ -4,8 +4,10 @@ use crate::crypto::jwt::Signer;
 use crate::crypto::keys::KeyPair;
 use crate::error::ApiError;
 use crate::log_writer::LogWriter;
-use crate::store::{Connection, Store, StoreError, StoreResult, Tenant};
-use crate::tenant::{ClientEntry, ConfigCache, FlowPlan, RuleSet, TenantKeys, generate_key};
+use crate::store::{Client, Connection, Store, StoreError, StoreResult, Tenant};
+use crate::tenant::{
+    ClientEntry, ConfigCache, FlowPlan, LoginSnapshot, RuleSet, TenantCtx, TenantKeys, generate_key,
+};
 use rulebox_runtime_api::Sandbox;
 use std::sync::Arc;
 use std::time::Duration;
@@ -196,6 +198,47 @@ impl AppState {
             .await
     }
 
+    /// A user's login's configuration, read once when its client and connection are
+    /// known: the post-login Actions and Rules and the keys its tokens are signed with.
+    pub async fn login_snapshot(
+        &self,
+        t: &TenantCtx,
+        client: Arc<ClientEntry>,
+        conn: Arc<Connection>,
+    ) -> Result<LoginSnapshot, ApiError> {
+        let rules = async {
+            self.rule_set(t.id())
+                .await
+                .map_err(|e| ApiError::server_error(format!("rules: {e}")))
+        };
+        let (plan, rules, keys) = tokio::try_join!(
+            self.flow_plan(t.id(), rulebox_runtime_api::Trigger::PostLogin.id()),
+            rules,
+            self.client_keys(&t.tenant, &client),
+        )?;
+        Ok(LoginSnapshot {
+            client,
+            conn,
+            plan,
+            rules,
+            keys,
+        })
+    }
+
+    /// The keys `client`'s tokens are signed with: the tenant's, with a key of the
+    /// client's ID-token algorithm (Auth0's `jwt_configuration.alg`) among them when
+    /// it chose one.
+    pub async fn client_keys(
+        &self,
+        tenant: &Tenant,
+        client: &Client,
+    ) -> Result<Arc<TenantKeys>, ApiError> {
+        match client_alg(client) {
+            Some(alg) => self.keys_with(tenant, alg).await,
+            None => self.keys(tenant).await,
+        }
+    }
+
     /// The tenant's current signer and JWKS, cached like the rest of its configuration
     /// (parsing a key per token would dominate the refresh path; a rotation on another
     /// node is picked up within `CONFIG_TTL`).
@@ -269,4 +312,14 @@ impl AppState {
         self.config.forget_tenant(&tenant.id);
         self.keys(tenant).await
     }
+}
+
+/// The algorithm a client's ID tokens are signed with, when it chose one other than
+/// the tenant's default. Validated when the client was stored.
+pub fn client_alg(client: &Client) -> Option<crate::crypto::keys::Alg> {
+    client
+        .jwt_configuration
+        .alg
+        .as_deref()
+        .and_then(|a| a.parse().ok())
 }

@@ -7,7 +7,8 @@ use crate::app::AppState;
 use crate::crypto::random::{constant_time_eq, sha256_hex};
 use crate::error::ApiError;
 use crate::store::Client;
-use crate::tenant::TenantCtx;
+use crate::tenant::{ClientEntry, TenantCtx};
+use std::sync::Arc;
 
 /// The credentials a request presented for its client.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +25,7 @@ pub async fn authenticate_client(
     t: &TenantCtx,
     creds: &ClientCredentials,
     require_secret: bool,
-) -> Result<Client, ApiError> {
+) -> Result<Arc<ClientEntry>, ApiError> {
     let id = creds
         .id
         .as_deref()
@@ -51,7 +52,7 @@ pub async fn authenticate_client(
         }
         _ => {}
     }
-    Ok(entry.client.clone())
+    Ok(entry)
 }
 
 pub fn grant_allowed(client: &Client, grant: &str) -> Result<(), ApiError> {

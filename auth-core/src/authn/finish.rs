@@ -3,13 +3,13 @@
 //! and the tokens. Shared by the password grant, signup and `/authorize`.
 
 use crate::app::AppState;
-use crate::authn::tokens::{LoginFacts, UserGrant, issue_user_tokens};
+use crate::authn::tokens::{LoginFacts, Scopes, UserGrant, issue_user_tokens};
 use crate::code::pipeline::{self, RequestInfo};
 use crate::code::post_login;
 use crate::code::triggers::post_login::token_endpoint_outcome;
 use crate::error::ApiError;
 use crate::store::{Client, Connection, StoreError, User};
-use crate::tenant::TenantCtx;
+use crate::tenant::{LoginSnapshot, TenantCtx};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -57,12 +57,12 @@ async fn fresh_user(
     }
 }
 
-/// Everything after the user is known: the pipeline, then tokens.
+/// Everything after the user is known: the pipeline, then tokens, over one
+/// snapshot of the tenant's configuration.
 pub async fn finish_login(
     app: &Arc<AppState>,
     t: &TenantCtx,
-    client: &Client,
-    conn: &Connection,
+    snap: &LoginSnapshot,
     user: User,
     info: RequestInfo,
     count_login: bool,
@@ -81,12 +81,17 @@ pub async fn finish_login(
     let decisions = post_login::run(&post_login::Login {
         app,
         t,
-        client,
-        conn,
+        snap,
         user: &user,
         info: &info,
     })
     .await?;
+    let (client, conn) = (snap.client(), &*snap.conn);
+    let scope = Scopes::Decided {
+        requested: &info.requested_scopes,
+        add: &decisions.add_scopes,
+        remove: &decisions.remove_scopes,
+    };
     if decisions.denied.is_none() && decisions.redirect.is_none() && decisions.mfa.is_some() {
         // The client continues at the MFA API with the token; the tokens it then
         // gets are the ones this flow decided.
@@ -100,7 +105,7 @@ pub async fn finish_login(
             local,
             client_id: client.client_id.clone(),
             connection: conn.name.clone(),
-            scope: decisions.scopes(&info.requested_scopes),
+            scope: scope.granted().into_owned(),
             audience: info.audience.clone(),
             id_claims: decisions.id_claims,
             access_claims: decisions.access_claims,
@@ -111,14 +116,14 @@ pub async fn finish_login(
     }
     token_endpoint_outcome(&decisions)?;
     let user = fresh_user(app, t, user, &decisions).await;
-    let scope = decisions.scopes(&info.requested_scopes);
     issue_user_tokens(
         app,
         t,
         client,
+        &snap.keys,
         &user,
         UserGrant {
-            scope: &scope,
+            scope,
             audience: info.audience.as_deref(),
             id_claims: decisions.id_claims,
             access_claims: decisions.access_claims,
@@ -137,9 +142,10 @@ pub async fn post_login_resume(
     pending: &crate::authn::parked::PendingLogin,
     info: &RequestInfo,
 ) -> Result<pipeline::Decisions, ApiError> {
-    let client = app.store.get_client(t.id(), &pending.client_id).await?;
+    let client = app.client(t.id(), &pending.client_id).await?;
     let conn = login_connection(app, t, &client, Some(&pending.connection)).await?;
     let user = app.store.get_user(t.id(), &pending.user_id).await?;
+    let snap = app.login_snapshot(t, client, Arc::new(conn)).await?;
     let (start, resume) = match pending.resume_at {
         _ if pending.rules_only => (usize::MAX, false),
         Some(at) => (at, true),
@@ -148,8 +154,7 @@ pub async fn post_login_resume(
     let login = post_login::Login {
         app,
         t,
-        client: &client,
-        conn: &conn,
+        snap: &snap,
         user: &user,
         info,
     };

@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
 use crate::store::{Client, NewRefreshToken, User};
-use crate::tenant::TenantCtx;
+use crate::tenant::{TenantCtx, TenantKeys};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,14 +44,52 @@ fn user_scopes<'a>(
         .into()
 }
 
-/// The algorithm a client's ID tokens are signed with, when it chose one other than
-/// the tenant's default. Validated when the client was stored.
-fn client_alg(client: &Client) -> Option<crate::crypto::keys::Alg> {
-    client
-        .jwt_configuration
-        .alg
-        .as_deref()
-        .and_then(|a| a.parse().ok())
+/// Which scopes a user's tokens are granted.
+#[derive(Debug, Clone, Copy)]
+pub enum Scopes<'a> {
+    /// Decided by a flow: what the login asked for (the OpenID defaults when it
+    /// asked for none), with its Actions' `addScope` and `removeScope`.
+    Decided {
+        requested: &'a [String],
+        add: &'a [String],
+        remove: &'a [String],
+    },
+    /// Decided when the flow ran, and stored with an MFA transaction or a code.
+    Stored(&'a [String]),
+}
+
+impl Default for Scopes<'_> {
+    fn default() -> Self {
+        Scopes::Stored(&[])
+    }
+}
+
+impl<'a> Scopes<'a> {
+    /// The flow's decision on the scopes (the Management API audience narrows
+    /// what is then issued, see [`user_scopes`]).
+    pub fn granted(&self) -> std::borrow::Cow<'a, [String]> {
+        match *self {
+            Scopes::Stored(scope) => std::borrow::Cow::Borrowed(scope),
+            Scopes::Decided {
+                requested,
+                add,
+                remove,
+            } => {
+                let mut scope = if requested.is_empty() {
+                    vec!["openid".into(), "profile".into(), "email".into()]
+                } else {
+                    requested.to_vec()
+                };
+                for s in add {
+                    if !scope.contains(s) {
+                        scope.push(s.clone());
+                    }
+                }
+                scope.retain(|s| !remove.contains(s));
+                std::borrow::Cow::Owned(scope)
+            }
+        }
+    }
 }
 
 /// ID-token claims that come from how the user logged in, not from the flow.
@@ -67,8 +105,8 @@ pub struct LoginFacts<'a> {
 /// code or an MFA transaction), issued by [`issue_user_tokens`].
 #[derive(Debug, Default)]
 pub struct UserGrant<'a> {
-    /// The scopes granted (the Management API audience narrows them further).
-    pub scope: &'a [String],
+    /// The scopes granted, computed when the tokens are issued.
+    pub scope: Scopes<'a>,
     pub audience: Option<&'a str>,
     pub id_claims: Map<String, Value>,
     pub access_claims: Map<String, Value>,
@@ -84,6 +122,7 @@ pub async fn issue_user_tokens(
     app: &Arc<AppState>,
     t: &TenantCtx,
     client: &Client,
+    keys: &TenantKeys,
     user: &User,
     grant: UserGrant<'_>,
 ) -> Result<Value, ApiError> {
@@ -95,18 +134,14 @@ pub async fn issue_user_tokens(
         allow_refresh,
         facts,
     } = grant;
-    // Auth0's jwt_configuration.alg picks the ID token's algorithm; access tokens
-    // keep the tenant's.
-    let id_alg = client_alg(client);
-    let keys = match id_alg {
-        Some(alg) => app.keys_with(&t.tenant, alg).await?,
-        None => app.keys(&t.tenant).await?,
-    };
-    let id_signer = id_alg
+    // Auth0's jwt_configuration.alg picks the ID token's algorithm (`keys` holds a
+    // key of it); access tokens keep the tenant's.
+    let id_signer = crate::app::client_alg(client)
         .and_then(|alg| keys.signer_for(alg))
         .unwrap_or(&keys.signer);
     let now = now_secs();
-    let scope = &*user_scopes(t, scope, audience);
+    let granted = scope.granted();
+    let scope = &*user_scopes(t, &granted, audience);
     // An API audience plus userinfo, or userinfo alone (never twice).
     let userinfo = format!("{}userinfo", t.issuer);
     let aud = match audience {

@@ -9,7 +9,7 @@ use crate::code::loader;
 use crate::error::ApiError;
 use crate::store::{Action, ActionVersion, ExecutionLogInput};
 use crate::tenant::TenantCtx;
-use crate::tenant::{FlowPlan, RuleSet};
+use crate::tenant::{FlowPlan, LoginSnapshot, RuleSet};
 use rulebox_abi::Command;
 use rulebox_runtime_api::{
     Call, JsKind, Limits, ModuleId, OutcomeKind, Quota, TenantPolicy, Trigger,
@@ -60,23 +60,6 @@ pub struct Decisions {
 }
 
 impl Decisions {
-    /// The scopes a login is granted: what it asked for (the OpenID defaults
-    /// when it asked for none), with the Actions' `addScope`/`removeScope`.
-    pub fn scopes(&self, requested: &[String]) -> Vec<String> {
-        let mut scope = if requested.is_empty() {
-            vec!["openid".into(), "profile".into(), "email".into()]
-        } else {
-            requested.to_vec()
-        };
-        for s in &self.add_scopes {
-            if !scope.contains(s) {
-                scope.push(s.clone());
-            }
-        }
-        scope.retain(|s| !self.remove_scopes.contains(s));
-        scope
-    }
-
     fn apply(&mut self, cmd: &Command) {
         match cmd {
             Command::Deny { reason, code } => {
@@ -259,6 +242,15 @@ pub struct FlowConfig {
 }
 
 impl FlowConfig {
+    /// A user's login's post-login Actions and Rules, from its snapshot.
+    pub fn post_login(snap: &LoginSnapshot) -> Self {
+        Self {
+            plan_trigger: Trigger::PostLogin,
+            plan: snap.plan.clone(),
+            rules: Some(snap.rules.clone()),
+        }
+    }
+
     pub async fn load(s: &Scope<'_>, trigger: Trigger, with_rules: bool) -> Result<Self, ApiError> {
         // Bindings live under the trigger a flow starts with.
         let plan_trigger = if trigger == Trigger::ContinuePostLogin {

@@ -5,8 +5,8 @@ use crate::app::AppState;
 use crate::code::pipeline::{self, RequestInfo, Scope};
 use crate::code::triggers;
 use crate::error::ApiError;
-use crate::store::{Client, Connection, User};
-use crate::tenant::TenantCtx;
+use crate::store::User;
+use crate::tenant::{LoginSnapshot, TenantCtx};
 use rulebox_runtime_api::Trigger;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -17,8 +17,8 @@ use std::sync::Arc;
 pub struct Login<'a> {
     pub app: &'a Arc<AppState>,
     pub t: &'a TenantCtx,
-    pub client: &'a Client,
-    pub conn: &'a Connection,
+    /// The tenant's configuration, read once for the whole login.
+    pub snap: &'a LoginSnapshot,
     pub user: &'a User,
     pub info: &'a RequestInfo,
 }
@@ -39,15 +39,14 @@ pub async fn run_from(
     let Login {
         app,
         t,
-        client,
-        conn,
+        snap,
         user,
         info,
     } = *login;
+    let (client, conn) = (snap.client(), &*snap.conn);
     let scope = Scope::new(app, t, Some(&client.client_id), Some(&user.user_id));
     let event = triggers::post_login::event(t, client, conn, user, info, Map::new());
-    // The tenant's configuration for this login, read once: its Actions and Rules.
-    let config = pipeline::FlowConfig::load(&scope, Trigger::PostLogin, true).await?;
+    let config = pipeline::FlowConfig::post_login(snap);
     let mut decisions =
         pipeline::run_from(&scope, &config, Trigger::PostLogin, event, start_at, resume).await?;
     let mut rules = Ok(());

@@ -30,6 +30,14 @@ pub struct ClientEntry {
     pub secret_hash: Option<String>,
 }
 
+/// An authenticated client is used as the client it is.
+impl std::ops::Deref for ClientEntry {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
 /// A tenant's enabled rules and their configuration values.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {

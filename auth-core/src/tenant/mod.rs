@@ -9,8 +9,10 @@ mod config_cache;
 mod ctx;
 mod keys;
 mod plan;
+mod snapshot;
 
 pub use config_cache::{CONFIG_TTL, ClientEntry, ConfigCache, RuleSet};
 pub use ctx::TenantCtx;
 pub use keys::{TenantKeys, generate_key};
 pub use plan::FlowPlan;
+pub use snapshot::LoginSnapshot;

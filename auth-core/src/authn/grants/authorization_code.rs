@@ -7,7 +7,7 @@ use super::{Requester, TokenRequest};
 use crate::app::AppState;
 use crate::authn::client_auth::{authenticate_client, grant_allowed};
 use crate::authn::parked::PendingLogin;
-use crate::authn::tokens::{LoginFacts, UserGrant, issue_user_tokens};
+use crate::authn::tokens::{LoginFacts, Scopes, UserGrant, issue_user_tokens};
 use crate::crypto::pkce::verify_pkce;
 use crate::crypto::random::{random_token, sha256_hex};
 use crate::error::ApiError;
@@ -37,12 +37,12 @@ pub async fn issue(
         .split_whitespace()
         .map(str::to_owned)
         .collect();
-    let all = crate::code::pipeline::Decisions {
-        add_scopes: pending.add_scopes.clone(),
-        remove_scopes: pending.remove_scopes.clone(),
-        ..Default::default()
+    let granted = Scopes::Decided {
+        requested: &requested,
+        add: &pending.add_scopes,
+        remove: &pending.remove_scopes,
     };
-    let scope = all.scopes(&requested).join(" ");
+    let scope = granted.granted().join(" ");
     // A code from an /authorize that named its redirect_uri is redeemed only with it.
     let claims = json!({"id": pending.id_claims, "access": pending.access_claims,
         "redirect_uri_required": get("redirect_uri").is_some(), "mfa": mfa})
@@ -132,13 +132,15 @@ pub async fn grant(
     }
     let as_map = |v: &Value| v.as_object().cloned().unwrap_or_default();
     let scope: Vec<String> = record.scope.split_whitespace().map(str::to_owned).collect();
+    let keys = app.client_keys(&t.tenant, &client).await?;
     issue_user_tokens(
         app,
         t,
         &client,
+        &keys,
         &user,
         UserGrant {
-            scope: &scope,
+            scope: Scopes::Stored(&scope),
             audience: record.audience.as_deref(),
             id_claims: as_map(&claims["id"]),
             access_claims: as_map(&claims["access"]),

@@ -9,7 +9,7 @@ use crate::authn::client_auth::{authenticate_client, grant_allowed};
 use crate::authn::mfa_factors::{
     check_otp, recovery_code_matches, spend_recovery_code, under_guard,
 };
-use crate::authn::tokens::{LoginFacts, UserGrant, issue_user_tokens};
+use crate::authn::tokens::{LoginFacts, Scopes, UserGrant, issue_user_tokens};
 use crate::error::ApiError;
 use crate::tenant::TenantCtx;
 use serde_json::{Value, json};
@@ -59,13 +59,15 @@ pub async fn grant(
     // Proven: the token is spent (a concurrent proof with the same token loses here).
     let login = crate::authn::mfa::finish(app, t.id(), token).await?;
     let user = crate::authn::mfa::current_user(app, t.id(), &login).await?;
+    let keys = app.client_keys(&t.tenant, &client).await?;
     let mut out = issue_user_tokens(
         app,
         t,
         &client,
+        &keys,
         &user,
         UserGrant {
-            scope: &login.scope,
+            scope: Scopes::Stored(&login.scope),
             audience: login.audience.as_deref(),
             id_claims: login.id_claims,
             access_claims: login.access_claims,

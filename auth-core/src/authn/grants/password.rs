@@ -51,5 +51,6 @@ pub async fn grant(
         client_id: &client.client_id,
     };
     let user = crate::authn::login::authenticate(app, t, &conn, &attempt).await?;
-    finish_login(app, t, &client, &conn, user, info, true).await
+    let snap = app.login_snapshot(t, client, Arc::new(conn)).await?;
+    finish_login(app, t, &snap, user, info, true).await
 }

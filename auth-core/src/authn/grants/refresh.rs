@@ -5,7 +5,7 @@
 use super::{Requester, TokenRequest, scopes};
 use crate::app::AppState;
 use crate::authn::client_auth::{authenticate_client, grant_allowed};
-use crate::authn::tokens::{LoginFacts, UserGrant, idle_deadline, issue_user_tokens};
+use crate::authn::tokens::{LoginFacts, Scopes, UserGrant, idle_deadline, issue_user_tokens};
 use crate::code::post_login;
 use crate::code::triggers::post_login::token_endpoint_outcome;
 use crate::crypto::random::{random_token, sha256_hex};
@@ -53,11 +53,11 @@ pub async fn grant(
     info.requested_scopes = scopes(Some(&record.scope));
     info.audience = record.audience.clone();
     info.body = req.event_body;
+    let snap = app.login_snapshot(t, client, conn).await?;
     let decisions = post_login::run(&post_login::Login {
         app,
         t,
-        client: &client,
-        conn: &conn,
+        snap: &snap,
         user: &user,
         info: &info,
     })
@@ -69,10 +69,15 @@ pub async fn grant(
     let mut out = issue_user_tokens(
         app,
         t,
-        &client,
+        snap.client(),
+        &snap.keys,
         &user,
         UserGrant {
-            scope: &decisions.scopes(&info.requested_scopes),
+            scope: Scopes::Decided {
+                requested: &info.requested_scopes,
+                add: &decisions.add_scopes,
+                remove: &decisions.remove_scopes,
+            },
             audience: record.audience.as_deref(),
             id_claims: decisions.id_claims,
             access_claims: decisions.access_claims,
