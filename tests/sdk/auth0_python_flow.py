@@ -135,7 +135,10 @@ def main(base, tenant, client_id, client_secret):
             check(u.get("email") == email and u.get("user_id"), f"unexpected user {u}")
             user_ids[email] = u["user_id"]
 
-        actions = Actions(domain, mgmt, protocol="http")
+        # Creating an Action snapshots its code before answering: in the debug build the
+        # tests run, on a machine shared with the other tests, that can pass the SDK's
+        # 5 s default timeout (a release build answers in a fraction of a second).
+        actions = Actions(domain, mgmt, protocol="http", timeout=60.0)
         at("Actions.create_action")
         action = actions.create_action({
             "name": f"sdk-claims-{RUN}",

@@ -4,8 +4,7 @@
 //! login arrive in the live log. Screenshots are taken along the way; what
 //! they show is asserted on the DOM.
 
-mod support;
-
+use crate::support::{PASSWORD, api, id_claims, login_fixture, password_login, start};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -13,7 +12,6 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{PASSWORD, api, id_claims, login_fixture, password_login, start};
 
 const ACTION: &str = "dash-claims";
 const CLAIM: &str = "https://example.com/dash";

@@ -2,11 +2,9 @@
 //! snapshot is built; until then, one call each. Both ways must give the same
 //! tokens, the same per-Action logs and the same fail-closed errors.
 
-mod support;
-
+use crate::support::{PASSWORD, api, http, id_claims, login_fixture, password_login, start};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{PASSWORD, api, http, id_claims, login_fixture, password_login, start};
 
 const FIRST: &str = "exports.onExecutePostLogin = async (event, api) => {
   console.log('first ran');

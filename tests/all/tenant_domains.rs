@@ -1,10 +1,8 @@
 //! A tenant addressed by its own domain in the `Host` header (issue 4, item 1), and the
 //! forwarded headers that may only move the issuer behind declared proxies.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const DOMAIN: &str = "login.acme.test";
 

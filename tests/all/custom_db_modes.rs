@@ -2,10 +2,10 @@
 //! `rulebox serve`: the login script judges every login, and the user's profile
 //! is kept locally (as Auth0 keeps it) without a password.
 
-mod support;
+use crate::support;
 
+use crate::support::{api, http, legacy_configuration, start};
 use serde_json::{Value, json};
-use support::{api, http, legacy_configuration, start};
 
 #[test]
 fn without_import_mode_the_script_judges_every_login() {
@@ -21,7 +21,7 @@ fn without_import_mode_the_script_judges_every_login() {
         ),
     );
     assert_eq!(st, 201, "{client}");
-    let login_script = include_str!("../rules-examples/js/custom-db/legacy/login.js");
+    let login_script = include_str!("../../rules-examples/js/custom-db/legacy/login.js");
     let options = |configuration: Value| {
         json!({"enabledDatabaseCustomization": true, "customScripts": {"login": login_script},
                "configuration": configuration})

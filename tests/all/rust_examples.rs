@@ -20,7 +20,7 @@ static RT: LazyLock<Runtime> = LazyLock::new(|| {
 });
 
 fn sample_event() -> Value {
-    let text = include_str!("../rules-examples/events/post-login.json");
+    let text = include_str!("../../rules-examples/events/post-login.json");
     serde_json::from_str(text).expect("sample event parses")
 }
 

@@ -1,10 +1,8 @@
 //! Issue 6: secrets reach the code they belong to and nothing else — not the
 //! execution logs, not Management API reads, not the database file.
 
-mod support;
-
+use crate::support::{PASSWORD, api, id_claims, login_fixture, password_login, start};
 use serde_json::json;
-use support::{PASSWORD, api, id_claims, login_fixture, password_login, start};
 
 const SECRET: &str = "sk_live_5f3c9a0e7d21";
 

@@ -3,12 +3,12 @@
 //! defaults, lets a tenant override them without a restart, and deletes execution logs once
 //! the configured retention has passed.
 
-mod support;
-
+use crate::support::{
+    PASSWORD, api, create_deploy_bind, login_fixture, password_login, start_with,
+};
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{PASSWORD, api, create_deploy_bind, login_fixture, password_login, start_with};
 
 fn check(file: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))

@@ -2,10 +2,8 @@
 //! file (issue 4, item 6): nothing is lost, nothing fails, and all of it survives a
 //! restart.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 #[test]
 fn management_writes_and_logins_in_parallel_lose_nothing() {

@@ -2,11 +2,9 @@
 //! uploaded as a base64 `module`, legacy Rules run in `order` passing `context` on,
 //! and deletes that really delete.
 
-mod support;
-
+use crate::support::*;
 use base64::Engine;
 use serde_json::{Value, json};
-use support::*;
 
 #[test]
 fn a_base64_module_action_and_ordered_rules_serve_a_login() {

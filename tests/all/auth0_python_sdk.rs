@@ -13,7 +13,7 @@
 //! virtualenv, works where the system Python is "externally managed"
 //! (PEP 668: Debian 12, Ubuntu 24.04) and leaves the machine's Python alone.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

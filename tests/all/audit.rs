@@ -1,10 +1,8 @@
 //! Issue 7: every management change is in the audit trail — who, what, when,
 //! code hashes before and after — and no secret value ever is.
 
-mod support;
-
+use crate::support::{api, mgmt_token, start};
 use serde_json::json;
-use support::{api, mgmt_token, start};
 
 #[test]
 fn management_changes_are_audited_without_secret_values() {

@@ -2,11 +2,9 @@
 //! what `/authorize` refuses as Auth0 does, and what survives the `/continue`
 //! round trip of an Action's or a Rule's redirect.
 
-mod support;
-
+use crate::support::*;
 use reqwest::blocking::{Client as Http, Response};
 use serde_json::{Value, json};
-use support::*;
 
 const CALLBACK: &str = "https://app.example.com/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

@@ -2,10 +2,8 @@
 //! HTTP: its ID tokens are signed with the algorithm it chose, live as long as it
 //! asked, and verify against the tenant's JWKS, also across a key rotation.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 fn header(jwt: &str) -> Value {
     use base64::Engine;

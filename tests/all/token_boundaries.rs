@@ -2,10 +2,10 @@
 //! management scopes (a login may name the Management API as its audience), or
 //! reserved claims set by the tenant's own Actions.
 
-mod support;
+use crate::support;
 
+use crate::support::{PASSWORD, api, create_deploy_bind, http, id_claims, login_fixture, start};
 use serde_json::{Value, json};
-use support::{PASSWORD, api, create_deploy_bind, http, id_claims, login_fixture, start};
 
 /// The claims of a JWT (decoded, not verified: the tests elsewhere verify).
 fn claims(jwt: &str) -> Value {

@@ -2,12 +2,12 @@
 //! proxy and two auth-core nodes sharing one PostgreSQL database. Nodes are
 //! killed with SIGKILL while logins stream through.
 
-mod support;
+use crate::support;
 
+use crate::support::{Proc, api, http, mgmt_token, spawn_rulebox, spawn_rulebox_env};
 use rulebox_test_pg::{Postgres, SECRETS_KEY};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{Proc, api, http, mgmt_token, spawn_rulebox, spawn_rulebox_env};
 
 const ACTION_V1: &str = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/version', 'v1');\n  api.user.setAppMetadata('plan', 'gold');\n};";
 const ACTION_V2: &str = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('https://example.com/version', 'v2');\n};";

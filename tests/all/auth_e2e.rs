@@ -2,13 +2,11 @@
 //! tenant → client → database connection → users → an Action that adds a
 //! claim and denies one email domain → deploy and bind → password logins.
 
-mod support;
-
-use serde_json::{Value, json};
-use support::{
+use crate::support::{
     api, create_deploy_bind, create_tenant, form_fields, http, jwks, legacy_configuration,
     mgmt_token, query_param, start,
 };
+use serde_json::{Value, json};
 
 const ACTION: &str = r#"
 exports.onExecutePostLogin = async (event, api) => {
@@ -370,7 +368,7 @@ fn custom_database_lazy_migration_and_legacy_rules() {
         client["client_id"].as_str().expect("id").to_owned(),
         client["client_secret"].as_str().expect("s").to_owned(),
     );
-    let login_script = include_str!("../rules-examples/js/custom-db/legacy/login.js");
+    let login_script = include_str!("../../rules-examples/js/custom-db/legacy/login.js");
     let (st, conn) = api(
         post.clone(),
         format!("{t}/api/v2/connections"),

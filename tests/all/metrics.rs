@@ -2,12 +2,10 @@
 //! result, sandbox calls by tenant, trigger and outcome, latency, fuel and
 //! memory histograms, HTTP responses by status.
 
-mod support;
-
-use serde_json::json;
-use support::{
+use crate::support::{
     PASSWORD, create_deploy_bind, http, login_fixture, password_login, spawn_rulebox, start,
 };
+use serde_json::json;
 
 fn scrape(base: &str) -> String {
     let r = http()

@@ -2,10 +2,8 @@
 //! concurrent guesses cannot slip under the threshold, and the tenant's logs show
 //! each failure and block.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const ATTACKER: &str = "198.51.100.1";
 const ELSEWHERE: &str = "198.51.100.2";

@@ -1,10 +1,8 @@
 //! Tenant isolation on the Authentication API: credentials, tokens and users of one
 //! tenant are worth nothing at another's endpoints, and nothing done there touches them.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 #[test]
 fn one_tenants_credentials_and_tokens_open_nothing_at_another() {

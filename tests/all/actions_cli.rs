@@ -1,10 +1,10 @@
 //! Issue 7: `rulebox actions deploy|test|rollback` against a running server.
 
-mod support;
+use crate::support;
 
+use crate::support::{api, start};
 use serde_json::{Value, json};
 use std::process::Command;
-use support::{api, start};
 
 fn cli(s: &support::Server, args: &[&str]) -> (bool, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_rulebox"))

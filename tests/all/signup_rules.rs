@@ -1,10 +1,8 @@
 //! `POST /dbconnections/signup` refuses what Auth0 refuses, and hands custom-database
 //! signups to the connection's `create` script.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 fn signup(t: &str, body: Value) -> (u16, Value) {
     let r = http()
@@ -71,8 +69,8 @@ fn a_custom_database_signup_goes_to_its_create_script() {
     let token = s.mgmt_token();
     let client = post(&t, &token, "clients", json!({"name": "legacy app"}));
     let scripts = json!({
-        "login": include_str!("../rules-examples/js/custom-db/legacy/login.js"),
-        "create": include_str!("../rules-examples/js/custom-db/legacy/create.js"),
+        "login": include_str!("../../rules-examples/js/custom-db/legacy/login.js"),
+        "create": include_str!("../../rules-examples/js/custom-db/legacy/create.js"),
     });
     post(
         &t,

@@ -2,14 +2,14 @@
 //! user service over HTTP (a small service this test starts), and after the
 //! first login the user lives locally: with the service gone, logins go on.
 
-mod support;
+use crate::support;
 
+use crate::support::{api, http, start};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use support::{api, http, start};
 
 /// The legacy service: `POST /authenticate` with `{"email","password"}` answers the
 /// profile for ada@legacy.example / "old password", 401 otherwise; `POST /users` with

@@ -1,10 +1,10 @@
 //! Issue 6: `api.cache` keeps values between logins (per tenant and trigger)
 //! and later Actions of the same flow see what earlier ones set.
 
-mod support;
-
+use crate::support::{
+    PASSWORD, create_deploy_bind, id_claims, login_fixture, password_login, start,
+};
 use serde_json::{Value, json};
-use support::{PASSWORD, create_deploy_bind, id_claims, login_fixture, password_login, start};
 
 #[test]
 fn api_cache_survives_between_logins() {

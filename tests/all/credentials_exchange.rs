@@ -1,10 +1,8 @@
 //! Credentials-exchange Actions run for `client_credentials`, over real HTTP: their
 //! claims reach the access token, and a deny answers with the code the Action chose.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const API: &str = "https://api.example.com";
 

@@ -1,12 +1,10 @@
 //! Issue 7: `rulebox logs tail --tenant T` streams execution logs live.
 
-mod support;
-
+use crate::support::{api, create_deploy_bind, http, mgmt_token, start};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{api, create_deploy_bind, http, mgmt_token, start};
 
 #[test]
 fn logs_tail_prints_each_execution_as_it_happens() {

@@ -2,10 +2,8 @@
 //! follow one policy, log totals are totals, and running an Action's code takes
 //! more than the right to read it.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 #[test]
 fn a_refused_user_patch_changes_nothing_and_passwords_follow_the_policy() {

@@ -3,10 +3,8 @@
 //! authenticator app (played here by `totp-rs` reading the `barcode_uri`) or a
 //! recovery code, to the tokens the flow decided, marked `amr: ["mfa"]`.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const OTP_GRANT: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 const RECOVERY_GRANT: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code";

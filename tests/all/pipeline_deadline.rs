@@ -1,10 +1,8 @@
 //! One deadline for all of a login's tenant code: legacy Rules after the Actions get
 //! what is left of it, not a fresh per-call budget.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 #[test]
 fn a_spinning_rule_is_stopped_by_the_login_deadline_not_its_own_timeout() {

@@ -285,7 +285,7 @@ fn check(layers: &Layers) {
     for f in &files {
         if !f.module.is_empty() && layer(layers, &f.module).is_none() {
             problems.push(format!(
-                "{} is in no layer: add its module to tests/structure.rs and docs/architecture.md",
+                "{} is in no layer: add its module to tests/all/structure.rs and docs/architecture.md",
                 f.rel.display()
             ));
         }

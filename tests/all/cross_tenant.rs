@@ -2,17 +2,15 @@
 //! another tenant's API, and on its own API the other tenant's ids are 404 and its
 //! lists show none of them; the victim's data stays byte-for-byte what it was.
 
-mod support;
-
+use crate::support::{
+    PASSWORD, Server, api, create_deploy_bind, create_tenant, http, id_claims, mgmt_token,
+    password_login, start,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
-use support::{
-    PASSWORD, Server, api, create_deploy_bind, create_tenant, http, id_claims, mgmt_token,
-    password_login, start,
-};
 
 const EMAIL: &str = "victim@example.com";
 const VALUE: &str = "victim-config-value";
