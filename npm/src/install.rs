@@ -16,6 +16,25 @@ pub struct Installed {
     pub unpacked_bytes: u64,
 }
 
+impl Installed {
+    /// The files `require` can load (JavaScript and JSON), as text: what the
+    /// sandbox gets. Type declarations, source maps, docs and binaries stay out
+    /// of the snapshot.
+    pub fn scripts(&self) -> BTreeMap<String, String> {
+        self.files
+            .iter()
+            .filter(|(path, _)| {
+                [".js", ".cjs", ".mjs", ".json"]
+                    .iter()
+                    .any(|ext| path.ends_with(ext))
+            })
+            .filter_map(|(path, bytes)| {
+                Some((path.clone(), String::from_utf8(bytes.clone()).ok()?))
+            })
+            .collect()
+    }
+}
+
 #[tracing::instrument(skip_all, fields(packages = tree.packages.len()))]
 pub async fn install(
     registry: &Registry,

@@ -24,6 +24,9 @@ mod spec;
 mod tarball;
 mod tree;
 
+#[cfg(feature = "fixture-registry")]
+pub mod testing;
+
 pub use error::NpmError;
 pub use install::{Installed, install};
 pub use registry::{Registry, RegistryConfig};

@@ -3,138 +3,17 @@
 //! nothing depends on the network. Every way an install can fail ends in
 //! its own error kind.
 
-use axum::Router;
-use axum::http::{StatusCode, Uri};
-use axum::response::IntoResponse;
+use rulebox_npm::testing::{FixturePackage, FixtureRegistry, sha512, tgz};
 use rulebox_npm::{Dependency, Limits, NpmError, Registry, RegistryConfig, Tree, install, resolve};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// One fixture package version.
-struct Pkg {
-    name: &'static str,
-    version: &'static str,
-    deps: &'static [(&'static str, &'static str)],
-    /// Files besides package.json, inside the package.
-    files: &'static [(&'static str, &'static str)],
-    /// Extra package.json fields.
-    extra: Value,
+fn pkg(name: &str, version: &str, deps: &[(&str, &str)]) -> FixturePackage {
+    FixturePackage::new(name, version, deps)
 }
 
-fn pkg(
-    name: &'static str,
-    version: &'static str,
-    deps: &'static [(&'static str, &'static str)],
-) -> Pkg {
-    Pkg {
-        name,
-        version,
-        deps,
-        files: &[("index.js", "module.exports = 1;")],
-        extra: json!({}),
-    }
-}
-
-fn tgz(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (path, bytes) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        // Written raw so a hostile path (`../x`) can be made too.
-        let name = &mut h.as_old_mut().name;
-        name[..path.len()].copy_from_slice(path.as_bytes());
-        h.set_cksum();
-        tar.append(&h, bytes.as_slice()).expect("append");
-    }
-    let tar = tar.into_inner().expect("tar");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar).expect("gzip");
-    gz.finish().expect("gzip")
-}
-
-/// The integrity npm publishes: SHA-512.
-fn sha512(bytes: &[u8]) -> String {
-    ssri::IntegrityOpts::new()
-        .algorithm(ssri::Algorithm::Sha512)
-        .chain(bytes)
-        .result()
-        .to_string()
-}
-
-fn package_tgz(p: &Pkg) -> Vec<u8> {
-    let mut manifest = json!({"name": p.name, "version": p.version,
-        "dependencies": p.deps.iter().map(|(n, r)| (n.to_string(), json!(r))).collect::<serde_json::Map<_, _>>()});
-    if let (Some(m), Some(extra)) = (manifest.as_object_mut(), p.extra.as_object()) {
-        m.extend(extra.clone());
-    }
-    let mut entries = vec![(
-        "package/package.json".to_owned(),
-        manifest.to_string().into_bytes(),
-    )];
-    for (f, text) in p.files {
-        entries.push((format!("package/{f}"), text.as_bytes().to_vec()));
-    }
-    tgz(&entries)
-}
-
-/// A registry on loopback: `GET /{name}` (scoped names `@s%2fn`) and
-/// `GET /tarballs/{name}-{version}.tgz`. `served` can be swapped to serve
-/// other bytes than the packument's integrity names.
-struct TestRegistry {
-    url: String,
-    served: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-}
-
-async fn serve(pkgs: Vec<Pkg>, latest: &[(&str, &str)]) -> TestRegistry {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut served: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut packuments: HashMap<String, Value> = HashMap::new();
-    for p in &pkgs {
-        let bytes = package_tgz(p);
-        let integrity = sha512(&bytes);
-        let file = format!("/tarballs/{}-{}.tgz", p.name.replace('/', "-"), p.version);
-        let entry = packuments
-            .entry(p.name.to_owned())
-            .or_insert_with(|| json!({"name": p.name, "dist-tags": {}, "versions": {}}));
-        entry["versions"][p.version] = json!({"name": p.name, "version": p.version,
-            "dependencies": p.deps.iter().map(|(n, r)| (n.to_string(), json!(r))).collect::<serde_json::Map<_, _>>(),
-            "dist": {"tarball": format!("{url}{file}"), "integrity": integrity}});
-        entry["dist-tags"]["latest"] = json!(p.version);
-        served.insert(file, bytes);
-    }
-    for (name, version) in latest {
-        if let Some(p) = packuments.get_mut(*name) {
-            p["dist-tags"]["latest"] = json!(version);
-        }
-    }
-    for (name, p) in packuments {
-        served.insert(
-            format!("/{}", name.replace('/', "%2f")),
-            p.to_string().into_bytes(),
-        );
-    }
-    let served = Arc::new(Mutex::new(served));
-    let state = served.clone();
-    let app = Router::new().fallback(move |uri: Uri| {
-        let state = state.clone();
-        async move {
-            let path = uri.path().to_owned();
-            match state.lock().expect("lock").get(&path) {
-                Some(b) => (StatusCode::OK, b.clone()).into_response(),
-                None => StatusCode::NOT_FOUND.into_response(),
-            }
-        }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    TestRegistry { url, served }
+async fn serve(pkgs: Vec<FixturePackage>, latest: &[(&str, &str)]) -> FixtureRegistry {
+    FixtureRegistry::start(&pkgs, latest)
 }
 
 fn registry(url: &str, cache: Option<&std::path::Path>) -> Registry {
@@ -240,12 +119,10 @@ async fn a_tree_resolves_with_npm_placement_and_installs_from_its_record() {
 
 #[tokio::test]
 async fn each_failure_is_its_own_kind() {
-    let mut native = pkg("gyp", "1.0.0", &[]);
-    native.files = &[("binding.gyp", "{}"), ("index.js", "")];
-    let mut prebuilt = pkg("prebuilt", "1.0.0", &[]);
-    prebuilt.extra = json!({"scripts": {"install": "prebuild-install || node-gyp rebuild"}});
-    let mut big = pkg("big", "1.0.0", &[]);
-    big.files = &[("blob.txt", include_str!("registry.rs"))];
+    let native = pkg("gyp", "1.0.0", &[]).with_files(&[("binding.gyp", "{}"), ("index.js", "")]);
+    let prebuilt = pkg("prebuilt", "1.0.0", &[])
+        .with_manifest(json!({"scripts": {"install": "prebuild-install || node-gyp rebuild"}}));
+    let big = pkg("big", "1.0.0", &[]).with_files(&[("blob.txt", include_str!("registry.rs"))]);
     let reg = serve(
         vec![
             pkg("ok", "1.0.0", &[]),
@@ -314,7 +191,7 @@ async fn each_failure_is_its_own_kind() {
     reg.served
         .lock()
         .expect("lock")
-        .insert(file, package_tgz(&pkg("ok", "1.0.1", &[])));
+        .insert(file, pkg("ok", "1.0.1", &[]).tarball());
     assert!(matches!(
         install_one("ok", limits).await,
         Err(NpmError::IntegrityMismatch { name, version, .. }) if name == "ok" && version == "1.0.0"

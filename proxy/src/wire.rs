@@ -9,13 +9,23 @@ use base64::Engine;
 use rulebox_runtime_api::{Code, JsKind, Limits, LoadError, ModuleId, OutcomeKind, Quota, Trigger};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Code as uploaded. Its [`Source::id`] names it everywhere in the pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Source {
-    Wasm { wasm_base64: String },
-    Js { js_kind: JsKind, source: String },
+    Wasm {
+        wasm_base64: String,
+    },
+    Js {
+        js_kind: JsKind,
+        source: String,
+        /// The npm packages installed for the script; absent without.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        modules: BTreeMap<String, String>,
+    },
 }
 
 impl Source {
@@ -29,13 +39,22 @@ impl Source {
         Source::Js {
             js_kind: kind.clone(),
             source: source.to_owned(),
+            modules: BTreeMap::new(),
         }
     }
 
     pub fn of(code: Code) -> Self {
         match code {
             Code::Wasm(bytes) => Self::wasm(&bytes),
-            Code::Js(js_kind, source) => Source::Js { js_kind, source },
+            Code::Js {
+                kind,
+                source,
+                modules,
+            } => Source::Js {
+                js_kind: kind,
+                source,
+                modules: Arc::unwrap_or_clone(modules),
+            },
         }
     }
 
@@ -60,13 +79,24 @@ impl Source {
     pub fn id(&self) -> Result<ModuleId, String> {
         match self {
             Source::Wasm { .. } => Ok(ModuleId::of(&self.wasm_bytes()?)),
-            Source::Js { js_kind, source } => {
+            Source::Js {
+                js_kind,
+                source,
+                modules,
+            } => {
                 let kind = serde_json::to_string(js_kind).map_err(|e| e.to_string())?;
                 let mut h = Sha256::new();
                 h.update(b"rulebox-js\0");
                 h.update(kind.as_bytes());
                 h.update(b"\0");
                 h.update(source.as_bytes());
+                // Only with packages, so the ids of scripts without stay as they were.
+                for (path, text) in modules {
+                    for part in [path, text] {
+                        h.update((part.len() as u64).to_le_bytes());
+                        h.update(part.as_bytes());
+                    }
+                }
                 let digest: [u8; 32] = h.finalize().into();
                 hex_id(&digest)
             }
@@ -85,14 +115,30 @@ impl Source {
                 })?;
                 Ok(Code::Wasm(bytes))
             }
-            Source::Js { js_kind, source } => Ok(Code::Js(js_kind.clone(), source.clone())),
+            Source::Js {
+                js_kind,
+                source,
+                modules,
+            } => Ok(Code::Js {
+                kind: js_kind.clone(),
+                source: source.clone(),
+                modules: Arc::new(modules.clone()),
+            }),
         }
     }
 
     /// [`Source::code`], consuming the source (no copy of a script's text).
     pub fn into_code(self) -> Result<Code, LoadError> {
         match self {
-            Source::Js { js_kind, source } => Ok(Code::Js(js_kind, source)),
+            Source::Js {
+                js_kind,
+                source,
+                modules,
+            } => Ok(Code::Js {
+                kind: js_kind,
+                source,
+                modules: Arc::new(modules),
+            }),
             wasm => wasm.code(),
         }
     }
@@ -110,7 +156,15 @@ impl Source {
     pub fn size(&self) -> usize {
         match self {
             Source::Wasm { wasm_base64 } => wasm_base64.len(),
-            Source::Js { source, .. } => source.len(),
+            Source::Js {
+                source, modules, ..
+            } => {
+                source.len()
+                    + modules
+                        .iter()
+                        .map(|(p, t)| p.len() + t.len())
+                        .sum::<usize>()
+            }
         }
     }
 }

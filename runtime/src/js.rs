@@ -14,7 +14,7 @@ use crate::host::capability::CallContext;
 use crate::host::{Clock, HostState};
 use crate::registry::Registry;
 use crate::validate::ValidationError;
-use rulebox_runtime_api::Limits;
+use rulebox_runtime_api::{Limits, Modules};
 use rulebox_runtime_api::{ModuleId, Trigger};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -39,10 +39,23 @@ struct InitInput<'a> {
     source: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     script: Option<&'a str>,
+    /// The installed packages' files; absent without dependencies, so a script
+    /// saved before dependencies existed keeps its snapshot key.
+    #[serde(skip_serializing_if = "modules_empty")]
+    modules: &'a std::collections::BTreeMap<String, String>,
 }
 
-/// The initialiser's input for `source`.
+fn modules_empty(m: &&std::collections::BTreeMap<String, String>) -> bool {
+    m.is_empty()
+}
+
+/// The initialiser's input for `source` with no packages.
 pub(crate) fn init_input(kind: &JsKind, source: &str) -> Vec<u8> {
+    init_input_with(kind, source, &Modules::default())
+}
+
+/// The initialiser's input for `source` and the packages installed for it.
+pub(crate) fn init_input_with(kind: &JsKind, source: &str, modules: &Modules) -> Vec<u8> {
     let (k, script) = match kind {
         JsKind::Action => ("action", None),
         JsKind::Rule => ("rule", None),
@@ -53,6 +66,7 @@ pub(crate) fn init_input(kind: &JsKind, source: &str) -> Vec<u8> {
         kind: k,
         source,
         script,
+        modules,
     })
     .unwrap_or_default()
 }
@@ -145,12 +159,12 @@ impl JsLoader {
         }
     }
 
-    fn key(&self, kind: &JsKind, source: &str) -> [u8; 32] {
+    fn key(&self, input: &[u8]) -> [u8; 32] {
         let mut h = Sha256::new();
         // v2: index entries also name the script's handlers.
         h.update(b"rulebox-js-snapshot-v2\0");
         h.update(self.engine_id.as_bytes());
-        h.update(init_input(kind, source));
+        h.update(input);
         h.finalize().into()
     }
 
@@ -165,9 +179,11 @@ impl JsLoader {
         registry: &Registry,
         kind: &JsKind,
         source: &str,
+        modules: &Modules,
     ) -> Result<Snapshot, ValidationError> {
         check_size(kind, source)?;
-        let key = self.key(kind, source);
+        let input = init_input_with(kind, source, modules);
+        let key = self.key(&input);
         // Logins load their rules and scripts by source: a memory hit does no more.
         if let Some(snap) = self.snapshots.get(&key)
             && registry.get(&snap.id).is_some()
@@ -182,7 +198,7 @@ impl JsLoader {
         }
         let _span = tracing::info_span!("js_snapshot", bytes = source.len()).entered();
         let started = Instant::now();
-        let (wasm, handlers) = self.snapshot(engine, registry, &init_input(kind, source))?;
+        let (wasm, handlers) = self.snapshot(engine, registry, &input)?;
         let (id, _) = registry.load(&wasm)?;
         tracing::info!(%id, ms = started.elapsed().as_millis() as u64, "javascript snapshot ready");
         let snap = Snapshot {

@@ -13,8 +13,8 @@ use crate::outcome::micros;
 use crate::registry::Registry;
 use crate::validate::{Manifest, ValidationError};
 use rulebox_abi::Trigger;
-use rulebox_runtime_api::ModuleId;
 use rulebox_runtime_api::{Limits, TenantPolicy};
+use rulebox_runtime_api::{ModuleId, Modules};
 use rulebox_runtime_api::{Outcome, OutcomeKind};
 use std::sync::Arc;
 use std::time::Instant;
@@ -120,9 +120,8 @@ impl Runtime {
     /// the returned id names the snapshot module, invoked like any module.
     /// Syntax errors come back with their line and column.
     pub fn load_js(&self, kind: &JsKind, source: &str) -> Result<ModuleId, ValidationError> {
-        self.js
-            .load(&self.engine, &self.registry, kind, source)
-            .map(|snap| snap.id)
+        self.load_js_with(kind, source, &Modules::default())
+            .map(|(id, _)| id)
     }
 
     /// [`Runtime::load_js`], with the triggers the script exports handlers for.
@@ -131,7 +130,21 @@ impl Runtime {
         kind: &JsKind,
         source: &str,
     ) -> Result<(ModuleId, Vec<Trigger>), ValidationError> {
-        let snap = self.js.load(&self.engine, &self.registry, kind, source)?;
+        self.load_js_with(kind, source, &Modules::default())
+    }
+
+    /// [`Runtime::load_js`] for a script with the npm packages installed for it
+    /// (its `require` resolves over `modules`), with the triggers it exports
+    /// handlers for. The packages' top-level code runs in the snapshot.
+    pub fn load_js_with(
+        &self,
+        kind: &JsKind,
+        source: &str,
+        modules: &Modules,
+    ) -> Result<(ModuleId, Vec<Trigger>), ValidationError> {
+        let snap = self
+            .js
+            .load(&self.engine, &self.registry, kind, source, modules)?;
         Ok((snap.id, snap.handlers.to_vec()))
     }
 

@@ -35,7 +35,11 @@ impl Sandbox for Runtime {
         Box::pin(async move {
             let loaded = tokio::task::spawn_blocking(move || match &code {
                 Code::Wasm(bytes) => self.load_handlers(bytes),
-                Code::Js(kind, source) => self.load_js_handlers(kind, source),
+                Code::Js {
+                    kind,
+                    source,
+                    modules,
+                } => self.load_js_with(kind, source, modules),
             })
             .await;
             match loaded {

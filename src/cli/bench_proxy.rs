@@ -123,7 +123,7 @@ pub fn bench_proxy(args: BenchProxyArgs) -> anyhow::Result<ExitCode> {
             for (name, s) in &paths {
                 let id = s
                     .clone()
-                    .load_code(Code::Js(JsKind::Action, ACTION.to_owned()))
+                    .load_code(Code::js(JsKind::Action, ACTION.to_owned()))
                     .await
                     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?
                     .id;
@@ -149,7 +149,7 @@ pub fn bench_proxy(args: BenchProxyArgs) -> anyhow::Result<ExitCode> {
             let mut modules = Vec::new();
             for t in 0..tenants {
                 let src = format!("{ACTION}\n// tenant {t}");
-                let loaded = pool_for_hits.clone().load_code(Code::Js(JsKind::Action, src)).await;
+                let loaded = pool_for_hits.clone().load_code(Code::js(JsKind::Action, src)).await;
                 modules.push(loaded.map_err(|e| anyhow::anyhow!("{e}"))?.id);
             }
             let warm = async |n: usize| {

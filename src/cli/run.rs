@@ -62,6 +62,14 @@ pub struct RunArgs {
     /// Do not read or write the compiled-artifact cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// An npm package a `.js` source requires: NAME@RANGE, or NAME for its latest
+    /// version. Resolved and installed from `--npm-registry` before the run, as
+    /// saving an Action with `dependencies` does. Repeatable.
+    #[arg(long = "dependency", value_name = "NAME@RANGE")]
+    pub dependencies: Vec<String>,
+    /// The npm registry `--dependency` packages come from.
+    #[arg(long, env = "RULEBOX_NPM_REGISTRY", value_name = "URL")]
+    pub npm_registry: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -226,7 +234,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let source = std::fs::read_to_string(&args.module)
             .with_context(|| format!("reading {}", args.module.display()))?;
         let (kind, trigger, input) = js_call(&args, &source)?;
-        (runtime.load_js(&kind, &source), trigger, input)
+        let modules = match installed_modules(&args) {
+            Ok(m) => m,
+            Err(e) => {
+                let outcome = Outcome::refused(
+                    rulebox_runtime::OutcomeKind::InvalidModule,
+                    format!("dependencies: {e}"),
+                    0,
+                );
+                println!("{}", serde_json::to_string(&outcome)?);
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let loaded = runtime
+            .load_js_with(&kind, &source, &modules)
+            .map(|(id, _)| id);
+        (loaded, trigger, input)
     } else {
         let trigger = parse_trigger(&args.trigger)?;
         args.event.as_deref().context("--event is required")?;
@@ -264,4 +287,35 @@ fn event_with_secrets(args: &RunArgs) -> anyhow::Result<Vec<u8>> {
         }
     }
     Ok(serde_json::to_vec(&event)?)
+}
+
+/// The `--dependency` packages, resolved and installed: the files the
+/// script's `require` resolves over (none without dependencies).
+fn installed_modules(args: &RunArgs) -> anyhow::Result<rulebox_runtime_api::Modules> {
+    if args.dependencies.is_empty() {
+        return Ok(Default::default());
+    }
+    let url = args
+        .npm_registry
+        .clone()
+        .context("--dependency needs --npm-registry URL (or RULEBOX_NPM_REGISTRY)")?;
+    let deps = args
+        .dependencies
+        .iter()
+        .map(|d| rulebox_npm::Dependency::parse(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let registry = rulebox_npm::Registry::new(rulebox_npm::RegistryConfig {
+        url,
+        cache_dir: default_cache_dir().map(|d| d.join("npm")),
+        timeout: std::time::Duration::from_secs(60),
+    });
+    let limits = rulebox_npm::Limits::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let installed = rt.block_on(async {
+        let tree = rulebox_npm::resolve(&registry, &deps, limits).await?;
+        rulebox_npm::install(&registry, &tree, limits).await
+    })?;
+    Ok(std::sync::Arc::new(installed.scripts()))
 }

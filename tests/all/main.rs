@@ -37,6 +37,7 @@ mod metrics;
 mod mfa;
 mod mgmt_edges;
 mod mgmt_lifecycle;
+mod npm_run;
 mod outbound;
 mod pipeline_deadline;
 mod platform_config;

@@ -100,7 +100,7 @@ impl FlowModules {
         let inner = self.inner.clone();
         let span = tracing::info_span!("flow_snapshot");
         let build = async move {
-            match sandbox.load_code(Code::Js(JsKind::Flow, source)).await {
+            match sandbox.load_code(Code::js(JsKind::Flow, source)).await {
                 Ok(Loaded { id, .. }) => {
                     tracing::info!(%id, "flow snapshot ready");
                     inner.ready.insert(key, id);

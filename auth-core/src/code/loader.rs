@@ -16,7 +16,7 @@ pub async fn load_js(
     kind: JsKind,
     source: String,
 ) -> Result<ModuleId, LoadError> {
-    load(sandbox, Code::Js(kind, source)).await.map(|l| l.id)
+    load(sandbox, Code::js(kind, source)).await.map(|l| l.id)
 }
 
 /// Loads a wasm module; its module id.

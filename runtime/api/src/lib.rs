@@ -14,7 +14,9 @@ pub use limits::{Limits, Outbound, Quota, TenantPolicy};
 pub use module_id::{ModuleId, ParseModuleIdError};
 pub use outcome::{LogLine, Outcome, OutcomeKind};
 pub use rulebox_abi::{Command, LogLevel, Output, Trigger};
-pub use sandbox::{Call, Code, JsKind, LoadError, Loaded, MAX_FLOW_ACTIONS, Pending, Sandbox};
+pub use sandbox::{
+    Call, Code, JsKind, LoadError, Loaded, MAX_FLOW_ACTIONS, Modules, Pending, Sandbox,
+};
 
 /// Renders the process's metrics in the Prometheus text format; services
 /// mount it at `GET /metrics`. (The recorder is installed once per process by

@@ -25,12 +25,34 @@ pub enum JsKind {
     Flow,
 }
 
-/// Code to load: a module's bytes, or a JavaScript source of some kind.
-/// Owned, so the sandbox can move it to whichever thread it loads on.
+/// The files of the npm packages installed for a script, by path from the
+/// script's root (`node_modules/lodash/lodash.js`): what its `require`
+/// resolves over. Shared, because a tree can be megabytes.
+pub type Modules = Arc<std::collections::BTreeMap<String, String>>;
+
+/// Code to load: a module's bytes, or a JavaScript source of some kind with
+/// the packages installed for it. Owned, so the sandbox can move it to
+/// whichever thread it loads on.
 #[derive(Debug, Clone)]
 pub enum Code {
     Wasm(Vec<u8>),
-    Js(JsKind, String),
+    Js {
+        kind: JsKind,
+        source: String,
+        /// Empty for code without dependencies.
+        modules: Modules,
+    },
+}
+
+impl Code {
+    /// A JavaScript source without dependencies.
+    pub fn js(kind: JsKind, source: String) -> Self {
+        Code::Js {
+            kind,
+            source,
+            modules: Modules::default(),
+        }
+    }
 }
 
 /// What loading code answers.

@@ -58,6 +58,8 @@ fn host_http(request: &str) -> String {
 }
 
 const PRELUDE: &str = include_str!("prelude.js");
+/// CommonJS `require` over installed packages; evaluated before the prelude, which takes it.
+const MODULES: &str = include_str!("modules.js");
 /// A representative Auth0 post-login event, parsed once at snapshot time (see `warmUp`).
 const SAMPLE_EVENT: &str = include_str!("sample-event.json");
 
@@ -173,6 +175,7 @@ pub extern "C" fn wizer_initialize() {
     };
     let out = context.with(|ctx| -> String {
         let loaded = install_natives(&ctx)
+            .and_then(|()| ctx.eval::<(), _>(MODULES))
             .and_then(|()| ctx.eval::<(), _>(PRELUDE))
             .and_then(|()| {
                 let load: Function = ctx.globals().get("__rb_load")?;

@@ -172,10 +172,12 @@
   g.ValidationError = ValidationError;
   g.global = g;
 
-  const unavailable = (name) => {
-    throw new Error(`Cannot find module '${name}': modules are not available in the rulebox sandbox yet`);
-  };
-  g.require = unavailable;
+  // `require` over the packages installed with the code (modules.js); code
+  // saved without dependencies can still require Node's core modules by name.
+  const makeRequire = g.__rb_modules;
+  delete g.__rb_modules;
+  let require = makeRequire({}, null);
+  g.require = require;
 
   /** Tenant-caused protocol errors (e.g. a callback called twice). */
   class ProtocolViolation extends Error {}
@@ -374,7 +376,7 @@
       }
       const module = { exports: {} };
       try {
-        fn.call(module.exports, module.exports, module, g.require);
+        fn.call(module.exports, module.exports, module, require);
       } catch (e) {
         return loadError(`${which}: ${e && e.name}: ${e && e.message}`, location(e, 1));
       }
@@ -390,6 +392,10 @@
   g.__rb_load = function (inputJson, sampleEvent) {
     warmUp(sampleEvent);
     const input = JSON.parse(inputJson);
+    if (input.modules && typeof input.modules === 'object') {
+      require = makeRequire(input.modules, null);
+      g.require = require;
+    }
     const kind = input.kind;
     const source = String(input.source || '');
     if (kind === 'flow') return loadFlow(JSON.parse(source));
@@ -407,7 +413,7 @@
     }
     const module = { exports: {} };
     try {
-      const value = fn.call(module.exports, module.exports, module, g.require);
+      const value = fn.call(module.exports, module.exports, module, require);
       if (kind === 'action') {
         const exported = actionTriggers(module.exports);
         if (exported.length === 0) return loadError(NO_HANDLER);

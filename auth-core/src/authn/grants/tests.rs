@@ -39,7 +39,7 @@ impl Sandbox for RecordingSandbox {
     fn load_code(self: Arc<Self>, code: Code) -> Pending<Result<Loaded, LoadError>> {
         let id = match &code {
             Code::Wasm(bytes) => ModuleId::of(bytes),
-            Code::Js(_, source) => ModuleId::of(source.as_bytes()),
+            Code::Js { source, .. } => ModuleId::of(source.as_bytes()),
         };
         Box::pin(std::future::ready(Ok(Loaded { id, handlers: None })))
     }

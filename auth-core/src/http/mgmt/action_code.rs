@@ -67,7 +67,7 @@ pub(crate) async fn validate(
                 .to_vec(),
         )
     } else {
-        Code::Js(JsKind::Action, code.to_owned())
+        Code::js(JsKind::Action, code.to_owned())
     };
     let loaded = loader::load(&app.sandbox, owned).await;
     let Loaded { id, handlers } = loaded.map_err(|e| {
