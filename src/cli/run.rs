@@ -234,7 +234,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let source = std::fs::read_to_string(&args.module)
             .with_context(|| format!("reading {}", args.module.display()))?;
         let (kind, trigger, input) = js_call(&args, &source)?;
-        let modules = match installed_modules(&args) {
+        let modules = match installed_modules(&args.dependencies, args.npm_registry.as_deref()) {
             Ok(m) => m,
             Err(e) => {
                 let outcome = Outcome::refused(
@@ -291,16 +291,17 @@ fn event_with_secrets(args: &RunArgs) -> anyhow::Result<Vec<u8>> {
 
 /// The `--dependency` packages, resolved and installed: the files the
 /// script's `require` resolves over (none without dependencies).
-fn installed_modules(args: &RunArgs) -> anyhow::Result<rulebox_runtime_api::Modules> {
-    if args.dependencies.is_empty() {
+pub(crate) fn installed_modules(
+    dependencies: &[String],
+    npm_registry: Option<&str>,
+) -> anyhow::Result<rulebox_runtime_api::Modules> {
+    if dependencies.is_empty() {
         return Ok(Default::default());
     }
-    let url = args
-        .npm_registry
-        .clone()
-        .context("--dependency needs --npm-registry URL (or RULEBOX_NPM_REGISTRY)")?;
-    let deps = args
-        .dependencies
+    let url = npm_registry
+        .context("--dependency needs --npm-registry URL (or RULEBOX_NPM_REGISTRY)")?
+        .to_owned();
+    let deps = dependencies
         .iter()
         .map(|d| rulebox_npm::Dependency::parse(d))
         .collect::<Result<Vec<_>, _>>()?;

@@ -195,8 +195,12 @@ pub extern "C" fn wizer_initialize() {
     runtime.run_gc();
     // A call's instance is thrown away afterwards, so collecting garbage
     // during a short call is wasted work (a full GC walks every builtin);
-    // collect only once a call has allocated a few MiB.
-    runtime.set_gc_threshold(GC_THRESHOLD_BYTES);
+    // collect only once a call has allocated a few MiB. QuickJS compares the
+    // threshold with everything allocated, so it is counted from the
+    // snapshot's own heap: a heap holding npm packages (lodash alone is
+    // several MiB) would otherwise be walked by a full GC on every call.
+    let snapshot_heap = usize::try_from(runtime.memory_usage().malloc_size).unwrap_or(0);
+    runtime.set_gc_threshold(snapshot_heap.saturating_add(GC_THRESHOLD_BYTES));
     write_output(&out);
     ENGINE.with(|e| *e.borrow_mut() = Some(Engine { runtime, context }));
 }
