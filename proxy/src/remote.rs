@@ -1,9 +1,9 @@
 //! The client side of the runtime protocol: a [`Sandbox`] at the far end of
 //! a URL (a `rulebox runtime` node, or a `rulebox proxy` in front of many).
 //!
-//! The `Sandbox` trait is synchronous because calls are CPU-bound where they
-//! run; callers already invoke it on blocking threads, so the HTTP request
-//! is driven to completion on the tokio runtime the client was made in.
+//! Loads and calls are network I/O only, so [`RemoteSandbox`] answers
+//! `Sandbox`'s async operations on the caller's own task: no thread waits for
+//! the length of a remote call.
 
 use crate::wire::{ErrorBody, Held, InvokeBody, LoadedBody, MODULE_NOT_LOADED, Source};
 use rulebox_runtime_api::{
