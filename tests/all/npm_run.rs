@@ -100,50 +100,39 @@ fn an_action_runs_with_the_packages_it_depends_on() {
     );
 }
 
+/// A run that ends before the Action's handler: exit 1, `invalid_module`, and
+/// an error naming `what`.
+fn assert_refused((code, out, _): (i32, Value, String), what: &str) {
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["outcome"], "invalid_module", "{out}");
+    let error = out["error"].as_str().unwrap_or("");
+    assert!(error.contains(what), "{what:?} not in {out}");
+}
+
 #[test]
 fn missing_packages_and_modules_are_named() {
     let reg = registry();
-    let (code, out, _) = run(
-        ACTION,
-        &["--dependency", "nope", "--npm-registry", &reg.url],
+    assert_refused(
+        run(
+            ACTION,
+            &["--dependency", "nope", "--npm-registry", &reg.url],
+        ),
+        "package nope does not exist",
     );
-    assert_eq!(code, 1);
-    assert_eq!(out["outcome"], "invalid_module", "{out}");
-    assert!(
-        out["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("package nope does not exist"),
-        "{out}"
-    );
-
     // A package the Action requires but does not list: its load fails, naming it.
-    let (code, out, _) = run(
-        "const _ = require('lodash'); const greet = require('greet'); exports.onExecutePostLogin = async () => {};",
-        &["--dependency", "greet", "--npm-registry", &reg.url],
+    assert_refused(
+        run(
+            "const _ = require('lodash'); const greet = require('greet'); exports.onExecutePostLogin = async () => {};",
+            &["--dependency", "greet", "--npm-registry", &reg.url],
+        ),
+        "Cannot find module 'lodash'",
     );
-    assert_eq!(code, 1);
-    assert_eq!(out["outcome"], "invalid_module", "{out}");
-    assert!(
-        out["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("Cannot find module 'lodash'"),
-        "{out}"
-    );
-
     // Node's network modules answer why, at require time.
-    let (code, out, _) = run(
-        "const http = require('node:http'); exports.onExecutePostLogin = async () => {};",
-        &[],
-    );
-    assert_eq!(code, 1);
-    assert_eq!(out["outcome"], "invalid_module", "{out}");
-    assert!(
-        out["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("not available in the rulebox sandbox: use fetch"),
-        "{out}"
+    assert_refused(
+        run(
+            "const http = require('node:http'); exports.onExecutePostLogin = async () => {};",
+            &[],
+        ),
+        "not available in the rulebox sandbox: use fetch",
     );
 }
