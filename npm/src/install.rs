@@ -20,17 +20,16 @@ impl Installed {
     /// The files `require` can load (JavaScript and JSON), as text: what the
     /// sandbox gets. Type declarations, source maps, docs and binaries stay out
     /// of the snapshot.
-    pub fn scripts(&self) -> BTreeMap<String, String> {
+    /// Consumes the tree: its files are moved, not copied (a tree can be tens of MB).
+    pub fn into_scripts(self) -> BTreeMap<String, String> {
         self.files
-            .iter()
+            .into_iter()
             .filter(|(path, _)| {
                 [".js", ".cjs", ".mjs", ".json"]
                     .iter()
                     .any(|ext| path.ends_with(ext))
             })
-            .filter_map(|(path, bytes)| {
-                Some((path.clone(), String::from_utf8(bytes.clone()).ok()?))
-            })
+            .filter_map(|(path, bytes)| Some((path, String::from_utf8(bytes).ok()?)))
             .collect()
     }
 }

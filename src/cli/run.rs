@@ -318,5 +318,5 @@ pub(crate) fn installed_modules(
         let tree = rulebox_npm::resolve(&registry, &deps, limits).await?;
         rulebox_npm::install(&registry, &tree, limits).await
     })?;
-    Ok(std::sync::Arc::new(installed.scripts()))
+    Ok(std::sync::Arc::new(installed.into_scripts()))
 }
